@@ -1,0 +1,99 @@
+package io.github.aggregator.app;
+
+import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.fetch.Fetcher;
+import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.http.DemoService;
+import io.github.aggregator.http.EventsService;
+import io.github.aggregator.http.PollService;
+import io.github.aggregator.http.Routes;
+import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.source.FetchResult;
+import io.github.aggregator.source.Snapshot;
+import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.Hub;
+import io.github.aggregator.stream.LocalTransport;
+import io.github.aggregator.stream.Transport;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.helidon.webserver.WebServer;
+import java.lang.System.Logger.Level;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+
+/** One running service: config, poller, store, hub and web server wired together. */
+public final class Aggregator implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Aggregator.class.getName());
+
+    private final SourceRegistry registry;
+    private final SnapshotStore store;
+    private final Hub hub;
+    private final Transport transport;
+    private final Poller poller;
+    private final WebServer server;
+    private volatile boolean closed;
+
+    private Aggregator(ConfigFile config, Clock clock) {
+        this.registry = new SourceRegistry(config.aggregator());
+        this.store = new SnapshotStore(config.aggregator().historySize());
+        this.hub = new Hub(config.aggregator().subscriberQueue());
+        this.transport = new LocalTransport();
+        transport.onSnapshot(s -> {
+            store.offer(s);
+            hub.deliver(s);
+        });
+        URI[] self = new URI[1];
+        this.poller = new Poller(clock, s -> new Fetcher(s, () -> self[0]), this::record);
+        Config serverConfig = Config.just(ConfigSources.create(config.server()));
+        this.server = WebServer.builder()
+                .config(serverConfig.get("server"))
+                .shutdownHook(false)
+                .routing(r -> Routes.routing(
+                        r,
+                        new PollService(registry, store, poller, hub, clock),
+                        new EventsService(registry, store, hub),
+                        new DemoService(clock)))
+                .build();
+        server.start();
+        self[0] = URI.create("http://127.0.0.1:" + server.port());
+        poller.start(registry.enabled());
+    }
+
+    /** Starts the service on {@code config}; returns once it listens. */
+    public static Aggregator start(ConfigFile config, Clock clock) {
+        return new Aggregator(config, clock);
+    }
+
+    /** The port the server listens on. */
+    public int port() {
+        return server.port();
+    }
+
+    private void record(SourceConfig source, FetchResult result, Instant at) {
+        Optional<Snapshot> before = store.latest(source.id());
+        Snapshot now = store.record(source.id(), result, at);
+        boolean wasStale = before.map(Snapshot::stale).orElse(false);
+        if (now.stale() && !wasStale) {
+            LOG.log(Level.WARNING, "source " + source.id() + ": fetch failed, serving last good data: " + now.error());
+        } else if (!now.stale() && wasStale) {
+            LOG.log(Level.INFO, "source " + source.id() + ": recovered at version " + now.version());
+        }
+        transport.publish(now);
+    }
+
+    /** Ends every stream with a final comment, stops polling and stops the server. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        hub.close("server shutting down");
+        poller.close();
+        transport.close();
+        server.stop();
+    }
+}

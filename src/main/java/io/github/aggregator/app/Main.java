@@ -1,0 +1,79 @@
+package io.github.aggregator.app;
+
+import io.github.aggregator.source.ConfigException;
+import io.github.aggregator.source.ConfigFile;
+import io.helidon.logging.common.LogConfig;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+
+/**
+ * Command line: {@code java -jar aggregator.jar [--config PATH]}. The config file is {@code --config}, else env
+ * {@code AGGREGATOR_CONFIG}, else {@code config/application.yaml}. Exit codes: 2 for a bad command line or config, 1
+ * when the server cannot start.
+ */
+public final class Main {
+    static final String DEFAULT_CONFIG = "config/application.yaml";
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        LogConfig.configureRuntime();
+        Started started = start(args, System.getenv(), System.err);
+        if (started.exitCode() != 0) {
+            System.exit(started.exitCode());
+        }
+        Aggregator app = started.app();
+        Runtime.getRuntime().addShutdownHook(new Thread(app::close, "shutdown"));
+    }
+
+    /** The outcome of {@link #start}: a running service, or an exit code after one line on stderr. */
+    record Started(Aggregator app, int exitCode) {}
+
+    /** Parses {@code args}, loads the config and starts the service; problems are one line on {@code err}. */
+    static Started start(String[] args, Map<String, String> env, PrintStream err) {
+        String path = env.getOrDefault("AGGREGATOR_CONFIG", DEFAULT_CONFIG);
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--config" -> {
+                    if (i + 1 >= args.length) {
+                        err.println("aggregator: --config needs a file path");
+                        return new Started(null, 2);
+                    }
+                    path = args[++i];
+                }
+                case "-h", "--help" -> {
+                    err.println("usage: java -jar aggregator.jar [--config PATH]   (default " + DEFAULT_CONFIG
+                            + ", or env AGGREGATOR_CONFIG; env PORT overrides server.port)");
+                    return new Started(null, 2);
+                }
+                default -> {
+                    err.println("aggregator: unknown argument \"" + args[i] + "\" (try --help)");
+                    return new Started(null, 2);
+                }
+            }
+        }
+        ConfigFile config;
+        try {
+            config = ConfigFile.load(Path.of(path), env);
+        } catch (ConfigException e) {
+            err.println("aggregator: " + e.getMessage());
+            return new Started(null, 2);
+        }
+        try {
+            return new Started(Aggregator.start(config, Clock.systemUTC()), 0);
+        } catch (RuntimeException e) {
+            err.println("aggregator: cannot start the server: " + rootMessage(e));
+            return new Started(null, 1);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+    }
+}

@@ -1,0 +1,117 @@
+package io.github.aggregator.cache;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.aggregator.source.FetchResult;
+import io.github.aggregator.source.Json;
+import io.github.aggregator.source.Snapshot;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The latest snapshot of every source and a bounded history of its recent versions, held in Caffeine. Thread-safe:
+ * each source's entry is replaced atomically, and readers always see a consistent latest + history pair.
+ */
+public final class SnapshotStore {
+    private final int historySize;
+    private final Cache<String, Entry> entries;
+
+    /** @param historySize versions kept per source for resume; must be at least 1 */
+    public SnapshotStore(int historySize) {
+        if (historySize < 1) {
+            throw new IllegalArgumentException("historySize must be at least 1");
+        }
+        this.historySize = historySize;
+        this.entries = Caffeine.newBuilder().build();
+    }
+
+    /** The latest snapshot of {@code id}, including a failed-before-first one (version 0). */
+    public Optional<Snapshot> latest(String id) {
+        Entry e = entries.getIfPresent(id);
+        return e == null ? Optional.empty() : Optional.of(e.latest);
+    }
+
+    /**
+     * Applies a fetch result to {@code id}: a success bumps the version only when the content hash changed, a
+     * failure keeps the data and marks it stale.
+     *
+     * @return the snapshot now stored
+     */
+    public Snapshot record(String id, FetchResult result, Instant at) {
+        Entry e = entries.asMap().compute(id, (k, old) -> {
+            Snapshot prev = old == null ? null : old.latest;
+            Snapshot next = switch (result) {
+                case FetchResult.Success ok -> {
+                    String hash = Json.hash(ok.data());
+                    yield prev == null
+                            ? new Snapshot(id, 1, at, at, false, null, ok.data(), hash)
+                            : prev.succeeded(ok.data(), hash, at);
+                }
+                case FetchResult.Failure f ->
+                    prev == null ? Snapshot.failedBeforeFirst(id, f.reason()) : prev.failed(f.reason());
+            };
+            return with(old, next);
+        });
+        return e.latest;
+    }
+
+    /**
+     * Stores a snapshot made elsewhere (another instance) unless it is older than the one held. Versions never go
+     * backwards.
+     *
+     * @return true when it was stored
+     */
+    public boolean offer(Snapshot s) {
+        boolean[] stored = {false};
+        entries.asMap().compute(s.id(), (k, old) -> {
+            if (old != null && old.latest.version() > s.version()) {
+                return old;
+            }
+            stored[0] = true;
+            return with(old, s);
+        });
+        return stored[0];
+    }
+
+    /**
+     * Every version of {@code id} newer than {@code afterVersion}, oldest first, if all of them are still in history;
+     * empty when some are gone (or {@code afterVersion} is unknown).
+     */
+    public Optional<List<Snapshot>> since(String id, long afterVersion) {
+        Entry e = entries.getIfPresent(id);
+        if (e == null || afterVersion < 0 || afterVersion > e.latest.version()) {
+            return Optional.empty();
+        }
+        List<Snapshot> out = new ArrayList<>();
+        for (Snapshot h : e.history) {
+            if (h.version() > afterVersion) {
+                out.add(h);
+            }
+        }
+        long needed = e.latest.version() - afterVersion;
+        return out.size() == needed ? Optional.of(out) : Optional.empty();
+    }
+
+    /** Drops every source not in {@code ids}. */
+    public void retain(Collection<String> ids) {
+        entries.asMap().keySet().retainAll(ids);
+    }
+
+    private Entry with(Entry old, Snapshot next) {
+        Deque<Snapshot> history = old == null ? new ArrayDeque<>() : new ArrayDeque<>(old.history);
+        if (next.hasData() && (history.isEmpty() || history.peekLast().version() < next.version())) {
+            history.addLast(next);
+            while (history.size() > historySize) {
+                history.removeFirst();
+            }
+        }
+        return new Entry(next, List.copyOf(history));
+    }
+
+    private record Entry(Snapshot latest, List<Snapshot> history) {}
+}

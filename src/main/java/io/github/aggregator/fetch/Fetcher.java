@@ -1,0 +1,201 @@
+package io.github.aggregator.fetch;
+
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.aggregator.source.FetchResult;
+import io.github.aggregator.source.Json;
+import io.github.aggregator.source.SourceConfig;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webclient.api.HttpClientRequest;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.WebClient;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Makes one upstream call for one source and turns whatever happens into a {@link FetchResult}. Never throws.
+ *
+ * <p>The whole call, connect to last body byte, is bounded by the source's {@code timeout}; bodies larger than {@code
+ * maxBodySize} are refused without reading them fully. Thread-safe, but the poller never calls one fetcher
+ * concurrently.
+ */
+public final class Fetcher {
+    static final String USER_AGENT = "aggregator/0.1 (+https://github.com/aggregator/aggregator)";
+    private static final int MAX_REDIRECTS = 5;
+
+    private final SourceConfig source;
+    private final Supplier<URI> selfBase;
+    private final WebClient client;
+
+    /**
+     * @param source the source to fetch
+     * @param selfBase this service's own base URI, used to resolve a source URL that is only a path
+     */
+    public Fetcher(SourceConfig source, Supplier<URI> selfBase) {
+        this.source = source;
+        this.selfBase = selfBase;
+        this.client = WebClient.builder()
+                .connectTimeout(source.timeout())
+                .readTimeout(source.timeout())
+                .followRedirects(true)
+                .maxRedirects(MAX_REDIRECTS)
+                .shareConnectionCache(false)
+                .build();
+    }
+
+    /** The source this fetcher calls. */
+    public SourceConfig source() {
+        return source;
+    }
+
+    /** Calls the upstream once. Blocks for at most about the source's timeout. */
+    public FetchResult fetch() {
+        long deadline = System.nanoTime() + source.timeout().toNanos();
+        URI target = target();
+        HttpClientRequest request = client.get().uri(target).readTimeout(source.timeout());
+        request.header(HeaderNames.USER_AGENT, USER_AGENT);
+        request.header(HeaderNames.ACCEPT, "application/json, */*;q=0.5");
+        for (Map.Entry<String, String> h : source.headers().entrySet()) {
+            request.header(HeaderNames.create(h.getKey()), h.getValue());
+        }
+        try (HttpClientResponse response = request.request()) {
+            Status status = response.status();
+            if (status.family() != Status.Family.SUCCESSFUL) {
+                if (status.family() == Status.Family.REDIRECTION) {
+                    return fail("too many redirects or redirect without location (HTTP " + status.code() + ")");
+                }
+                return fail("HTTP " + status.code() + reasonOf(status));
+            }
+            long declared = response.headers().contentLength().orElse(-1);
+            if (declared > source.maxBodySize()) {
+                return tooLarge();
+            }
+            byte[] body = read(response.inputStream(), deadline);
+            if (body == null) {
+                return tooLarge();
+            }
+            String contentType = response.headers()
+                    .contentType()
+                    .map(m -> m.mediaType().text())
+                    .orElse("");
+            return parse(body, contentType);
+        } catch (Deadline e) {
+            return fail("timed out after " + describe(source.timeout()));
+        } catch (RuntimeException | IOException e) {
+            return fail(describe(e));
+        }
+    }
+
+    private URI target() {
+        URI url = source.url();
+        return url.getScheme() == null ? selfBase.get().resolve(url) : url;
+    }
+
+    private byte[] read(InputStream in, long deadline) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[16 * 1024];
+        while (true) {
+            if (System.nanoTime() > deadline) {
+                throw new Deadline();
+            }
+            int n = in.read(buf);
+            if (n < 0) {
+                return out.toByteArray();
+            }
+            if (out.size() + n > source.maxBodySize()) {
+                return null;
+            }
+            out.write(buf, 0, n);
+        }
+    }
+
+    private FetchResult parse(byte[] body, String contentType) {
+        if (body.length == 0) {
+            return fail("empty response body");
+        }
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(body);
+        } catch (JsonParseException e) {
+            String what = contentType.isEmpty() ? "" : " (" + contentType + ")";
+            var loc = e.getLocation();
+            return fail("response is not valid JSON" + what + " at line " + loc.getLineNr() + " column "
+                    + loc.getColumnNr());
+        } catch (JsonProcessingException e) {
+            return fail("response is not valid JSON");
+        } catch (IOException e) {
+            return fail("response could not be read as JSON");
+        }
+        if (root == null || root.isMissingNode()) {
+            return fail("empty response body");
+        }
+        if (source.select() == null) {
+            return new FetchResult.Success(root);
+        }
+        JsonNode selected;
+        try {
+            selected = root.at(source.select());
+        } catch (IllegalArgumentException e) {
+            return fail("select " + source.select() + " is not a valid JSON Pointer");
+        }
+        if (selected.isMissingNode()) {
+            return fail("select " + source.select() + " matched nothing in the response");
+        }
+        return new FetchResult.Success(selected);
+    }
+
+    private FetchResult tooLarge() {
+        return fail("response too large (over " + source.maxBodySize() + " bytes)");
+    }
+
+    private static FetchResult fail(String reason) {
+        return new FetchResult.Failure(reason);
+    }
+
+    private String describe(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException) {
+                return "connection refused";
+            }
+            if (t instanceof UnknownHostException
+                    || t.getClass().getSimpleName().equals("RuntimeUnknownHostException")) {
+                return "unknown host " + target().getHost();
+            }
+            if (t instanceof SocketTimeoutException) {
+                return "timed out after " + describe(source.timeout());
+            }
+        }
+        String type = e.getClass().getSimpleName();
+        String msg = e.getMessage();
+        if (msg != null && (msg.contains("Connection reset") || msg.contains("closed") || msg.contains("EOF"))) {
+            return "connection closed by upstream before the response was complete";
+        }
+        return "request failed (" + type + ")";
+    }
+
+    private static String reasonOf(Status status) {
+        String reason = status.reasonPhrase();
+        return reason == null || reason.isBlank() ? "" : " " + reason;
+    }
+
+    private static String describe(Duration d) {
+        return io.github.aggregator.source.Durations.format(d);
+    }
+
+    /** Thrown inside {@link #read} when the whole-call deadline passes; never leaves this class. */
+    private static final class Deadline extends RuntimeException {
+        Deadline() {
+            super(null, null, false, false);
+        }
+    }
+}

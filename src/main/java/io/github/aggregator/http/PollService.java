@@ -1,0 +1,175 @@
+package io.github.aggregator.http;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.source.Json;
+import io.github.aggregator.source.Snapshot;
+import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.Hub;
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.DateTime;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * JSON polling: {@code GET /api/sources} (status of every source) and {@code GET /api/sources/{id}} (the envelope,
+ * with ETag / 304, Last-Modified and a max-age that ends at the next fetch).
+ */
+public final class PollService implements HttpService {
+    private final SourceRegistry registry;
+    private final SnapshotStore store;
+    private final Poller poller;
+    private final Hub hub;
+    private final Clock clock;
+
+    public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock) {
+        this.registry = registry;
+        this.store = store;
+        this.poller = poller;
+        this.hub = hub;
+        this.clock = clock;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::list).get("/{id}", this::one);
+    }
+
+    private void list(ServerRequest req, ServerResponse res) {
+        ArrayNode sources = Json.MAPPER.createArrayNode();
+        for (SourceConfig s : registry.enabled()) {
+            ObjectNode n = sources.addObject();
+            Optional<Snapshot> snap = store.latest(s.id());
+            n.put("id", s.id());
+            n.put("url", s.safeUrl());
+            n.put("interval", s.interval().toMillis() / 1000.0);
+            n.put("version", snap.map(Snapshot::version).orElse(0L));
+            n.put(
+                    "fetchedAt",
+                    snap.map(Snapshot::fetchedAt).map(Instant::toString).orElse(null));
+            n.put(
+                    "changedAt",
+                    snap.map(Snapshot::changedAt).map(Instant::toString).orElse(null));
+            n.put(
+                    "nextFetchAt",
+                    poller.nextFetchAt(s.id()).map(Instant::toString).orElse(null));
+            n.put("stale", snap.map(Snapshot::stale).orElse(false));
+            n.put("lastError", snap.map(Snapshot::error).orElse(null));
+            n.put("subscribers", hub.subscribers(s.id()));
+        }
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.set("sources", sources);
+        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        res.headers().contentType(MediaTypes.APPLICATION_JSON);
+        res.send(Json.bytes(body));
+    }
+
+    private void one(ServerRequest req, ServerResponse res) throws InterruptedException {
+        String id = req.path().pathParameters().get("id");
+        Optional<SourceConfig> source = registry.find(id);
+        if (source.isEmpty()) {
+            Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
+            return;
+        }
+        Optional<Snapshot> snap = awaitData(id);
+        if (snap.isEmpty() || !snap.get().hasData()) {
+            String why = snap.map(Snapshot::error)
+                    .map(e -> "; last attempt failed: " + e)
+                    .orElse("");
+            res.header(HeaderNames.RETRY_AFTER, Long.toString(secondsToNextFetch(source.get())));
+            Problem.send(res, Status.SERVICE_UNAVAILABLE_503, "source \"" + id + "\" has no data yet" + why);
+            return;
+        }
+        Snapshot s = snap.get();
+        String etag = s.etag();
+        res.header(HeaderNames.ETAG, etag);
+        res.header(HeaderNames.LAST_MODIFIED, httpDate(s.changedAt()));
+        res.header(HeaderNames.CACHE_CONTROL, "max-age=" + secondsToNextFetch(source.get()));
+        if (notModified(req, etag, s.changedAt())) {
+            res.status(Status.NOT_MODIFIED_304).send();
+            return;
+        }
+        res.headers().contentType(MediaTypes.APPLICATION_JSON);
+        res.send(Json.bytes(Json.envelope(s, true)));
+    }
+
+    /** The snapshot, waiting up to the cold-wait for the first fetch when there is no data yet. */
+    private Optional<Snapshot> awaitData(String id) throws InterruptedException {
+        Optional<Snapshot> snap = store.latest(id);
+        if (snap.isPresent() && snap.get().hasData()) {
+            return snap;
+        }
+        Duration wait = registry.config().coldWait();
+        Optional<CompletableFuture<Void>> first = poller.firstFetch(id);
+        if (first.isPresent() && !wait.isZero()) {
+            try {
+                first.get().get(wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // fall through: answer with what there is
+            }
+        }
+        return store.latest(id);
+    }
+
+    private long secondsToNextFetch(SourceConfig source) {
+        Instant next = poller.nextFetchAt(source.id()).orElse(clock.instant().plus(source.interval()));
+        long millis = Duration.between(clock.instant(), next).toMillis();
+        return Math.max(1, (millis + 999) / 1000);
+    }
+
+    private static boolean notModified(ServerRequest req, String etag, Instant changedAt) {
+        Optional<String> inm = req.headers().first(HeaderNames.IF_NONE_MATCH);
+        if (inm.isPresent()) {
+            return matches(inm.get(), etag);
+        }
+        Optional<String> ims = req.headers().first(HeaderNames.IF_MODIFIED_SINCE);
+        if (ims.isPresent()) {
+            try {
+                Instant since = DateTime.parse(ims.get()).toInstant();
+                return !changedAt.truncatedTo(ChronoUnit.SECONDS).isAfter(since);
+            } catch (RuntimeException e) {
+                return false; // an unparseable date is ignored, as RFC 9110 says
+            }
+        }
+        return false;
+    }
+
+    /** Weak comparison of an If-None-Match list against {@code etag}, as RFC 9110 requires for GET. */
+    static boolean matches(String header, String etag) {
+        for (String candidate : header.split(",")) {
+            String c = candidate.trim();
+            if (c.equals("*")) {
+                return true;
+            }
+            if (c.startsWith("W/")) {
+                c = c.substring(2);
+            }
+            if (c.equals(etag)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String httpDate(Instant t) {
+        return ZonedDateTime.ofInstant(t, ZoneOffset.UTC).format(DateTime.RFC_1123_DATE_TIME);
+    }
+}

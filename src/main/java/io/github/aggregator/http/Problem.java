@@ -1,0 +1,38 @@
+package io.github.aggregator.http;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.aggregator.source.Json;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpMediaType;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerResponse;
+
+/** RFC 9457 {@code application/problem+json} responses. Details never carry stack traces or secrets. */
+final class Problem {
+    static final HttpMediaType PROBLEM_JSON = HttpMediaType.create("application/problem+json");
+
+    private Problem() {}
+
+    static void send(ServerResponse res, Status status, String detail) {
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.put("type", "about:blank");
+        body.put("title", status.reasonPhrase());
+        body.put("status", status.code());
+        body.put("detail", detail);
+        res.status(status);
+        res.headers().contentType(PROBLEM_JSON);
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        res.send(Json.bytes(body));
+    }
+
+    /** {@code text} cut to a length that is safe to echo in a detail. */
+    static String echo(String text) {
+        if (text == null) {
+            return "";
+        }
+        String t = text.length() > 64 ? text.substring(0, 64) + "…" : text;
+        StringBuilder sb = new StringBuilder();
+        t.codePoints().forEach(c -> sb.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return sb.toString();
+    }
+}

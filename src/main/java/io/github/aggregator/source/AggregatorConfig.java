@@ -1,0 +1,72 @@
+package io.github.aggregator.source;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Service-wide settings and the list of sources. Immutable.
+ *
+ * @param sources every configured source, enabled or not, in file order
+ * @param historySize versions kept per source for SSE resume (default 64)
+ * @param coldWait how long a request waits for a source's first fetch before 503 (default 5s)
+ * @param heartbeat interval of the SSE {@code : keep-alive} comment (default 15s)
+ * @param retry reconnect delay sent to SSE clients in the {@code retry:} line (default 3s)
+ * @param subscriberQueue events buffered per SSE subscriber before they collapse into one snapshot (default 64)
+ */
+public record AggregatorConfig(
+        List<SourceConfig> sources,
+        int historySize,
+        Duration coldWait,
+        Duration heartbeat,
+        Duration retry,
+        int subscriberQueue) {
+
+    public static final int DEFAULT_HISTORY_SIZE = 64;
+    public static final Duration DEFAULT_COLD_WAIT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(15);
+    public static final Duration DEFAULT_RETRY = Duration.ofSeconds(3);
+    public static final int DEFAULT_SUBSCRIBER_QUEUE = 64;
+
+    public AggregatorConfig {
+        sources = List.copyOf(sources);
+        Set<String> ids = new HashSet<>();
+        for (SourceConfig s : sources) {
+            if (!ids.add(s.id())) {
+                throw new IllegalArgumentException("sources: duplicate id \"" + s.id() + "\"");
+            }
+        }
+        if (historySize < 1 || historySize > 10_000) {
+            throw new IllegalArgumentException("historySize: must be between 1 and 10000");
+        }
+        if (coldWait.isNegative()) {
+            throw new IllegalArgumentException("coldWait: must not be negative");
+        }
+        if (heartbeat.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new IllegalArgumentException("heartbeat: must be at least 100ms");
+        }
+        if (retry.isNegative() || retry.isZero()) {
+            throw new IllegalArgumentException("retry: must be positive");
+        }
+        if (subscriberQueue < 1 || subscriberQueue > 100_000) {
+            throw new IllegalArgumentException("subscriberQueue: must be between 1 and 100000");
+        }
+    }
+
+    /** Settings with every default and the given sources. */
+    public static AggregatorConfig of(List<SourceConfig> sources) {
+        return new AggregatorConfig(
+                sources,
+                DEFAULT_HISTORY_SIZE,
+                DEFAULT_COLD_WAIT,
+                DEFAULT_HEARTBEAT,
+                DEFAULT_RETRY,
+                DEFAULT_SUBSCRIBER_QUEUE);
+    }
+
+    /** The enabled sources, in file order. */
+    public List<SourceConfig> enabledSources() {
+        return sources.stream().filter(SourceConfig::enabled).toList();
+    }
+}

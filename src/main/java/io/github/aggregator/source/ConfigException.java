@@ -1,0 +1,8 @@
+package io.github.aggregator.source;
+
+/** A configuration file that cannot be used. The message is one line naming the file, and the source and field. */
+public final class ConfigException extends RuntimeException {
+    public ConfigException(String message) {
+        super(message, null, false, false);
+    }
+}

@@ -1,0 +1,364 @@
+package io.github.aggregator.source;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+/**
+ * Reads and validates the YAML config file. Every problem becomes a {@link ConfigException} with one line of the form
+ * {@code FILE:LINE: source "ID" field "NAME": REASON}; header values are never part of a message.
+ *
+ * <p>Scalars may use {@code ${VAR}} (an error when VAR is unset), {@code ${VAR:-default}} and {@code ${VAR:+word}}
+ * (word when VAR is set and not empty, else empty). In a disabled source unset variables are not errors.
+ *
+ * @param file the file read
+ * @param aggregator the {@code aggregator} section
+ * @param server the {@code server} section flattened to dotted keys, for Helidon's web server
+ */
+public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, String> server) {
+
+    private static final Set<String> TOP_KEYS = Set.of("server", "aggregator");
+    private static final Set<String> AGGREGATOR_KEYS =
+            Set.of("sources", "historySize", "coldWait", "heartbeat", "retry", "subscriberQueue");
+    private static final Set<String> SOURCE_KEYS =
+            Set.of("id", "url", "interval", "timeout", "headers", "select", "enabled", "maxBodySize");
+    private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\\+)([^}]*))?}");
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|KiB|MB|MiB)?");
+
+    /**
+     * Reads {@code file}, substituting variables from {@code env}. {@code PORT} in env overrides {@code server.port}.
+     *
+     * @throws ConfigException when the file is unreadable, malformed or invalid
+     */
+    public static ConfigFile load(Path file, Map<String, String> env) {
+        String name = file.toString();
+        Node root;
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            LoaderOptions options = new LoaderOptions();
+            options.setAllowDuplicateKeys(false);
+            options.setMaxAliasesForCollections(20);
+            root = new Yaml(options).compose(reader);
+        } catch (MarkedYAMLException e) {
+            int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
+            String problem = e.getProblem() == null ? "syntax error" : e.getProblem();
+            throw new ConfigException(name + ":" + line + ": malformed YAML: " + oneLine(problem));
+        } catch (YAMLException e) {
+            throw new ConfigException(name + ": malformed YAML: " + oneLine(String.valueOf(e.getMessage())));
+        } catch (IOException e) {
+            throw new ConfigException(
+                    name + ": cannot read config file (" + e.getClass().getSimpleName() + ")");
+        }
+        return new Reading(name, env).read(root);
+    }
+
+    private static String oneLine(String s) {
+        return s.replaceAll("\\s+", " ").trim();
+    }
+
+    /** One pass over one file; keeps the file name and env for messages and substitution. */
+    private record Reading(String file, Map<String, String> env) {
+
+        ConfigFile read(Node root) {
+            if (root == null) {
+                throw new ConfigException(
+                        file + ": the file is empty; expected an \"aggregator\" section with sources");
+            }
+            Map<String, NodeTuple> top = mapping(root, null, "top level", TOP_KEYS);
+            Map<String, String> server = new LinkedHashMap<>();
+            if (top.containsKey("server")) {
+                flatten(top.get("server").getValueNode(), "server", server);
+            }
+            String port = env.get("PORT");
+            if (port != null && !port.isBlank()) {
+                server.put("server.port", port.trim());
+            }
+            if (server.containsKey("server.port")) {
+                String p = server.get("server.port");
+                int line = top.containsKey("server") ? line(top.get("server").getValueNode()) : 0;
+                if (!p.matches("\\d{1,5}") || Integer.parseInt(p) > 65535) {
+                    throw fail(line, null, "server.port", "\"" + p + "\" is not a port number (0-65535)");
+                }
+            }
+            if (!top.containsKey("aggregator")) {
+                throw new ConfigException(file + ": missing the \"aggregator\" section with sources");
+            }
+            return new ConfigFile(
+                    Path.of(file), aggregator(top.get("aggregator").getValueNode()), server);
+        }
+
+        private AggregatorConfig aggregator(Node node) {
+            Map<String, NodeTuple> fields = mapping(node, null, "aggregator", AGGREGATOR_KEYS);
+            List<SourceConfig> sources = new ArrayList<>();
+            if (fields.containsKey("sources")) {
+                Node list = fields.get("sources").getValueNode();
+                if (list instanceof ScalarNode s && s.getValue().isEmpty()) {
+                    // "sources:" with nothing under it: no sources
+                } else if (!(list instanceof SequenceNode seq)) {
+                    throw fail(line(list), null, "sources", "must be a list of sources");
+                } else {
+                    for (Node item : seq.getValue()) {
+                        sources.add(source(item));
+                    }
+                }
+            }
+            for (int i = 0; i < sources.size(); i++) {
+                for (int j = 0; j < i; j++) {
+                    if (sources.get(i).id().equals(sources.get(j).id())) {
+                        Node item = ((SequenceNode) fields.get("sources").getValueNode())
+                                .getValue()
+                                .get(i);
+                        throw fail(line(item), sources.get(i).id(), "id", "duplicate id");
+                    }
+                }
+            }
+            try {
+                return new AggregatorConfig(
+                        sources,
+                        scalar(fields, "historySize", null, Integer::parseInt, AggregatorConfig.DEFAULT_HISTORY_SIZE),
+                        scalar(fields, "coldWait", null, Durations::parse, AggregatorConfig.DEFAULT_COLD_WAIT),
+                        scalar(fields, "heartbeat", null, Durations::parse, AggregatorConfig.DEFAULT_HEARTBEAT),
+                        scalar(fields, "retry", null, Durations::parse, AggregatorConfig.DEFAULT_RETRY),
+                        scalar(
+                                fields,
+                                "subscriberQueue",
+                                null,
+                                Integer::parseInt,
+                                AggregatorConfig.DEFAULT_SUBSCRIBER_QUEUE));
+            } catch (IllegalArgumentException e) {
+                throw fieldError(line(node), null, e.getMessage());
+            }
+        }
+
+        private SourceConfig source(Node node) {
+            if (!(node instanceof MappingNode)) {
+                throw fail(line(node), null, "sources", "each source must be a mapping with id, url and interval");
+            }
+            String id = rawScalar((MappingNode) node, "id");
+            Map<String, NodeTuple> fields = mapping(node, id, "source", SOURCE_KEYS);
+            if (id == null) {
+                throw fail(line(node), null, "id", "is required");
+            }
+            boolean enabled = scalar(fields, "enabled", id, v -> bool(v), true, false);
+            boolean strict = enabled; // unset variables only matter for sources that are polled
+            Map<String, String> headers = new LinkedHashMap<>();
+            if (fields.containsKey("headers")) {
+                Node h = fields.get("headers").getValueNode();
+                if (!(h instanceof MappingNode hm)) {
+                    throw fail(line(h), id, "headers", "must be a mapping of header name to value");
+                }
+                for (NodeTuple t : hm.getValue()) {
+                    String key = keyOf(t);
+                    if (!(t.getValueNode() instanceof ScalarNode v)) {
+                        throw fail(line(t.getValueNode()), id, "headers." + key, "must be a string");
+                    }
+                    headers.put(key, substitute(v.getValue(), line(v), id, "headers." + key, strict));
+                }
+            }
+            String url = scalar(fields, "url", id, v -> v, null, strict);
+            URI uri;
+            if (url == null || url.isBlank()) {
+                throw fail(line(node), id, "url", "is required");
+            }
+            try {
+                uri = new URI(url.trim());
+            } catch (URISyntaxException e) {
+                throw fail(line(fields.get("url").getValueNode()), id, "url", "is not a valid URL");
+            }
+            try {
+                return new SourceConfig(
+                        id,
+                        uri,
+                        scalar(fields, "interval", id, Durations::parse, SourceConfig.DEFAULT_INTERVAL, strict),
+                        scalar(fields, "timeout", id, Durations::parse, SourceConfig.DEFAULT_TIMEOUT, strict),
+                        headers,
+                        scalar(fields, "select", id, v -> v, null, strict),
+                        enabled,
+                        scalar(fields, "maxBodySize", id, Reading::size, SourceConfig.DEFAULT_MAX_BODY_SIZE, strict));
+            } catch (IllegalArgumentException e) {
+                String field = e.getMessage().split(":", 2)[0];
+                NodeTuple t = fields.get(field.split("\\.", 2)[0]);
+                throw fieldError(t == null ? line(node) : line(t.getValueNode()), id, e.getMessage());
+            }
+        }
+
+        private <T> T scalar(Map<String, NodeTuple> fields, String key, String id, Function<String, T> parse, T dflt) {
+            return scalar(fields, key, id, parse, dflt, true);
+        }
+
+        private <T> T scalar(
+                Map<String, NodeTuple> fields,
+                String key,
+                String id,
+                Function<String, T> parse,
+                T dflt,
+                boolean strict) {
+            NodeTuple t = fields.get(key);
+            if (t == null) {
+                return dflt;
+            }
+            Node v = t.getValueNode();
+            if (!(v instanceof ScalarNode s)) {
+                throw fail(line(v), id, key, "must be a single value, not a list or mapping");
+            }
+            String text = substitute(s.getValue(), line(v), id, key, strict);
+            try {
+                return parse.apply(text);
+            } catch (NumberFormatException e) {
+                throw fail(line(v), id, key, "\"" + text + "\" is not a whole number");
+            } catch (IllegalArgumentException e) {
+                throw fail(line(v), id, key, e.getMessage());
+            }
+        }
+
+        private String substitute(String value, int line, String id, String field, boolean strict) {
+            Matcher m = VAR.matcher(value);
+            StringBuilder out = new StringBuilder();
+            while (m.find()) {
+                String set = env.get(m.group(1));
+                boolean present = set != null && !set.isEmpty();
+                String replacement;
+                if (":-".equals(m.group(2))) {
+                    replacement = present ? set : m.group(3);
+                } else if (":+".equals(m.group(2))) {
+                    replacement = present ? m.group(3) : "";
+                } else if (set != null) {
+                    replacement = set;
+                } else if (strict) {
+                    throw fail(line, id, field, "environment variable " + m.group(1) + " is not set");
+                } else {
+                    replacement = "";
+                }
+                m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+            }
+            m.appendTail(out);
+            return out.toString();
+        }
+
+        private Map<String, NodeTuple> mapping(Node node, String id, String what, Set<String> known) {
+            if (!(node instanceof MappingNode m)) {
+                throw fail(line(node), id, what, "must be a mapping");
+            }
+            Map<String, NodeTuple> out = new LinkedHashMap<>();
+            for (NodeTuple t : m.getValue()) {
+                String key = keyOf(t);
+                if (!known.contains(key)) {
+                    throw fail(
+                            line(t.getKeyNode()),
+                            id,
+                            key,
+                            "unknown field in " + what + " (known: " + String.join(", ", sorted(known)) + ")");
+                }
+                out.put(key, t);
+            }
+            return out;
+        }
+
+        private String rawScalar(MappingNode node, String key) {
+            for (NodeTuple t : node.getValue()) {
+                if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key)) {
+                    if (t.getValueNode() instanceof ScalarNode v) {
+                        return v.getValue();
+                    }
+                    throw fail(line(t.getValueNode()), null, key, "must be a string");
+                }
+            }
+            return null;
+        }
+
+        private String keyOf(NodeTuple t) {
+            if (t.getKeyNode() instanceof ScalarNode k) {
+                return k.getValue();
+            }
+            throw fail(line(t.getKeyNode()), null, "key", "keys must be plain strings");
+        }
+
+        private void flatten(Node node, String prefix, Map<String, String> out) {
+            if (node instanceof ScalarNode s) {
+                out.put(prefix, substitute(s.getValue(), line(s), null, prefix, true));
+            } else if (node instanceof MappingNode m) {
+                for (NodeTuple t : m.getValue()) {
+                    flatten(t.getValueNode(), prefix + "." + keyOf(t), out);
+                }
+            } else if (node instanceof SequenceNode seq) {
+                for (int i = 0; i < seq.getValue().size(); i++) {
+                    flatten(seq.getValue().get(i), prefix + "." + i, out);
+                }
+            }
+        }
+
+        private ConfigException fieldError(int line, String id, String message) {
+            String[] parts = message.split(": ", 2);
+            return parts.length == 2 ? fail(line, id, parts[0], parts[1]) : fail(line, id, "?", message);
+        }
+
+        private ConfigException fail(int line, String id, String field, String reason) {
+            StringBuilder sb = new StringBuilder(file);
+            if (line > 0) {
+                sb.append(':').append(line);
+            }
+            sb.append(": ");
+            if (id != null) {
+                sb.append("source \"").append(id).append("\" ");
+            }
+            sb.append("field \"").append(field).append("\": ").append(oneLine(reason));
+            return new ConfigException(sb.toString());
+        }
+
+        private static int line(Node node) {
+            return node == null || node.getStartMark() == null
+                    ? 0
+                    : node.getStartMark().getLine() + 1;
+        }
+
+        private static boolean bool(String v) {
+            return switch (v.trim().toLowerCase(Locale.ROOT)) {
+                case "true", "yes", "on" -> true;
+                case "false", "no", "off", "" -> false;
+                default -> throw new IllegalArgumentException("\"" + v + "\" is not true or false");
+            };
+        }
+
+        private static long size(String v) {
+            Matcher m = SIZE.matcher(v.trim());
+            if (!m.matches()) {
+                throw new IllegalArgumentException(
+                        "\"" + v + "\" is not a size (use bytes or a unit: 512KiB, 5MiB, 1MB)");
+            }
+            long n = Long.parseLong(m.group(1));
+            String unit = m.group(2) == null ? "B" : m.group(2);
+            return switch (unit) {
+                case "KB" -> n * 1000;
+                case "KiB" -> n * 1024;
+                case "MB" -> n * 1000_000;
+                case "MiB" -> n * 1024 * 1024;
+                default -> n;
+            };
+        }
+
+        private static List<String> sorted(Set<String> keys) {
+            return keys.stream().sorted().toList();
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package io.github.aggregator.source;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/** The shared Jackson mapper, the content hash and the snapshot envelope. Thread-safe. */
+public final class Json {
+    /** Shared mapper; configured once, safe for concurrent use. */
+    public static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private Json() {}
+
+    /**
+     * Hex SHA-256 of the canonical form of {@code node}: object keys sorted, no insignificant whitespace, so two
+     * bodies that differ only in key order or formatting hash the same.
+     */
+    public static String hash(JsonNode node) {
+        StringBuilder sb = new StringBuilder();
+        canonical(node, sb);
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(sha.digest(sb.toString().getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
+    }
+
+    private static void canonical(JsonNode node, StringBuilder sb) {
+        if (node.isObject()) {
+            List<String> names = new ArrayList<>();
+            node.fieldNames().forEachRemaining(names::add);
+            names.sort(null);
+            sb.append('{');
+            for (int i = 0; i < names.size(); i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                sb.append(quote(names.get(i))).append(':');
+                canonical(node.get(names.get(i)), sb);
+            }
+            sb.append('}');
+        } else if (node.isArray()) {
+            sb.append('[');
+            Iterator<JsonNode> it = node.elements();
+            boolean first = true;
+            while (it.hasNext()) {
+                if (!first) {
+                    sb.append(',');
+                }
+                first = false;
+                canonical(it.next(), sb);
+            }
+            sb.append(']');
+        } else {
+            sb.append(node.toString());
+        }
+    }
+
+    private static String quote(String s) {
+        try {
+            return MAPPER.writeValueAsString(s);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"data"}} of a snapshot;
+     * {@code data} is left out when {@code withData} is false (status events).
+     */
+    public static ObjectNode envelope(Snapshot s, boolean withData) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("id", s.id());
+        n.put("version", s.version());
+        n.put("fetchedAt", s.fetchedAt() == null ? null : s.fetchedAt().toString());
+        n.put("changedAt", s.changedAt() == null ? null : s.changedAt().toString());
+        n.put("stale", s.stale());
+        if (s.error() != null) {
+            n.put("error", s.error());
+        }
+        if (withData) {
+            n.set("data", s.data());
+        }
+        return n;
+    }
+
+    /** Serializes {@code node} compactly as UTF-8. */
+    public static byte[] bytes(JsonNode node) {
+        try {
+            return MAPPER.writeValueAsBytes(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Serializes {@code node} compactly. */
+    public static String text(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** An object node from alternating keys and values; null values are left out. */
+    public static ObjectNode object(Map<String, ?> fields) {
+        ObjectNode n = MAPPER.createObjectNode();
+        fields.forEach((k, v) -> {
+            if (v != null) {
+                n.set(k, MAPPER.valueToTree(v));
+            }
+        });
+        return n;
+    }
+}

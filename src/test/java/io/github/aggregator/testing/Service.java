@@ -1,0 +1,86 @@
+package io.github.aggregator.testing;
+
+import io.github.aggregator.app.Aggregator;
+import io.github.aggregator.source.ConfigFile;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * A real aggregator on a free loopback port, started from a YAML text, plus a real HTTP client. {@code server.port} is
+ * set to 0 unless the YAML sets it.
+ */
+public final class Service implements AutoCloseable {
+    private final Aggregator app;
+    private final HttpClient client =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private Service(Aggregator app) {
+        this.app = app;
+    }
+
+    /** Starts the service on {@code yaml} (written to a temp file) with {@code env} for substitution. */
+    public static Service start(String yaml, Map<String, String> env) {
+        try {
+            Path dir = Files.createTempDirectory("aggregator-test");
+            Path file = dir.resolve("application.yaml");
+            String text = yaml.contains("server:") ? yaml : "server:\n  port: 0\n  host: 127.0.0.1\n" + yaml;
+            Files.writeString(file, text);
+            return new Service(Aggregator.start(ConfigFile.load(file, env), Clock.systemUTC()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static Service start(String yaml) {
+        return start(yaml, Map.of());
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port() + path);
+    }
+
+    public HttpClient client() {
+        return client;
+    }
+
+    /** GET {@code path} with optional header name/value pairs; the body as a string. */
+    public HttpResponse<String> get(String path, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
+                .timeout(Duration.ofSeconds(30))
+                .GET();
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        try {
+            return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public Aggregator app() {
+        return app;
+    }
+
+    @Override
+    public void close() {
+        app.close();
+        client.close();
+    }
+}
