@@ -51,6 +51,7 @@ public final class Aggregator implements AutoCloseable {
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
                 .shutdownHook(false)
+                .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
                         r,
                         new PollService(registry, store, poller, hub, clock),

@@ -50,7 +50,9 @@ public final class PollService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::list).get("/{id}", this::one);
+        rules.get("/", this::list)
+                .get("/{id}", (req, res) -> one(req, res, false))
+                .head("/{id}", (req, res) -> one(req, res, true));
     }
 
     private void list(ServerRequest req, ServerResponse res) {
@@ -82,7 +84,8 @@ public final class PollService implements HttpService {
         res.send(Json.bytes(body));
     }
 
-    private void one(ServerRequest req, ServerResponse res) throws InterruptedException {
+    /** The envelope of one source; for HEAD the same status and headers without the body. */
+    private void one(ServerRequest req, ServerResponse res, boolean head) throws InterruptedException {
         String id = req.path().pathParameters().get("id");
         Optional<SourceConfig> source = registry.find(id);
         if (source.isEmpty()) {
@@ -108,7 +111,11 @@ public final class PollService implements HttpService {
             return;
         }
         res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        res.send(Json.bytes(Json.envelope(s, true)));
+        if (head) {
+            res.send();
+        } else {
+            res.send(Json.bytes(Json.envelope(s, true)));
+        }
     }
 
     /** The snapshot, waiting up to the cold-wait for the first fetch when there is no data yet. */

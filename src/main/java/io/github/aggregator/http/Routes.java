@@ -1,20 +1,65 @@
 package io.github.aggregator.http;
 
+import io.github.aggregator.source.Json;
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
 import java.lang.System.Logger.Level;
 
 /** The whole HTTP surface: services, the JSON 404 for everything else, and the error mapping. */
 public final class Routes {
     private static final System.Logger LOG = System.getLogger(Routes.class.getName());
 
+    private static final byte[] INDEX = Json.bytes(Json.MAPPER
+            .createObjectNode()
+            .put("service", "aggregator")
+            .put("sources", "/api/sources")
+            .put("source", "/api/sources/{id}")
+            .put("events", "/api/sources/{id}/events"));
+
     private Routes() {}
+
+    /**
+     * Problem+json answers for requests Helidon refuses before routing (malformed request line, bad encoding, too
+     * large headers), so that no response of this service is plain text or carries request text back.
+     */
+    public static DirectHandlers directHandlers() {
+        DirectHandlers.Builder b = DirectHandlers.builder();
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            b.addHandler(type, (request, eventType, status, headers, message) -> {
+                String body = Json.text(Json.MAPPER
+                        .createObjectNode()
+                        .put("type", "about:blank")
+                        .put("title", status.reasonPhrase())
+                        .put("status", status.code())
+                        .put("detail", "the request could not be processed (" + status.reasonPhrase() + ")"));
+                return DirectHandler.TransportResponse.builder()
+                        .status(status)
+                        .headers(headers)
+                        .header(HeaderNames.CONTENT_TYPE, Problem.PROBLEM_JSON.text())
+                        .entity(body)
+                        .keepAlive(eventType.keepAlive())
+                        .build();
+            });
+        }
+        return b.build();
+    }
+
+    private static void index(ServerRequest req, ServerResponse res) {
+        res.headers().contentType(MediaTypes.APPLICATION_JSON);
+        res.send(INDEX);
+    }
 
     /** Registers every route on {@code routing}; tests reuse this with their own services. */
     public static void routing(HttpRouting.Builder routing, PollService poll, EventsService events, DemoService demo) {
-        routing.register("/api/sources", poll, events)
+        routing.get("/", Routes::index)
+                .register("/api/sources", poll, events)
                 .register("/demo", demo)
                 .any((req, res) -> {
                     String path = req.path().path();

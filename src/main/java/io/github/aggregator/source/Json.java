@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 
 /** The shared Jackson mapper, the content hash and the snapshot envelope. Thread-safe. */
 public final class Json {
@@ -110,16 +109,5 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** An object node from alternating keys and values; null values are left out. */
-    public static ObjectNode object(Map<String, ?> fields) {
-        ObjectNode n = MAPPER.createObjectNode();
-        fields.forEach((k, v) -> {
-            if (v != null) {
-                n.set(k, MAPPER.valueToTree(v));
-            }
-        });
-        return n;
     }
 }

@@ -6,6 +6,7 @@ import io.github.aggregator.source.Snapshot;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -96,7 +97,7 @@ public final class EventStream implements AutoCloseable {
             case Signal.Closed c -> {
                 ended = true;
                 if (c.event() != null) {
-                    out.add(new SseEvent(c.event(), null, Json.text(java.util.Map.of("id", id)), null));
+                    out.add(new SseEvent(c.event(), null, Json.text(Map.of("id", id)), null));
                 }
                 out.add(SseEvent.comment(c.reason()));
             }
@@ -141,7 +142,7 @@ public final class EventStream implements AutoCloseable {
     }
 
     private void status(Snapshot s, List<SseEvent> out) {
-        if (s.stale() == sentStale && !(s.stale() && sentVersion == 0 && out.isEmpty())) {
+        if (s.stale() == sentStale) {
             return;
         }
         String eventId = sentVersion > 0 ? Long.toString(sentVersion) : null;
@@ -155,7 +156,8 @@ public final class EventStream implements AutoCloseable {
             return -1;
         }
         for (int i = 0; i < lastEventId.length(); i++) {
-            if (!Character.isDigit(lastEventId.charAt(i)) || lastEventId.charAt(i) > '9') {
+            char c = lastEventId.charAt(i);
+            if (c < '0' || c > '9') {
                 return -1;
             }
         }
