@@ -19,7 +19,6 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
-        LogConfig.configureRuntime();
         Started started = start(args, System.getenv(), System.err);
         if (started.exitCode() != 0) {
             System.exit(started.exitCode());
@@ -61,6 +60,7 @@ public final class Main {
             err.println("aggregator: " + e.getMessage());
             return new Started(null, 2);
         }
+        LogConfig.configureRuntime();
         try {
             return new Started(Aggregator.start(config, Clock.systemUTC()), 0);
         } catch (RuntimeException e) {
