@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -91,14 +92,18 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                 flatten(top.get("server").getValueNode(), "server", server);
             }
             String port = env.get("PORT");
-            if (port != null && !port.isBlank()) {
+            boolean portFromEnv = port != null && !port.isBlank();
+            if (portFromEnv) {
                 server.put("server.port", port.trim());
             }
             if (server.containsKey("server.port")) {
                 String p = server.get("server.port");
-                int line = top.containsKey("server") ? line(top.get("server").getValueNode()) : 0;
                 if (!p.matches("\\d{1,5}") || Integer.parseInt(p) > 65535) {
-                    throw fail(line, null, "server.port", "\"" + p + "\" is not a port number (0-65535)");
+                    throw fail(
+                            portFromEnv ? 0 : portLine(top.get("server").getValueNode()),
+                            null,
+                            "server.port",
+                            (portFromEnv ? "env PORT " : "") + "\"" + p + "\" is not a port number (0-65535)");
                 }
             }
             if (!top.containsKey("aggregator")) {
@@ -147,7 +152,8 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                                 Integer::parseInt,
                                 AggregatorConfig.DEFAULT_SUBSCRIBER_QUEUE));
             } catch (IllegalArgumentException e) {
-                throw fieldError(line(node), null, e.getMessage());
+                NodeTuple t = fields.get(e.getMessage().split(":", 2)[0]);
+                throw fieldError(t == null ? line(node) : line(t.getValueNode()), null, e.getMessage());
             }
         }
 
@@ -168,6 +174,7 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                 if (!(h instanceof MappingNode hm)) {
                     throw fail(line(h), id, "headers", "must be a mapping of header name to value");
                 }
+                unique(hm, id, "headers.");
                 for (NodeTuple t : hm.getValue()) {
                     String key = keyOf(t);
                     if (!(t.getValueNode() instanceof ScalarNode v)) {
@@ -260,6 +267,7 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             if (!(node instanceof MappingNode m)) {
                 throw fail(line(node), id, what, "must be a mapping");
             }
+            unique(m, id, "");
             Map<String, NodeTuple> out = new LinkedHashMap<>();
             for (NodeTuple t : m.getValue()) {
                 String key = keyOf(t);
@@ -298,12 +306,35 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             if (node instanceof ScalarNode s) {
                 out.put(prefix, substitute(s.getValue(), line(s), null, prefix, true));
             } else if (node instanceof MappingNode m) {
+                unique(m, null, prefix + ".");
                 for (NodeTuple t : m.getValue()) {
                     flatten(t.getValueNode(), prefix + "." + keyOf(t), out);
                 }
             } else if (node instanceof SequenceNode seq) {
                 for (int i = 0; i < seq.getValue().size(); i++) {
                     flatten(seq.getValue().get(i), prefix + "." + i, out);
+                }
+            }
+        }
+
+        private static int portLine(Node server) {
+            if (server instanceof MappingNode m) {
+                for (NodeTuple t : m.getValue()) {
+                    if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals("port")) {
+                        return line(t.getValueNode());
+                    }
+                }
+            }
+            return line(server);
+        }
+
+        /** SnakeYAML's duplicate-key check runs only when constructing objects, not in {@code compose}. */
+        private void unique(MappingNode m, String id, String prefix) {
+            Set<String> seen = new HashSet<>();
+            for (NodeTuple t : m.getValue()) {
+                String key = keyOf(t);
+                if (!seen.add(key)) {
+                    throw fail(line(t.getKeyNode()), id, prefix + key, "is given more than once");
                 }
             }
         }
@@ -348,13 +379,17 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             }
             long n = Long.parseLong(m.group(1));
             String unit = m.group(2) == null ? "B" : m.group(2);
-            return switch (unit) {
-                case "KB" -> n * 1000;
-                case "KiB" -> n * 1024;
-                case "MB" -> n * 1000_000;
-                case "MiB" -> n * 1024 * 1024;
-                default -> n;
-            };
+            try {
+                return switch (unit) {
+                    case "KB" -> Math.multiplyExact(n, 1000);
+                    case "KiB" -> Math.multiplyExact(n, 1024);
+                    case "MB" -> Math.multiplyExact(n, 1000_000);
+                    case "MiB" -> Math.multiplyExact(n, 1024 * 1024);
+                    default -> n;
+                };
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("\"" + v + "\" is too large");
+            }
         }
 
         private static List<String> sorted(Set<String> keys) {

@@ -1,0 +1,652 @@
+package io.github.aggregator.source;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ConfigFileTest {
+
+    /** Lines 1-4 of most bad-config cases: one source "alpha"; a case appends its own lines from line 5 on. */
+    private static final String ALPHA = """
+            aggregator:
+              sources:
+                - id: alpha
+                  url: http://127.0.0.1:9/x
+            """;
+
+    @TempDir
+    Path dir;
+
+    // ---- refused configs ------------------------------------------------------------------------------------------
+
+    /**
+     * One bad config: the line the message must point at (0: no line), the source id it must name (null: none), the
+     * field it must name (null: no field applies) and a fragment of the reason.
+     */
+    private static Arguments bad(String name, int line, String id, String field, String reason, String yaml) {
+        return Arguments.of(name, line, id, field, reason, yaml);
+    }
+
+    static Stream<Arguments> badConfigs() {
+        return Stream.of(
+                bad("malformed YAML", 4, null, null, "malformed YAML", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              url: http://h/x: y
+                        """),
+                bad("malformed YAML: unclosed flow sequence", 4, null, null, "malformed YAML", """
+                        aggregator:
+                          sources: [
+                        server:
+                          port: 0
+                        """),
+                bad("key given twice in a source", 6, "alpha", "interval", "more than once", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              url: /demo/clock
+                              interval: 1s
+                              interval: 2s
+                        """),
+                bad("key given twice at top level", 4, null, "aggregator", "more than once", """
+                        aggregator:
+                          sources: []
+                        # a second section would silently replace the first
+                        aggregator:
+                          sources: []
+                        """),
+                bad("header given twice", 7, "alpha", "headers.x-api-key", "more than once", ALPHA + """
+                              headers:
+                                x-api-key: first
+                                x-api-key: second
+                        """),
+                bad("server key given twice", 3, null, "server.port", "more than once", """
+                        server:
+                          port: 0
+                          port: 8080
+                        aggregator:
+                          sources: []
+                        """),
+                bad("unknown field in a source", 5, "alpha", "intervall", "unknown field", ALPHA + """
+                              intervall: 5s
+                        """),
+                bad("unknown field in aggregator", 3, null, "histroySize", "unknown field", """
+                        aggregator:
+                          sources: []
+                          histroySize: 3
+                        """),
+                bad("unknown field at top level", 3, null, "sever", "unknown field", """
+                        aggregator:
+                          sources: []
+                        sever:
+                          port: 0
+                        """),
+                bad("duplicate id", 5, "alpha", "id", "duplicate", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              url: /demo/clock
+                            - id: alpha
+                              url: /demo/ticker
+                        """),
+                bad("id in upper case", 3, "Alpha", "id", "[a-z0-9]", """
+                        aggregator:
+                          sources:
+                            - id: Alpha
+                              url: /demo/clock
+                        """),
+                bad("id with a leading dash", 3, "-alpha", "id", "[a-z0-9]", """
+                        aggregator:
+                          sources:
+                            - id: -alpha
+                              url: /demo/clock
+                        """),
+                bad("empty id", 3, "", "id", "[a-z0-9]", """
+                        aggregator:
+                          sources:
+                            - id: ""
+                              url: /demo/clock
+                        """),
+                bad("id longer than 64 characters", 3, "a".repeat(65), "id", "64", """
+                        aggregator:
+                          sources:
+                            - id: %s
+                              url: /demo/clock
+                        """.formatted("a".repeat(65))),
+                bad("missing id", 3, null, "id", "required", """
+                        aggregator:
+                          sources:
+                            - url: /demo/clock
+                        """),
+                bad("ftp URL", 4, "alpha", "url", "\"ftp\"", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              url: ftp://example.com/file.json
+                        """),
+                bad("URL without a host", 4, "alpha", "url", "no host", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              url: http:///data.json
+                        """),
+                bad("unparseable URL", 4, "alpha", "url", "not a valid URL", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              url: http://exa mple.com/data
+                        """),
+                bad("relative URL that is not a path", 4, "alpha", "url", "absolute", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              url: example.com/data
+                        """),
+                bad("missing URL", 3, "alpha", "url", "required", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              interval: 1s
+                        """),
+                bad("bad interval", 5, "alpha", "interval", "not a duration", ALPHA + """
+                              interval: soon
+                        """),
+                bad("interval below 100ms", 5, "alpha", "interval", "at least 100ms", ALPHA + """
+                              interval: 99ms
+                        """),
+                bad("interval too large for a Duration", 5, "alpha", "interval", "9223372036854775807h", ALPHA + """
+                              interval: 9223372036854775807h
+                        """),
+                bad("bad timeout", 6, "alpha", "timeout", "not a duration", ALPHA + """
+                              interval: 1s
+                              timeout: forever
+                        """),
+                bad("zero timeout", 5, "alpha", "timeout", "positive", ALPHA + """
+                              timeout: 0s
+                        """),
+                bad("unset variable in a header", 6, "alpha", "headers.x-api-key", "API_KEY", ALPHA + """
+                              headers:
+                                x-api-key: ${API_KEY}
+                        """),
+                bad("unset variable in the URL", 4, "alpha", "url", "BASE_URL", """
+                        aggregator:
+                          sources:
+                            - id: alpha
+                              url: ${BASE_URL}/data
+                        """),
+                bad("select not a JSON Pointer", 5, "alpha", "select", "\"/\"", ALPHA + """
+                              select: data
+                        """),
+                bad("headers not a mapping", 5, "alpha", "headers", "mapping", ALPHA + """
+                              headers: x-api-key
+                        """),
+                bad("header value a list", 7, "alpha", "headers.accept", "string", ALPHA + """
+                              headers:
+                                accept:
+                                  - application/json
+                        """),
+                bad("header name with a space", 6, "alpha", "headers", "not a valid header name", ALPHA + """
+                              headers:
+                                "x api key": v
+                        """),
+                bad("enabled neither true nor false", 5, "alpha", "enabled", "maybe", ALPHA + """
+                              enabled: maybe
+                        """),
+                bad("sources a scalar", 2, null, "sources", "list", """
+                        aggregator:
+                          sources: alpha
+                        """),
+                bad("sources a mapping", 3, null, "sources", "list", """
+                        aggregator:
+                          sources:
+                            id: alpha
+                            url: /demo/clock
+                        """),
+                bad("a source that is a scalar", 3, null, "sources", "mapping", """
+                        aggregator:
+                          sources:
+                            - alpha
+                        """),
+                bad("empty file", 0, null, null, "empty", ""),
+                bad("file with only comments", 0, null, null, "empty", """
+                        # nothing configured yet
+                        """),
+                bad("missing aggregator section", 0, null, null, "\"aggregator\"", """
+                        server:
+                          port: 0
+                        """),
+                bad("aggregator not a mapping", 1, null, "aggregator", "mapping", """
+                        aggregator: yes
+                        """),
+                bad("top level a list", 1, null, "top level", "mapping", """
+                        - aggregator
+                        """),
+                bad("server.port not a number", 2, null, "server.port", "\"eighty\"", """
+                        server:
+                          port: eighty
+                        aggregator:
+                          sources: []
+                        """),
+                bad("server.port out of range", 2, null, "server.port", "\"70000\"", """
+                        server:
+                          port: 70000
+                        aggregator:
+                          sources: []
+                        """),
+                bad("server.port negative, after another key", 3, null, "server.port", "\"-1\"", """
+                        server:
+                          host: 127.0.0.1
+                          port: -1
+                        aggregator:
+                          sources: []
+                        """),
+                bad("maxBodySize not a size", 5, "alpha", "maxBodySize", "\"lots\"", ALPHA + """
+                              maxBodySize: lots
+                        """),
+                bad("maxBodySize zero", 5, "alpha", "maxBodySize", "positive", ALPHA + """
+                              maxBodySize: 0
+                        """),
+                bad("maxBodySize that overflows a long", 6, "alpha", "maxBodySize", "17592186044417MiB", ALPHA + """
+                              interval: 1s
+                              maxBodySize: 17592186044417MiB
+                        """),
+                bad("historySize zero", 3, null, "historySize", "between", """
+                        aggregator:
+                          sources: []
+                          historySize: 0
+                        """),
+                bad("historySize not a number", 3, null, "historySize", "whole number", """
+                        aggregator:
+                          sources: []
+                          historySize: lots
+                        """),
+                bad("coldWait not a duration", 3, null, "coldWait", "not a duration", """
+                        aggregator:
+                          sources: []
+                          coldWait: later
+                        """),
+                bad("heartbeat below 100ms", 4, null, "heartbeat", "at least 100ms", """
+                        aggregator:
+                          sources: []
+                          retry: 1s
+                          heartbeat: 50ms
+                        """),
+                bad("subscriberQueue zero", 3, null, "subscriberQueue", "between", """
+                        aggregator:
+                          sources: []
+                          subscriberQueue: 0
+                        """));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badConfigs")
+    void badConfigIsRefusedWithOneLineNamingFileSourceAndField(
+            String name, int line, String id, String field, String reason, String yaml) throws IOException {
+        Path file = write(yaml);
+
+        String m = refused(file, Map.of());
+
+        assertTrue(m.startsWith(file + (line > 0 ? ":" + line + ": " : ": ")), "file and line: " + m);
+        if (id != null) {
+            assertTrue(m.contains("source \"" + id + "\" "), "source id: " + m);
+        } else {
+            assertFalse(m.contains("source \""), "names no source: " + m);
+        }
+        if (field != null) {
+            assertTrue(m.contains("field \"" + field + "\": "), "field: " + m);
+        }
+        assertTrue(m.contains(reason), "reason: " + m);
+    }
+
+    @Test
+    void unsetVariableIsNamedButNoHeaderValueEverAppears() throws IOException {
+        Path file = write("""
+                aggregator:
+                  sources:
+                    - id: alpha
+                      url: https://api.example.com/v1?token=${URL_TOKEN}
+                      headers:
+                        authorization: Bearer literal-s3cret-in-the-file
+                        x-env-token: ${ENV_TOKEN}
+                        x-api-key: ${API_KEY}
+                        x-after: later-s3cret-in-the-file
+                """);
+        Map<String, String> env = Map.of("ENV_TOKEN", "env-t0ken-s3cret", "URL_TOKEN", "url-t0ken-s3cret");
+
+        String m = refused(file, env);
+
+        assertTrue(m.startsWith(file + ":8: source \"alpha\" field \"headers.x-api-key\": "), m);
+        assertTrue(m.contains("API_KEY"), m);
+        for (String secret : List.of(
+                "literal-s3cret-in-the-file",
+                "Bearer",
+                "env-t0ken-s3cret",
+                "url-t0ken-s3cret",
+                "later-s3cret-in-the-file")) {
+            assertFalse(m.contains(secret), "leaks " + secret + ": " + m);
+        }
+    }
+
+    @Test
+    void headerValueWithLineBreakIsRefusedWithoutEchoingIt() throws IOException {
+        Path file = write(ALPHA + """
+                      headers:
+                        x-token: "abc-s3cret\\r\\nInjected: 1"
+                """);
+
+        String m = refused(file, Map.of());
+
+        assertTrue(m.contains("source \"alpha\" field \"headers.x-token\": "), m);
+        assertFalse(m.contains("abc-s3cret"), m);
+        assertFalse(m.contains("Injected"), m);
+    }
+
+    @Test
+    void badPortFromEnvIsRefusedAndBlamesTheEnvNotALineOfTheFile() throws IOException {
+        Path file = write("""
+                server:
+                  port: 8080
+                aggregator:
+                  sources: []
+                """);
+
+        String m = refused(file, Map.of("PORT", "http"));
+
+        assertTrue(m.startsWith(file + ": field \"server.port\": "), m);
+        assertTrue(m.contains("PORT"), m);
+        assertTrue(m.contains("\"http\""), m);
+    }
+
+    @Test
+    void missingFileIsRefusedWithOneLineNamingIt() {
+        Path file = dir.resolve("no-such-file.yaml");
+
+        String m = refused(file, Map.of());
+
+        assertTrue(m.startsWith(file + ": "), m);
+    }
+
+    // ---- accepted configs -----------------------------------------------------------------------------------------
+
+    @Test
+    void omittedFieldsTakeTheirDefaults() throws IOException {
+        ConfigFile config = load("""
+                aggregator:
+                  sources:
+                    - id: alpha
+                      url: http://127.0.0.1:9/x
+                """, Map.of());
+
+        SourceConfig s = only(config);
+        assertEquals("alpha", s.id());
+        assertEquals(URI.create("http://127.0.0.1:9/x"), s.url());
+        assertEquals(Duration.ofSeconds(60), s.interval());
+        assertEquals(Duration.ofSeconds(10), s.timeout());
+        assertTrue(s.enabled());
+        assertEquals(5L * 1024 * 1024, s.maxBodySize());
+        assertEquals(Map.of(), s.headers());
+        assertNull(s.select());
+        AggregatorConfig a = config.aggregator();
+        assertEquals(64, a.historySize());
+        assertEquals(Duration.ofSeconds(5), a.coldWait());
+        assertEquals(Duration.ofSeconds(15), a.heartbeat());
+        assertEquals(Duration.ofSeconds(3), a.retry());
+        assertEquals(64, a.subscriberQueue());
+        assertEquals(Map.of(), config.server());
+    }
+
+    @Test
+    void everyFieldIsRead() throws IOException {
+        ConfigFile config = load("""
+                server:
+                  port: 8181
+                  host: 127.0.0.1
+                aggregator:
+                  historySize: 8
+                  coldWait: 250ms
+                  heartbeat: PT20S
+                  retry: 2s
+                  subscriberQueue: 16
+                  sources:
+                    - id: alpha-1
+                      url: https://api.example.com/v1/data?q=1
+                      interval: 5m
+                      timeout: 1500ms
+                      enabled: false
+                      maxBodySize: 512KiB
+                      select: /data/items
+                      headers:
+                        accept: application/json
+                        x-api-key: k
+                    - id: beta
+                      url: /demo/clock
+                """, Map.of());
+
+        assertEquals(Map.of("server.port", "8181", "server.host", "127.0.0.1"), config.server());
+        AggregatorConfig a = config.aggregator();
+        assertEquals(8, a.historySize());
+        assertEquals(Duration.ofMillis(250), a.coldWait());
+        assertEquals(Duration.ofSeconds(20), a.heartbeat());
+        assertEquals(Duration.ofSeconds(2), a.retry());
+        assertEquals(16, a.subscriberQueue());
+        assertEquals(List.of("alpha-1", "beta"), ids(a.sources()));
+        SourceConfig s = a.sources().get(0);
+        assertEquals(URI.create("https://api.example.com/v1/data?q=1"), s.url());
+        assertEquals(Duration.ofMinutes(5), s.interval());
+        assertEquals(Duration.ofMillis(1500), s.timeout());
+        assertFalse(s.enabled());
+        assertEquals(512L * 1024, s.maxBodySize());
+        assertEquals("/data/items", s.select());
+        assertEquals(Map.of("accept", "application/json", "x-api-key", "k"), s.headers());
+        assertEquals(URI.create("/demo/clock"), a.sources().get(1).url());
+        assertEquals(List.of("beta"), ids(a.enabledSources()));
+    }
+
+    @ParameterizedTest(name = "interval {0}")
+    @CsvSource({"500ms, 500", "30s, 30000", "5m, 300000", "1h, 3600000", "PT60S, 60000", "pt1m, 60000", "100ms, 100"})
+    void intervalAcceptsFriendlyAndIsoDurations(String text, long millis) throws IOException {
+        SourceConfig s = only(load(ALPHA + "      interval: " + text + "\n      timeout: " + text + "\n", Map.of()));
+
+        assertEquals(Duration.ofMillis(millis), s.interval());
+        assertEquals(Duration.ofMillis(millis), s.timeout());
+    }
+
+    @ParameterizedTest(name = "maxBodySize {0}")
+    @CsvSource({"512, 512", "1KB, 1000", "1KiB, 1024", "2MB, 2000000", "5MiB, 5242880", "64 KiB, 65536"})
+    void maxBodySizeAcceptsBytesAndUnits(String text, long bytes) throws IOException {
+        SourceConfig s = only(load(ALPHA + "      maxBodySize: " + text + "\n", Map.of()));
+
+        assertEquals(bytes, s.maxBodySize());
+    }
+
+    @Test
+    void variablesAreSubstitutedInUrlAndHeaders() throws IOException {
+        SourceConfig s =
+                only(load("""
+                aggregator:
+                  sources:
+                    - id: alpha
+                      url: ${BASE_URL}/v1/forecast?key=${API_KEY}
+                      headers:
+                        x-api-key: ${API_KEY}
+                        authorization: Bearer ${TOKEN}
+                        x-literal: $ not a ${ variable
+                """, Map.of("BASE_URL", "https://api.example.com", "API_KEY", "k-123", "TOKEN", "a$1\\b")));
+
+        assertEquals(URI.create("https://api.example.com/v1/forecast?key=k-123"), s.url());
+        assertEquals("k-123", s.headers().get("x-api-key"));
+        assertEquals("Bearer a$1\\b", s.headers().get("authorization"), "replacement text is taken literally");
+        assertEquals("$ not a ${ variable", s.headers().get("x-literal"));
+    }
+
+    @ParameterizedTest(name = "{0} with env {1}")
+    @CsvSource(
+            delimiter = '|',
+            nullValues = "UNSET",
+            value = {
+                "${REGION:-us-east}  | UNSET   | us-east",
+                "${REGION:-us-east}  | ''      | us-east",
+                "${REGION:-us-east}  | eu-west | eu-west",
+                "${REGION:-}         | UNSET   | ''",
+                "${REGION:+present}  | UNSET   | ''",
+                "${REGION:+present}  | ''      | ''",
+                "${REGION:+present}  | eu-west | present",
+                "${REGION}           | ''      | ''",
+                "a-${REGION:-x}-${REGION:+y}-b | eu-west | a-eu-west-y-b",
+            })
+    void defaultAndAlternativeForms(String template, String region, String expected) throws IOException {
+        Map<String, String> env = region == null ? Map.of() : Map.of("REGION", region);
+
+        SourceConfig s = only(load(ALPHA + "      headers:\n        x-region: \"" + template + "\"\n", env));
+
+        assertEquals(expected, s.headers().get("x-region"));
+    }
+
+    @Test
+    void disabledSourceWithUnsetVariablesLoads() throws IOException {
+        ConfigFile config = load("""
+                aggregator:
+                  sources:
+                    - id: weather
+                      url: https://api.example.com/v1/forecast?key=${WEATHER_KEY}
+                      enabled: false
+                      headers:
+                        x-api-key: ${WEATHER_KEY}
+                    - id: clock
+                      url: /demo/clock
+                """, Map.of());
+
+        SourceConfig weather = config.aggregator().sources().get(0);
+        assertFalse(weather.enabled());
+        assertEquals("", weather.headers().get("x-api-key"));
+        assertEquals(List.of("clock"), ids(config.aggregator().enabledSources()));
+    }
+
+    @ParameterizedTest(name = "KEY={0} -> enabled {1}")
+    @CsvSource(
+            nullValues = "UNSET",
+            value = {"UNSET, false", "'', false", "k-123, true"})
+    void enabledByTheAlternativeFormFollowsTheVariable(String key, boolean enabled) throws IOException {
+        Map<String, String> env = key == null ? Map.of() : Map.of("KEY", key);
+
+        SourceConfig s = only(load(ALPHA + """
+                      enabled: ${KEY:+true}
+                      headers:
+                        x-api-key: ${KEY}
+                """, env));
+
+        assertEquals(enabled, s.enabled());
+        assertEquals(key == null ? "" : key, s.headers().get("x-api-key"));
+    }
+
+    @Test
+    void portEnvOverridesServerPort() throws IOException {
+        ConfigFile config = load("""
+                server:
+                  port: 8080
+                  host: 127.0.0.1
+                aggregator:
+                  sources: []
+                """, Map.of("PORT", "9191"));
+
+        assertEquals("9191", config.server().get("server.port"));
+        assertEquals("127.0.0.1", config.server().get("server.host"));
+    }
+
+    @Test
+    void portEnvAppliesWithoutServerSection() throws IOException {
+        ConfigFile config = load("aggregator:\n  sources: []\n", Map.of("PORT", "9191"));
+
+        assertEquals(Map.of("server.port", "9191"), config.server());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sources:", "sources: []"})
+    void aggregatorWithNoSourcesLoads(String sources) throws IOException {
+        ConfigFile config = load("aggregator:\n  " + sources + "\n", Map.of());
+
+        assertEquals(List.of(), config.aggregator().sources());
+    }
+
+    @Test
+    void shippedConfigWithoutApiKeyEnablesOnlyTheDemoSources() {
+        ConfigFile config = ConfigFile.load(shippedConfig(), Map.of());
+
+        assertEquals(
+                List.of("demo-ticker", "demo-clock", "weather-nyc"),
+                ids(config.aggregator().sources()));
+        assertEquals(
+                List.of("demo-ticker", "demo-clock"), ids(config.aggregator().enabledSources()));
+        assertEquals("8080", config.server().get("server.port"));
+    }
+
+    @Test
+    void shippedConfigWithApiKeyEnablesTheWeatherSource() {
+        ConfigFile config = ConfigFile.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
+
+        assertEquals(
+                List.of("demo-ticker", "demo-clock", "weather-nyc"),
+                ids(config.aggregator().enabledSources()));
+        SourceConfig weather = config.aggregator().enabledSources().get(2);
+        assertEquals(Map.of("x-api-key", "k-123"), weather.headers());
+        assertEquals(URI.create("https://api.apiverve.com/v1/weatherforecast?city=NYC"), weather.url());
+        assertEquals("/data", weather.select());
+        assertEquals("0", config.server().get("server.port"));
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------------
+
+    private Path write(String yaml) throws IOException {
+        Path file = dir.resolve("aggregator-under-test.yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    private ConfigFile load(String yaml, Map<String, String> env) throws IOException {
+        return ConfigFile.load(write(yaml), env);
+    }
+
+    /** Loads {@code file} expecting refusal; asserts the message is one line naming the file, and returns it. */
+    private static String refused(Path file, Map<String, String> env) {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, env));
+        String m = e.getMessage();
+        assertFalse(m.contains("\n") || m.contains("\r"), "one line: " + m);
+        assertTrue(m.startsWith(file.toString()), "names the file: " + m);
+        return m;
+    }
+
+    private static SourceConfig only(ConfigFile config) {
+        assertEquals(
+                1, config.aggregator().sources().size(), config.aggregator().sources()::toString);
+        return config.aggregator().sources().get(0);
+    }
+
+    private static List<String> ids(List<SourceConfig> sources) {
+        return sources.stream().map(SourceConfig::id).toList();
+    }
+
+    private static Path shippedConfig() {
+        Path file = Path.of(System.getProperty("basedir", "."), "config", "application.yaml");
+        assertTrue(Files.isRegularFile(file), "shipped config not found at " + file.toAbsolutePath());
+        return file;
+    }
+}
