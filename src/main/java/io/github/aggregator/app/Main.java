@@ -20,7 +20,7 @@ public final class Main {
 
     public static void main(String[] args) {
         Started started = start(args, System.getenv(), System.err);
-        if (started.exitCode() != 0) {
+        if (started.app() == null) {
             System.exit(started.exitCode());
         }
         Aggregator app = started.app();
@@ -43,9 +43,9 @@ public final class Main {
                     path = args[++i];
                 }
                 case "-h", "--help" -> {
-                    err.println("usage: java -jar aggregator.jar [--config PATH]   (default " + DEFAULT_CONFIG
+                    System.out.println("usage: java -jar aggregator.jar [--config PATH]   (default " + DEFAULT_CONFIG
                             + ", or env AGGREGATOR_CONFIG; env PORT overrides server.port)");
-                    return new Started(null, 2);
+                    return new Started(null, 0);
                 }
                 default -> {
                     err.println("aggregator: unknown argument \"" + args[i] + "\" (try --help)");

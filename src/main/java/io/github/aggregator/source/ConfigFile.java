@@ -32,7 +32,8 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * {@code FILE:LINE: source "ID" field "NAME": REASON}; header values are never part of a message.
  *
  * <p>Scalars may use {@code ${VAR}} (an error when VAR is unset), {@code ${VAR:-default}} and {@code ${VAR:+word}}
- * (word when VAR is set and not empty, else empty). In a disabled source unset variables are not errors.
+ * (word when VAR is set and not empty, else empty). A disabled source whose values use an unset {@code ${VAR}} is
+ * checked only for its id and field names.
  *
  * @param file the file read
  * @param aggregator the {@code aggregator} section
@@ -166,8 +167,19 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             if (id == null) {
                 throw fail(line(node), null, "id", "is required");
             }
-            boolean enabled = scalar(fields, "enabled", id, v -> bool(v), true, false);
-            boolean strict = enabled; // unset variables only matter for sources that are polled
+            boolean enabled = scalar(fields, "enabled", id, v -> bool(v), true);
+            if (!enabled && usesUnsetVariable(node)) {
+                // kept in the file for later, never polled: only its id and field names can be checked now
+                return new SourceConfig(
+                        id,
+                        URI.create("/"),
+                        SourceConfig.DEFAULT_INTERVAL,
+                        SourceConfig.DEFAULT_TIMEOUT,
+                        Map.of(),
+                        null,
+                        false,
+                        SourceConfig.DEFAULT_MAX_BODY_SIZE);
+            }
             Map<String, String> headers = new LinkedHashMap<>();
             if (fields.containsKey("headers")) {
                 Node h = fields.get("headers").getValueNode();
@@ -180,10 +192,10 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                     if (!(t.getValueNode() instanceof ScalarNode v)) {
                         throw fail(line(t.getValueNode()), id, "headers." + key, "must be a string");
                     }
-                    headers.put(key, substitute(v.getValue(), line(v), id, "headers." + key, strict));
+                    headers.put(key, substitute(v.getValue(), line(v), id, "headers." + key));
                 }
             }
-            String url = scalar(fields, "url", id, v -> v, null, strict);
+            String url = scalar(fields, "url", id, v -> v, null);
             URI uri;
             if (url == null || url.isBlank()) {
                 throw fail(line(node), id, "url", "is required");
@@ -197,12 +209,12 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                 return new SourceConfig(
                         id,
                         uri,
-                        scalar(fields, "interval", id, Durations::parse, SourceConfig.DEFAULT_INTERVAL, strict),
-                        scalar(fields, "timeout", id, Durations::parse, SourceConfig.DEFAULT_TIMEOUT, strict),
+                        scalar(fields, "interval", id, Durations::parse, SourceConfig.DEFAULT_INTERVAL),
+                        scalar(fields, "timeout", id, Durations::parse, SourceConfig.DEFAULT_TIMEOUT),
                         headers,
-                        scalar(fields, "select", id, v -> v, null, strict),
+                        scalar(fields, "select", id, v -> v, null),
                         enabled,
-                        scalar(fields, "maxBodySize", id, Reading::size, SourceConfig.DEFAULT_MAX_BODY_SIZE, strict));
+                        scalar(fields, "maxBodySize", id, Reading::size, SourceConfig.DEFAULT_MAX_BODY_SIZE));
             } catch (IllegalArgumentException e) {
                 String field = e.getMessage().split(":", 2)[0];
                 NodeTuple t = fields.get(field.split("\\.", 2)[0]);
@@ -211,16 +223,6 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
         }
 
         private <T> T scalar(Map<String, NodeTuple> fields, String key, String id, Function<String, T> parse, T dflt) {
-            return scalar(fields, key, id, parse, dflt, true);
-        }
-
-        private <T> T scalar(
-                Map<String, NodeTuple> fields,
-                String key,
-                String id,
-                Function<String, T> parse,
-                T dflt,
-                boolean strict) {
             NodeTuple t = fields.get(key);
             if (t == null) {
                 return dflt;
@@ -229,7 +231,7 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             if (!(v instanceof ScalarNode s)) {
                 throw fail(line(v), id, key, "must be a single value, not a list or mapping");
             }
-            String text = substitute(s.getValue(), line(v), id, key, strict);
+            String text = substitute(s.getValue(), line(v), id, key);
             try {
                 return parse.apply(text);
             } catch (NumberFormatException e) {
@@ -239,7 +241,7 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             }
         }
 
-        private String substitute(String value, int line, String id, String field, boolean strict) {
+        private String substitute(String value, int line, String id, String field) {
             Matcher m = VAR.matcher(value);
             StringBuilder out = new StringBuilder();
             while (m.find()) {
@@ -252,10 +254,8 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                     replacement = present ? m.group(3) : "";
                 } else if (set != null) {
                     replacement = set;
-                } else if (strict) {
-                    throw fail(line, id, field, "environment variable " + m.group(1) + " is not set");
                 } else {
-                    replacement = "";
+                    throw fail(line, id, field, "environment variable " + m.group(1) + " is not set");
                 }
                 m.appendReplacement(out, Matcher.quoteReplacement(replacement));
             }
@@ -304,7 +304,7 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
 
         private void flatten(Node node, String prefix, Map<String, String> out) {
             if (node instanceof ScalarNode s) {
-                out.put(prefix, substitute(s.getValue(), line(s), null, prefix, true));
+                out.put(prefix, substitute(s.getValue(), line(s), null, prefix));
             } else if (node instanceof MappingNode m) {
                 unique(m, null, prefix + ".");
                 for (NodeTuple t : m.getValue()) {
@@ -328,12 +328,35 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             return line(server);
         }
 
-        /** SnakeYAML's duplicate-key check runs only when constructing objects, not in {@code compose}. */
+        /** True when a scalar under {@code node} refers to an unset variable with plain {@code ${VAR}}. */
+        private boolean usesUnsetVariable(Node node) {
+            if (node instanceof ScalarNode s) {
+                Matcher m = VAR.matcher(s.getValue());
+                while (m.find()) {
+                    if (m.group(2) == null && !env.containsKey(m.group(1))) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            if (node instanceof MappingNode m) {
+                return m.getValue().stream().anyMatch(t -> usesUnsetVariable(t.getValueNode()));
+            }
+            if (node instanceof SequenceNode seq) {
+                return seq.getValue().stream().anyMatch(this::usesUnsetVariable);
+            }
+            return false;
+        }
+
+        /**
+         * SnakeYAML's duplicate-key check runs only when constructing objects, not in {@code compose}. Header names
+         * are compared without case, as HTTP does.
+         */
         private void unique(MappingNode m, String id, String prefix) {
             Set<String> seen = new HashSet<>();
             for (NodeTuple t : m.getValue()) {
                 String key = keyOf(t);
-                if (!seen.add(key)) {
+                if (!seen.add(prefix.equals("headers.") ? key.toLowerCase(Locale.ROOT) : key)) {
                     throw fail(line(t.getKeyNode()), id, prefix + key, "is given more than once");
                 }
             }

@@ -78,6 +78,16 @@ class MainTest {
         assertTrue(onlyLine().contains("\"" + arg + "\""));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"--help", "-h"})
+    void helpExitsWithZeroAndNothingOnStderr(String arg) {
+        Main.Started started = Main.start(new String[] {arg}, Map.of(), err);
+
+        assertEquals(0, started.exitCode());
+        assertNull(started.app());
+        assertEquals("", errBytes.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void configFlagWithoutValueExitsWithTwo() {
         Main.Started started = Main.start(new String[] {"--config"}, Map.of(), err);

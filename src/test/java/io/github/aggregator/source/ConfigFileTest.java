@@ -537,8 +537,42 @@ class ConfigFileTest {
 
         SourceConfig weather = config.aggregator().sources().get(0);
         assertFalse(weather.enabled());
-        assertEquals("", weather.headers().get("x-api-key"));
+        assertEquals(Map.of(), weather.headers(), "nothing of a source that cannot be resolved is kept");
         assertEquals(List.of("clock"), ids(config.aggregator().enabledSources()));
+    }
+
+    @Test
+    void disabledSourceWhoseWholeUrlAndIntervalAreUnsetVariablesLoads() throws IOException {
+        SourceConfig s = only(load(ALPHA.replace("http://127.0.0.1:9/x", "${BASE_URL}") + """
+                      interval: ${POLL_EVERY}
+                      enabled: false
+                """, Map.of()));
+
+        assertFalse(s.enabled());
+    }
+
+    @Test
+    void disabledSourceWithoutVariablesIsStillValidated() throws IOException {
+        String m = refused(write(ALPHA + "      interval: 5x\n      enabled: false\n"), Map.of());
+
+        assertTrue(m.contains("field \"interval\""), m);
+    }
+
+    @Test
+    void unsetPlainVariableInEnabledIsAnErrorNotASilentDisable() throws IOException {
+        String m = refused(write(ALPHA + "      enabled: ${TYPO_ENABLED}\n"), Map.of());
+
+        assertTrue(m.contains("field \"enabled\""), m);
+        assertTrue(m.contains("TYPO_ENABLED"), m);
+    }
+
+    @Test
+    void headerNamesDifferingOnlyInCaseAreDuplicates() throws IOException {
+        String m = refused(write(ALPHA + "      headers:\n        X-Api-Key: one\n        x-api-key: two\n"), Map.of());
+
+        assertTrue(m.contains(":7:"), m);
+        assertTrue(m.contains("more than once"), m);
+        assertFalse(m.contains("one") && m.contains("two\""), m);
     }
 
     @ParameterizedTest(name = "KEY={0} -> enabled {1}")
@@ -555,7 +589,8 @@ class ConfigFileTest {
                 """, env));
 
         assertEquals(enabled, s.enabled());
-        assertEquals(key == null ? "" : key, s.headers().get("x-api-key"));
+        // unset: a disabled placeholder that keeps nothing; set (even empty): the value itself
+        assertEquals(key, s.headers().get("x-api-key"));
     }
 
     @Test
