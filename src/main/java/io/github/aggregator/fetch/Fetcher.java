@@ -32,6 +32,7 @@ import java.util.function.Supplier;
 public final class Fetcher {
     static final String USER_AGENT = "aggregator/0.1 (+https://github.com/aggregator/aggregator)";
     private static final int MAX_REDIRECTS = 5;
+    private static final String UNRESOLVED_HOST = "Failed to get address for host ";
 
     private final SourceConfig source;
     private final Supplier<URI> selfBase;
@@ -170,6 +171,14 @@ public final class Fetcher {
             if (t instanceof UnknownHostException
                     || t.getClass().getSimpleName().equals("RuntimeUnknownHostException")) {
                 return "unknown host " + target().getHost();
+            }
+            // Helidon's default DNS resolver drops the UnknownHostException and throws this instead; its message names
+            // the host actually looked up, which differs from the source's after a redirect
+            if (t instanceof IllegalArgumentException
+                    && t.getMessage() != null
+                    && t.getMessage().startsWith(UNRESOLVED_HOST)) {
+                String host = t.getMessage().substring(UNRESOLVED_HOST.length());
+                return "unknown host " + (host.length() > 64 ? host.substring(0, 64) + "…" : host);
             }
             if (t instanceof SocketTimeoutException) {
                 return "timed out after " + describe(source.timeout());
