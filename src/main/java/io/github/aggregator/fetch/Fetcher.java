@@ -63,7 +63,8 @@ public final class Fetcher {
     public FetchResult fetch() {
         long deadline = System.nanoTime() + source.timeout().toNanos();
         URI target = target();
-        HttpClientRequest request = client.get().uri(target).readTimeout(source.timeout());
+        HttpClientRequest request =
+                client.get().uri(verbatim(target)).skipUriEncoding(true).readTimeout(source.timeout());
         request.header(HeaderNames.USER_AGENT, USER_AGENT);
         request.header(HeaderNames.ACCEPT, "application/json, */*;q=0.5");
         for (Map.Entry<String, String> h : source.headers().entrySet()) {
@@ -100,6 +101,20 @@ public final class Fetcher {
     private URI target() {
         URI url = source.url();
         return url.getScheme() == null ? selfBase.get().resolve(url) : url;
+    }
+
+    /**
+     * {@code uri} rewritten so that Helidon's WebClient sends its path and query exactly as written. Given a URI,
+     * the client parses the query into a map (losing parameter order, which request-signing APIs depend on) and turns
+     * {@code +} into {@code %20}. Here the raw path and query become one path whose decoded form is the original
+     * text, and the request skips encoding, so the request line carries the original bytes. User info is dropped.
+     */
+    static URI verbatim(URI uri) {
+        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+        String raw = uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery();
+        String port = uri.getPort() < 0 ? "" : ":" + uri.getPort();
+        return URI.create(uri.getScheme() + "://" + uri.getHost() + port
+                + raw.replace("%", "%25").replace("?", "%3F"));
     }
 
     private byte[] read(InputStream in, long deadline) throws IOException {
@@ -189,7 +204,7 @@ public final class Fetcher {
         if (msg != null && (msg.contains("Connection reset") || msg.contains("closed") || msg.contains("EOF"))) {
             return "connection closed by upstream before the response was complete";
         }
-        return "request failed (" + type + ")";
+        return "request failed (" + type.replace("Exception", "").replace("Error", "") + ")";
     }
 
     private static String reasonOf(Status status) {

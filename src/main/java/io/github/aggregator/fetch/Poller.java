@@ -134,16 +134,20 @@ public final class Poller implements AutoCloseable {
 
         private void fetchOnce(CompletableFuture<Void> done, long startNanos) {
             SourceConfig source = fetcher.source();
+            long delay = source.interval().toMillis();
             try {
                 FetchResult result = fetcher.fetch();
+                long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+                delay = Math.max(0, source.interval().toMillis() - elapsed);
+                // visible before the result is, so nextFetchAt is never behind fetchedAt
+                nextAt = clock.instant().plusMillis(delay);
                 listener.onResult(source, result, clock.instant());
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, "source " + source.id() + ": result handling failed: " + e);
             } finally {
-                long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
                 synchronized (this) {
                     inFlight = null;
-                    schedule(Math.max(0, source.interval().toMillis() - elapsed));
+                    schedule(delay);
                 }
                 first.complete(null);
                 done.complete(null);
