@@ -1,0 +1,256 @@
+package io.github.aggregator.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.github.aggregator.source.Snapshot;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class SubscriberTest {
+    private static final Duration NONE = Duration.ZERO;
+    private static final Duration LONG = Duration.ofSeconds(10);
+
+    @Test
+    void deliversInOrderUpToCapacity() throws Exception {
+        Subscriber sub = new Subscriber("s", 3);
+        List<Signal> offered = List.of(changed("s", 1), changed("s", 2), changed("s", 3));
+        offered.forEach(sub::offer);
+
+        assertSame(offered.get(0), sub.poll(NONE));
+        assertSame(offered.get(1), sub.poll(NONE));
+        assertSame(offered.get(2), sub.poll(NONE));
+        assertNull(sub.poll(NONE));
+        assertEquals(0, sub.overflows());
+    }
+
+    @Test
+    void offerBeyondCapacityCollapsesToOneResync() throws Exception {
+        Subscriber sub = new Subscriber("s", 3);
+        for (int v = 1; v <= 4; v++) {
+            sub.offer(changed("s", v));
+        }
+
+        assertInstanceOf(Signal.Resync.class, sub.poll(NONE));
+        assertNull(sub.poll(NONE), "everything pending collapsed into the one resync");
+        assertEquals(1, sub.overflows());
+    }
+
+    @Test
+    void signalsBehindPendingResyncAreAbsorbed() throws Exception {
+        Subscriber sub = new Subscriber("s", 2);
+        for (int v = 1; v <= 3; v++) {
+            sub.offer(changed("s", v));
+        }
+        for (int v = 4; v <= 50; v++) {
+            sub.offer(changed("s", v));
+            sub.offer(new Signal.StatusChanged(changed("s", v).snapshot()));
+        }
+
+        assertInstanceOf(Signal.Resync.class, sub.poll(NONE));
+        assertNull(sub.poll(NONE));
+        assertEquals(1, sub.overflows(), "a pending resync absorbs later signals without overflowing again");
+
+        // once the resync is taken, the queue works normally again
+        Signal next = changed("s", 51);
+        sub.offer(next);
+        assertSame(next, sub.poll(NONE));
+        assertNull(sub.poll(NONE));
+    }
+
+    @Test
+    void everyOverflowAfterAResyncWasTakenCounts() throws Exception {
+        Subscriber sub = new Subscriber("s", 1);
+        sub.offer(changed("s", 1));
+        sub.offer(changed("s", 2));
+        assertInstanceOf(Signal.Resync.class, sub.poll(NONE));
+        sub.offer(changed("s", 3));
+        sub.offer(changed("s", 4));
+        assertInstanceOf(Signal.Resync.class, sub.poll(NONE));
+        assertNull(sub.poll(NONE));
+        assertEquals(2, sub.overflows());
+    }
+
+    @Test
+    void closeIsDeliveredEvenWhenFull() throws Exception {
+        Subscriber sub = new Subscriber("s", 2);
+        sub.offer(changed("s", 1));
+        sub.offer(changed("s", 2));
+        Signal.Closed closed = new Signal.Closed("server shutting down", null);
+
+        sub.close(closed);
+
+        assertSame(closed, sub.poll(NONE), "closing drops what is pending and puts Closed first");
+        assertNull(sub.poll(NONE));
+    }
+
+    @Test
+    void closeIsDeliveredBehindAPendingResync() throws Exception {
+        Subscriber sub = new Subscriber("s", 1);
+        sub.offer(changed("s", 1));
+        sub.offer(changed("s", 2));
+        Signal.Closed closed = new Signal.Closed("removed from config", "removed");
+
+        sub.close(closed);
+
+        assertSame(closed, sub.poll(NONE));
+        assertNull(sub.poll(NONE));
+    }
+
+    @Test
+    void nothingIsQueuedAfterClose() throws Exception {
+        Subscriber sub = new Subscriber("s", 2);
+        Signal.Closed first = new Signal.Closed("first", null);
+        sub.close(first);
+        sub.close(new Signal.Closed("second", null));
+        sub.offer(changed("s", 1));
+        sub.offer(changed("s", 2));
+        sub.offer(changed("s", 3));
+
+        assertSame(first, sub.poll(NONE), "the first close wins");
+        assertNull(sub.poll(NONE));
+        assertEquals(0, sub.overflows());
+    }
+
+    @Test
+    void pollReturnsNullOnTimeout() throws Exception {
+        Subscriber sub = new Subscriber("s", 2);
+        assertNull(sub.poll(NONE));
+
+        long start = System.nanoTime();
+        assertNull(sub.poll(Duration.ofMillis(150)));
+        long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(waitedMillis >= 140, "poll waited the timeout, not less: " + waitedMillis + " ms");
+    }
+
+    @Test
+    void pollWakesUpWhenASignalArrives() throws Exception {
+        Subscriber sub = new Subscriber("s", 2);
+        AtomicReference<Signal> got = new AtomicReference<>();
+        CountDownLatch polling = new CountDownLatch(1);
+        Thread consumer = Thread.ofVirtual().start(() -> {
+            polling.countDown();
+            try {
+                got.set(sub.poll(LONG));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(polling.await(5, TimeUnit.SECONDS));
+        Signal signal = changed("s", 1);
+        long start = System.nanoTime();
+
+        sub.offer(signal);
+
+        assertTrue(consumer.join(Duration.ofSeconds(5)), "poll did not return after an offer");
+        assertTrue(
+                System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5), "poll waited for its timeout, not the offer");
+        assertSame(signal, got.get());
+    }
+
+    @Test
+    void pollWakesUpOnClose() throws Exception {
+        Subscriber sub = new Subscriber("s", 2);
+        AtomicReference<Signal> got = new AtomicReference<>();
+        Thread consumer = Thread.ofVirtual().start(() -> {
+            try {
+                got.set(sub.poll(LONG));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Signal.Closed closed = new Signal.Closed("bye", null);
+
+        sub.close(closed);
+
+        assertTrue(consumer.join(Duration.ofSeconds(5)), "poll did not return after close");
+        assertSame(closed, got.get());
+    }
+
+    @Test
+    void manyProducersOneConsumer() throws Exception {
+        int producers = 8;
+        int perProducer = 20_000;
+        Subscriber sub = new Subscriber("s", 4);
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        CountDownLatch go = new CountDownLatch(1);
+
+        List<Signal> received = new ArrayList<>();
+        Thread consumer = Thread.ofPlatform().start(() -> {
+            try {
+                while (true) {
+                    Signal s = sub.poll(LONG);
+                    if (s == null) {
+                        errors.add(new AssertionError("consumer starved before Closed"));
+                        return;
+                    }
+                    received.add(s);
+                    if (s instanceof Signal.Closed) {
+                        return;
+                    }
+                }
+            } catch (Throwable t) {
+                errors.add(t);
+            }
+        });
+        List<Thread> threads = new ArrayList<>();
+        for (int p = 0; p < producers; p++) {
+            String producer = "p" + p;
+            threads.add(Thread.ofPlatform().start(() -> {
+                try {
+                    go.await();
+                    for (int v = 1; v <= perProducer; v++) {
+                        sub.offer(changed(producer, v));
+                    }
+                } catch (Throwable t) {
+                    errors.add(t);
+                }
+            }));
+        }
+        go.countDown();
+        for (Thread t : threads) {
+            assertTrue(t.join(Duration.ofSeconds(30)), "producer did not finish");
+        }
+        Signal.Closed closed = new Signal.Closed("done", null);
+        sub.close(closed);
+        assertTrue(consumer.join(Duration.ofSeconds(30)), "consumer did not end");
+
+        if (!errors.isEmpty()) {
+            fail("errors in producer/consumer threads: " + errors, errors.get(0));
+        }
+        assertSame(closed, received.getLast(), "consumer ends with Closed");
+        assertNull(sub.poll(NONE), "nothing follows Closed");
+        // each producer's signals stay in the order it offered them (some collapsed, none reordered or repeated)
+        Map<String, Long> lastSeen = new ConcurrentHashMap<>();
+        for (Signal s : received) {
+            if (s instanceof Signal.Changed c) {
+                long previous = lastSeen.getOrDefault(c.snapshot().id(), 0L);
+                assertTrue(
+                        c.snapshot().version() > previous,
+                        c.snapshot().id() + " went from " + previous + " to "
+                                + c.snapshot().version());
+                lastSeen.put(c.snapshot().id(), c.snapshot().version());
+            }
+        }
+    }
+
+    private static Signal.Changed changed(String id, long version) {
+        Instant at = Instant.parse("2026-01-01T00:00:00Z");
+        return new Signal.Changed(
+                new Snapshot(id, version, at, at, false, null, JsonNodeFactory.instance.numberNode(version), "h"));
+    }
+}
