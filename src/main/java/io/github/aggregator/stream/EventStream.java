@@ -87,7 +87,7 @@ public final class EventStream implements AutoCloseable {
             case Signal.StatusChanged s -> status(s.snapshot(), out);
             case Signal.Resync r ->
                 store.latest(id).ifPresent(now -> {
-                    if (now.hasData() && now.version() >= sentVersion) {
+                    if (now.hasData() && now.version() > sentVersion) {
                         data(now, "snapshot", out);
                     }
                     if (now.stale() != sentStale) {

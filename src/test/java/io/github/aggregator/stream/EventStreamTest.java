@@ -91,6 +91,21 @@ class EventStreamTest {
     }
 
     @Test
+    void overflowOnStatusFlipsAloneDoesNotRepeatTheVersionAlreadySent() throws Exception {
+        change(1);
+        try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+            assertEquals(List.of("snapshot@1"), describe(s.start(null)));
+            for (int i = 0; i < 5; i++) {
+                hub.deliver(store.record("a", new FetchResult.Failure("HTTP 500"), T0));
+                hub.deliver(store.record("a", new FetchResult.Success(Json.MAPPER.readTree("{\"v\":1}")), T0));
+            }
+            hub.deliver(store.record("a", new FetchResult.Failure("HTTP 500"), T0));
+            assertEquals(List.of("status@1"), describe(s.next()), "only the stale state, no second snapshot@1");
+            assertEquals(List.of(":keep-alive"), describe(s.next()));
+        }
+    }
+
+    @Test
     void closeEndsWithRemovedEventAndComment() throws Exception {
         change(1);
         try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
