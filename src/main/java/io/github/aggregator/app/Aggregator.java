@@ -1,6 +1,7 @@
 package io.github.aggregator.app;
 
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.fetch.Combiner;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.http.DemoService;
@@ -23,6 +24,7 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** One running service: config, poller, store, hub and web server wired together. */
 public final class Aggregator implements AutoCloseable {
@@ -46,7 +48,14 @@ public final class Aggregator implements AutoCloseable {
             hub.deliver(s);
         });
         URI[] self = new URI[1];
-        this.poller = new Poller(clock, s -> new Fetcher(s, () -> self[0]), this::record);
+        String userAgent = config.aggregator().userAgent();
+        this.poller = new Poller(
+                clock,
+                registry,
+                s -> new Fetcher(s, userAgent, () -> self[0], clock),
+                this::record,
+                id -> hub.subscribers(id) > 0,
+                ThreadLocalRandom.current());
         Config serverConfig = Config.just(ConfigSources.create(config.server()));
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
@@ -55,7 +64,7 @@ public final class Aggregator implements AutoCloseable {
                 .routing(r -> Routes.routing(
                         r,
                         new PollService(registry, store, poller, hub, clock),
-                        new EventsService(registry, store, hub),
+                        new EventsService(registry, store, hub, poller),
                         new DemoService(clock)))
                 .build();
         server.start();
@@ -73,16 +82,26 @@ public final class Aggregator implements AutoCloseable {
         return server.port();
     }
 
+    /** Stores a result, tells every instance, then rebuilds the combined sources that use this one. */
     private void record(SourceConfig source, FetchResult result, Instant at) {
+        record(source, result, at, 0);
+    }
+
+    private void record(SourceConfig source, FetchResult result, Instant at, int depth) {
         Optional<Snapshot> before = store.latest(source.id());
         Snapshot now = store.record(source.id(), result, at);
         boolean wasStale = before.map(Snapshot::stale).orElse(false);
         if (now.stale() && !wasStale) {
-            LOG.log(Level.WARNING, "source " + source.id() + ": fetch failed, serving last good data: " + now.error());
+            LOG.log(Level.WARNING, "source " + source.id() + ": serving last good data, " + now.error());
         } else if (!now.stale() && wasStale) {
             LOG.log(Level.INFO, "source " + source.id() + ": recovered at version " + now.version());
         }
         transport.publish(now);
+        if (depth < 64) {
+            for (SourceConfig combined : registry.dependents(source.id())) {
+                Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, at, depth + 1));
+            }
+        }
     }
 
     /** Ends every stream with a final comment, stops polling and stops the server. Idempotent. */

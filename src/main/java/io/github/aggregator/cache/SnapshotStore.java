@@ -1,5 +1,6 @@
 package io.github.aggregator.cache;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.aggregator.source.FetchResult;
@@ -37,8 +38,8 @@ public final class SnapshotStore {
     }
 
     /**
-     * Applies a fetch result to {@code id}: a success bumps the version only when the content hash changed, a
-     * failure keeps the data and marks it stale.
+     * Applies a fetch result to {@code id}: a success bumps the version only when the content hash changed, a 304
+     * moves {@code fetchedAt} only, a failure keeps the data and marks it stale.
      *
      * @return the snapshot now stored
      */
@@ -46,18 +47,23 @@ public final class SnapshotStore {
         Entry e = entries.asMap().compute(id, (k, old) -> {
             Snapshot prev = old == null ? null : old.latest;
             Snapshot next = switch (result) {
-                case FetchResult.Success ok -> {
-                    String hash = Json.hash(ok.data());
-                    yield prev == null
-                            ? new Snapshot(id, 1, at, at, false, null, ok.data(), hash)
-                            : prev.succeeded(ok.data(), hash, at);
-                }
+                case FetchResult.Success ok -> fresh(prev, id, ok.data(), at);
+                case FetchResult.Partial p -> fresh(prev, id, p.data(), at).failed(p.reason());
+                case FetchResult.NotModified n ->
+                    prev == null || !prev.hasData()
+                            ? Snapshot.failedBeforeFirst(id, "upstream answered 304 to an unconditional request")
+                            : prev.succeeded(prev.data(), prev.hash(), at);
                 case FetchResult.Failure f ->
                     prev == null ? Snapshot.failedBeforeFirst(id, f.reason()) : prev.failed(f.reason());
             };
             return with(old, next);
         });
         return e.latest;
+    }
+
+    private static Snapshot fresh(Snapshot prev, String id, JsonNode data, Instant at) {
+        String hash = Json.hash(data);
+        return prev == null ? new Snapshot(id, 1, at, at, false, null, data, hash) : prev.succeeded(data, hash, at);
     }
 
     /**

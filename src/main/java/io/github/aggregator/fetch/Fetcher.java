@@ -3,10 +3,13 @@ package io.github.aggregator.fetch;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.SourceConfig;
+import io.helidon.http.DateTime;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpMediaType;
 import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientRequest;
 import io.helidon.webclient.api.HttpClientResponse;
@@ -18,8 +21,13 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -30,21 +38,30 @@ import java.util.function.Supplier;
  * concurrently.
  */
 public final class Fetcher {
-    static final String USER_AGENT = "aggregator/0.1 (+https://github.com/aggregator/aggregator)";
     private static final int MAX_REDIRECTS = 5;
+    private static final Duration MAX_RETRY_AFTER = Duration.ofHours(24);
     private static final String UNRESOLVED_HOST = "Failed to get address for host ";
 
     private final SourceConfig source;
+    private final String userAgent;
     private final Supplier<URI> selfBase;
+    private final Clock clock;
     private final WebClient client;
+    // validators of the last good response, sent back as a conditional request
+    private volatile String etag;
+    private volatile String lastModified;
 
     /**
      * @param source the source to fetch
+     * @param userAgent sent unless the source's headers set their own
      * @param selfBase this service's own base URI, used to resolve a source URL that is only a path
+     * @param clock turns a Retry-After delay into a time
      */
-    public Fetcher(SourceConfig source, Supplier<URI> selfBase) {
+    public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, Clock clock) {
         this.source = source;
+        this.userAgent = userAgent;
         this.selfBase = selfBase;
+        this.clock = clock;
         this.client = WebClient.builder()
                 .connectTimeout(source.timeout())
                 .readTimeout(source.timeout())
@@ -62,21 +79,42 @@ public final class Fetcher {
     /** Calls the upstream once. Blocks for at most about the source's timeout. */
     public FetchResult fetch() {
         long deadline = System.nanoTime() + source.timeout().toNanos();
-        URI target = target();
         HttpClientRequest request =
-                client.get().uri(verbatim(target)).skipUriEncoding(true).readTimeout(source.timeout());
-        request.header(HeaderNames.USER_AGENT, USER_AGENT);
-        request.header(HeaderNames.ACCEPT, "application/json, */*;q=0.5");
+                client.get().uri(verbatim(target())).skipUriEncoding(true).readTimeout(source.timeout());
+        request.header(HeaderNames.USER_AGENT, userAgent); // a User-Agent in the source's headers replaces it
+        request.header(
+                HeaderNames.ACCEPT,
+                source.format() == SourceConfig.Format.TEXT ? "*/*" : "application/json, */*;q=0.5");
+        String knownEtag = etag;
+        String knownLastModified = lastModified;
+        if (knownEtag != null) {
+            request.header(HeaderNames.IF_NONE_MATCH, knownEtag);
+        }
+        if (knownLastModified != null) {
+            request.header(HeaderNames.IF_MODIFIED_SINCE, knownLastModified);
+        }
         for (Map.Entry<String, String> h : source.headers().entrySet()) {
             request.header(HeaderNames.create(h.getKey()), h.getValue());
         }
         try (HttpClientResponse response = request.request()) {
             Status status = response.status();
+            if (status.code() == Status.NOT_MODIFIED_304.code()) {
+                return knownEtag != null || knownLastModified != null
+                        ? new FetchResult.NotModified()
+                        : fail("HTTP 304 to a request that was not conditional");
+            }
             if (status.family() != Status.Family.SUCCESSFUL) {
                 if (status.family() == Status.Family.REDIRECTION) {
                     return fail("too many redirects or redirect without location (HTTP " + status.code() + ")");
                 }
-                return fail("HTTP " + status.code() + reasonOf(status));
+                Instant notBefore = status.code() == 429 || status.code() == 503
+                        ? retryAfter(
+                                response.headers()
+                                        .first(HeaderNames.RETRY_AFTER)
+                                        .orElse(null),
+                                clock.instant())
+                        : null;
+                return new FetchResult.Failure("HTTP " + status.code() + reasonOf(status), notBefore);
             }
             long declared = response.headers().contentLength().orElse(-1);
             if (declared > source.maxBodySize()) {
@@ -86,16 +124,44 @@ public final class Fetcher {
             if (body == null) {
                 return tooLarge();
             }
-            String contentType = response.headers()
-                    .contentType()
-                    .map(m -> m.mediaType().text())
-                    .orElse("");
-            return parse(body, contentType);
+            FetchResult result = interpret(body, response.headers().contentType());
+            if (result instanceof FetchResult.Success) {
+                etag = response.headers().first(HeaderNames.ETAG).orElse(null);
+                lastModified =
+                        response.headers().first(HeaderNames.LAST_MODIFIED).orElse(null);
+            }
+            return result;
         } catch (Deadline e) {
             return fail("timed out after " + describe(source.timeout()));
         } catch (RuntimeException | IOException e) {
             return fail(describe(e));
         }
+    }
+
+    /**
+     * When a 429/503 answer asks to be called again: {@code Retry-After} in seconds or as an HTTP date, at most 24 hours
+     * ahead; null when absent, malformed or already past.
+     */
+    static Instant retryAfter(String header, Instant now) {
+        if (header == null || header.isBlank()) {
+            return null;
+        }
+        String v = header.trim();
+        Instant at;
+        if (v.matches("\\d{1,10}")) {
+            at = now.plusSeconds(Long.parseLong(v));
+        } else {
+            try {
+                at = DateTime.parse(v).toInstant();
+            } catch (RuntimeException e) {
+                return null;
+            }
+        }
+        Instant cap = now.plus(MAX_RETRY_AFTER);
+        if (!at.isAfter(now)) {
+            return null;
+        }
+        return at.isAfter(cap) ? cap : at;
     }
 
     private URI target() {
@@ -135,7 +201,41 @@ public final class Fetcher {
         }
     }
 
-    private FetchResult parse(byte[] body, String contentType) {
+    private FetchResult interpret(byte[] body, Optional<HttpMediaType> contentType) {
+        JsonNode data;
+        if (source.format() == SourceConfig.Format.TEXT) {
+            Charset charset = contentType
+                    .flatMap(HttpMediaType::charset)
+                    .flatMap(Fetcher::charset)
+                    .orElse(StandardCharsets.UTF_8);
+            data = TextNode.valueOf(new String(body, charset));
+        } else {
+            String type = contentType.map(m -> m.mediaType().text()).orElse("");
+            FetchResult parsed = parseJson(body, type);
+            if (!(parsed instanceof FetchResult.Success ok)) {
+                return parsed;
+            }
+            data = ok.data();
+        }
+        if (source.transform() == null) {
+            return new FetchResult.Success(data);
+        }
+        try {
+            return new FetchResult.Success(source.transform().apply(data));
+        } catch (IllegalStateException e) {
+            return fail("transform failed: " + e.getMessage());
+        }
+    }
+
+    private static Optional<Charset> charset(String name) {
+        try {
+            return Optional.of(Charset.forName(name));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private FetchResult parseJson(byte[] body, String contentType) {
         if (body.length == 0) {
             return fail("empty response body");
         }

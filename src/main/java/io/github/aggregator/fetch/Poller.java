@@ -2,11 +2,14 @@ package io.github.aggregator.fetch;
 
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceRegistry;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,13 +17,26 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.random.RandomGenerator;
 
 /**
- * Fetches every source once at start (after a small random jitter) and then once per interval. At most one fetch of a
- * source runs at a time; callers that ask for a fetch while one is in flight share it.
+ * Decides when each upstream source is fetched, and fetches it.
+ *
+ * <ul>
+ *   <li>Once at start (after a small random jitter), then once per interval, measured from the start of the previous
+ *       fetch.
+ *   <li>After failures, exponential backoff with full jitter: the n-th consecutive failure waits a random time
+ *       between the interval and {@code min(maxBackoff, interval * 2^n)}; the first success resets it.
+ *   <li>A 429/503 with Retry-After: no request before that time, even when the interval is shorter.
+ *   <li>{@code minInterval}: no trigger (schedule, on-demand wake, explicit fetch) starts a fetch sooner than that
+ *       after the previous one started.
+ *   <li>On-demand sources are fetched only while wanted (subscribed, or read within {@code idleAfter}, directly or
+ *       through a combined source); otherwise they sit idle and cost the upstream nothing.
+ *   <li>At most one fetch of a source runs at a time; callers that ask while one is in flight share it.
+ * </ul>
  *
  * <p>Timing runs on one scheduler thread; each fetch runs on its own virtual thread, so a slow upstream delays only
  * its own source. Thread-safe.
@@ -35,18 +51,47 @@ public final class Poller implements AutoCloseable {
         void onResult(SourceConfig source, FetchResult result, Instant at);
     }
 
+    /**
+     * The schedule of one source as {@code /api/sources} shows it.
+     *
+     * @param nextFetchAt when the next fetch is due; null while idle
+     * @param consecutiveFailures failures since the last success
+     * @param active false while an on-demand source sits idle
+     */
+    public record State(Instant nextFetchAt, int consecutiveFailures, boolean active) {}
+
     private final Clock clock;
+    private final SourceRegistry registry;
     private final Function<SourceConfig, Fetcher> fetchers;
     private final Listener listener;
+    private final Predicate<String> subscribed;
+    private final RandomGenerator random;
     private final ScheduledExecutorService timer;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final ConcurrentHashMap<String, Task> tasks = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> lastRead = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    public Poller(Clock clock, Function<SourceConfig, Fetcher> fetchers, Listener listener) {
+    /**
+     * @param registry the sources in force, for combined sources' parts and dependents
+     * @param fetchers makes the fetcher of one source
+     * @param listener receives each result
+     * @param subscribed whether a source has SSE subscribers right now
+     * @param random jitter and backoff randomness
+     */
+    public Poller(
+            Clock clock,
+            SourceRegistry registry,
+            Function<SourceConfig, Fetcher> fetchers,
+            Listener listener,
+            Predicate<String> subscribed,
+            RandomGenerator random) {
         this.clock = clock;
+        this.registry = registry;
         this.fetchers = fetchers;
         this.listener = listener;
+        this.subscribed = subscribed;
+        this.random = random;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "poller-timer");
             t.setDaemon(true);
@@ -54,36 +99,82 @@ public final class Poller implements AutoCloseable {
         });
     }
 
-    /** Starts polling {@code sources}; each gets its first fetch within a short random jitter. */
+    /**
+     * Starts polling the upstream sources among {@code sources} (combined ones have nothing to fetch): always-polled
+     * ones get their first fetch within a short jitter, on-demand ones start idle.
+     */
     public void start(Collection<SourceConfig> sources) {
         for (SourceConfig s : sources) {
+            if (s.combined()) {
+                continue;
+            }
             Task task = new Task(fetchers.apply(s));
-            if (tasks.putIfAbsent(s.id(), task) == null) {
+            if (tasks.putIfAbsent(s.id(), task) == null && s.poll() == SourceConfig.Poll.ALWAYS) {
                 long cap = Math.min(MAX_START_JITTER.toMillis(), s.interval().toMillis() / 10);
-                task.schedule(cap <= 0 ? 0 : ThreadLocalRandom.current().nextLong(cap + 1));
+                task.schedule(cap <= 0 ? 0 : random.nextLong(cap + 1));
             }
         }
     }
 
     /**
-     * Fetches {@code id} now unless a fetch is already in flight, in which case that one is returned. The future
-     * completes after the listener has seen the result. Empty when the source is not polled.
+     * Fetches {@code id} now, unless a fetch is in flight (that one is returned) or {@code minInterval} has not passed
+     * since the last one started (the fetch is scheduled for when it has, and that one is returned). The future
+     * completes after the listener has seen the result. Empty when {@code id} is not an upstream source.
      */
     public Optional<CompletableFuture<Void>> fetchNow(String id) {
         Task task = tasks.get(id);
         return task == null ? Optional.empty() : Optional.of(task.run());
     }
 
-    /** When the next scheduled fetch of {@code id} is due, if it is polled. */
-    public Optional<Instant> nextFetchAt(String id) {
-        Task task = tasks.get(id);
-        return task == null ? Optional.empty() : Optional.ofNullable(task.nextAt);
+    /**
+     * Records a read of {@code id} (a JSON poll, an SSE subscription starting or ending). When that wakes an idle
+     * on-demand source (or the idle parts of a combined one), returns the fetch to wait for.
+     */
+    public Optional<CompletableFuture<Void>> touch(String id) {
+        lastRead.put(id, System.nanoTime());
+        List<CompletableFuture<Void>> woken = new ArrayList<>();
+        wake(id, woken, 0);
+        return woken.isEmpty()
+                ? Optional.empty()
+                : Optional.of(CompletableFuture.allOf(woken.toArray(CompletableFuture[]::new)));
     }
 
-    /** The first fetch of {@code id}, or the one in flight; completed once any fetch has finished. */
-    public Optional<CompletableFuture<Void>> firstFetch(String id) {
+    private void wake(String id, List<CompletableFuture<Void>> woken, int depth) {
         Task task = tasks.get(id);
-        return task == null ? Optional.empty() : Optional.of(task.first);
+        if (task != null) {
+            task.wake().ifPresent(woken::add);
+        }
+        if (depth < 64) {
+            registry.find(id).ifPresent(s -> s.combine().forEach(part -> wake(part, woken, depth + 1)));
+        }
+    }
+
+    /**
+     * The next fetch of {@code id} to complete (the one in flight, if any); for a combined source, the next fetch of
+     * any of its parts. Empty when nothing of it is polled.
+     */
+    public Optional<CompletableFuture<Void>> nextCompletion(String id) {
+        List<CompletableFuture<Void>> futures = new ArrayList<>();
+        completions(id, futures, 0);
+        return futures.isEmpty()
+                ? Optional.empty()
+                : Optional.of(CompletableFuture.anyOf(futures.toArray(CompletableFuture[]::new))
+                        .thenApply(x -> null));
+    }
+
+    private void completions(String id, List<CompletableFuture<Void>> out, int depth) {
+        Task task = tasks.get(id);
+        if (task != null) {
+            out.add(task.completion());
+        } else if (depth < 64) {
+            registry.find(id).ifPresent(s -> s.combine().forEach(part -> completions(part, out, depth + 1)));
+        }
+    }
+
+    /** The schedule of {@code id}, if it is an upstream source being polled. */
+    public Optional<State> state(String id) {
+        Task task = tasks.get(id);
+        return task == null ? Optional.empty() : Optional.of(task.state());
     }
 
     @Override
@@ -93,16 +184,58 @@ public final class Poller implements AutoCloseable {
         workers.shutdownNow();
     }
 
-    /** The schedule and in-flight state of one source. */
+    /** Whether {@code source} should be fetched: always-polled, or wanted by a reader, subscriber or combination. */
+    private boolean wanted(SourceConfig source) {
+        return source.poll() == SourceConfig.Poll.ALWAYS || wanted(source.id(), source.idleAfter(), 0);
+    }
+
+    private boolean wanted(String id, Duration idleAfter, int depth) {
+        if (subscribed.test(id)) {
+            return true;
+        }
+        Long read = lastRead.get(id);
+        if (read != null && System.nanoTime() - read < idleAfter.toNanos()) {
+            return true;
+        }
+        return depth < 64 && registry.dependents(id).stream().anyMatch(c -> wanted(c.id(), idleAfter, depth + 1));
+    }
+
+    /** Delay after the {@code failures}-th consecutive failure: uniform in [interval, min(max, interval * 2^n)]. */
+    static long backoffMillis(SourceConfig s, int failures, RandomGenerator random) {
+        long interval = s.interval().toMillis();
+        long max = Math.max(interval, s.maxBackoff().toMillis());
+        long ceiling = interval;
+        for (int i = 0; i < failures && ceiling < max; i++) {
+            ceiling = Math.min(max, ceiling * 2);
+        }
+        return interval + random.nextLong(ceiling - interval + 1);
+    }
+
+    /** The schedule and in-flight state of one upstream source. */
     private final class Task {
         private final Fetcher fetcher;
-        private final CompletableFuture<Void> first = new CompletableFuture<>();
+        private final SourceConfig source;
         private CompletableFuture<Void> inFlight; // guarded by this
+        private CompletableFuture<Void> completion = new CompletableFuture<>(); // guarded by this
         private ScheduledFuture<?> next; // guarded by this
+        private long lastStartNanos; // guarded by this; 0 before the first fetch
+        private boolean started; // guarded by this
+        private int failures; // guarded by this
+        private boolean idle; // guarded by this
         private volatile Instant nextAt;
 
         Task(Fetcher fetcher) {
             this.fetcher = fetcher;
+            this.source = fetcher.source();
+            this.idle = source.poll() == SourceConfig.Poll.ON_DEMAND;
+        }
+
+        synchronized State state() {
+            return new State(idle ? null : nextAt, failures, !idle);
+        }
+
+        synchronized CompletableFuture<Void> completion() {
+            return inFlight != null ? inFlight : completion;
         }
 
         synchronized void schedule(long delayMillis) {
@@ -113,16 +246,50 @@ public final class Poller implements AutoCloseable {
                 next.cancel(false);
             }
             nextAt = clock.instant().plusMillis(delayMillis);
-            next = timer.schedule(this::run, delayMillis, TimeUnit.MILLISECONDS);
+            next = timer.schedule(this::tick, delayMillis, TimeUnit.MILLISECONDS);
+        }
+
+        /** A scheduled fetch is due: fetch, unless an on-demand source is no longer wanted. */
+        private void tick() {
+            synchronized (this) {
+                if (!wanted(source)) {
+                    idle = true;
+                    nextAt = null;
+                    LOG.log(Level.DEBUG, "source " + source.id() + ": idle (no readers)");
+                    return;
+                }
+            }
+            run();
+        }
+
+        /** Ends an idle spell: fetch now (or as soon as minInterval allows). Empty when not idle. */
+        synchronized Optional<CompletableFuture<Void>> wake() {
+            if (!idle) {
+                return Optional.empty();
+            }
+            idle = false;
+            LOG.log(Level.DEBUG, "source " + source.id() + ": active");
+            return Optional.of(run());
         }
 
         synchronized CompletableFuture<Void> run() {
             if (inFlight != null) {
                 return inFlight;
             }
-            CompletableFuture<Void> done = new CompletableFuture<>();
+            long sinceLast = System.nanoTime() - lastStartNanos;
+            long floor = source.minInterval().toNanos();
+            if (started && floor > 0 && sinceLast < floor) {
+                long waitMillis = TimeUnit.NANOSECONDS.toMillis(floor - sinceLast) + 1;
+                if (nextAt == null || nextAt.isAfter(clock.instant().plusMillis(waitMillis))) {
+                    schedule(waitMillis);
+                }
+                return completion;
+            }
+            CompletableFuture<Void> done = completion;
             inFlight = done;
-            long startNanos = System.nanoTime();
+            started = true;
+            lastStartNanos = System.nanoTime();
+            long startNanos = lastStartNanos;
             try {
                 workers.execute(() -> fetchOnce(done, startNanos));
             } catch (RuntimeException e) { // rejected after close
@@ -133,12 +300,10 @@ public final class Poller implements AutoCloseable {
         }
 
         private void fetchOnce(CompletableFuture<Void> done, long startNanos) {
-            SourceConfig source = fetcher.source();
             long delay = source.interval().toMillis();
             try {
                 FetchResult result = fetcher.fetch();
-                long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-                delay = Math.max(0, source.interval().toMillis() - elapsed);
+                delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
                 nextAt = clock.instant().plusMillis(delay);
                 listener.onResult(source, result, clock.instant());
@@ -147,11 +312,29 @@ public final class Poller implements AutoCloseable {
             } finally {
                 synchronized (this) {
                     inFlight = null;
+                    completion = new CompletableFuture<>();
                     schedule(delay);
                 }
-                first.complete(null);
                 done.complete(null);
             }
+        }
+
+        private synchronized long nextDelay(FetchResult result, long elapsedMillis) {
+            long wait;
+            if (result instanceof FetchResult.Failure f) {
+                failures++;
+                wait = backoffMillis(source, failures, random) - elapsedMillis;
+                if (f.retryAfter() != null) {
+                    wait = Math.max(
+                            wait,
+                            Duration.between(clock.instant(), f.retryAfter()).toMillis());
+                }
+            } else {
+                failures = 0;
+                wait = source.interval().toMillis() - elapsedMillis;
+            }
+            wait = Math.max(wait, source.minInterval().toMillis() - elapsedMillis);
+            return Math.max(0, wait);
         }
     }
 }

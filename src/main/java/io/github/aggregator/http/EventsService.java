@@ -1,6 +1,7 @@
 package io.github.aggregator.http;
 
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.EventStream;
 import io.github.aggregator.stream.Hub;
@@ -36,11 +37,13 @@ public final class EventsService implements HttpService {
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Hub hub;
+    private final Poller poller;
 
-    public EventsService(SourceRegistry registry, SnapshotStore store, Hub hub) {
+    public EventsService(SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller) {
         this.registry = registry;
         this.store = store;
         this.hub = hub;
+        this.poller = poller;
     }
 
     @Override

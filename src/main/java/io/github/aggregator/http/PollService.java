@@ -60,9 +60,16 @@ public final class PollService implements HttpService {
         for (SourceConfig s : registry.enabled()) {
             ObjectNode n = sources.addObject();
             Optional<Snapshot> snap = store.latest(s.id());
+            Optional<Poller.State> state = poller.state(s.id());
             n.put("id", s.id());
-            n.put("url", s.safeUrl());
-            n.put("interval", s.interval().toMillis() / 1000.0);
+            if (s.combined()) {
+                s.combine().forEach(n.putArray("combine")::add);
+            } else {
+                n.put("url", s.safeUrl());
+                n.put("interval", s.interval().toMillis() / 1000.0);
+                n.put("poll", s.poll() == SourceConfig.Poll.ALWAYS ? "always" : "on-demand");
+            }
+            n.put("state", active(s) ? "active" : "idle");
             n.put("version", snap.map(Snapshot::version).orElse(0L));
             n.put(
                     "fetchedAt",
@@ -70,11 +77,12 @@ public final class PollService implements HttpService {
             n.put(
                     "changedAt",
                     snap.map(Snapshot::changedAt).map(Instant::toString).orElse(null));
-            n.put(
-                    "nextFetchAt",
-                    poller.nextFetchAt(s.id()).map(Instant::toString).orElse(null));
+            n.put("nextFetchAt", nextFetchAt(s).map(Instant::toString).orElse(null));
             n.put("stale", snap.map(Snapshot::stale).orElse(false));
             n.put("lastError", snap.map(Snapshot::error).orElse(null));
+            n.put(
+                    "consecutiveFailures",
+                    state.map(Poller.State::consecutiveFailures).orElse(0));
             n.put("subscribers", hub.subscribers(s.id()));
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
@@ -82,6 +90,31 @@ public final class PollService implements HttpService {
         res.header(HeaderNames.CACHE_CONTROL, "no-cache");
         res.headers().contentType(MediaTypes.APPLICATION_JSON);
         res.send(Json.bytes(body));
+    }
+
+    /** An upstream source is active unless it idles on demand; a combined one while any part is active. */
+    private boolean active(SourceConfig s) {
+        if (!s.combined()) {
+            return poller.state(s.id()).map(Poller.State::active).orElse(false);
+        }
+        return s.combine().stream()
+                .map(registry::find)
+                .flatMap(Optional::stream)
+                .anyMatch(p -> p != s && active(p));
+    }
+
+    /** When the source's data may next change: its next fetch, or for a combined source the soonest of its parts. */
+    private Optional<Instant> nextFetchAt(SourceConfig s) {
+        if (!s.combined()) {
+            return poller.state(s.id()).map(Poller.State::nextFetchAt);
+        }
+        return s.combine().stream()
+                .map(registry::find)
+                .flatMap(Optional::stream)
+                .filter(p -> p != s)
+                .map(this::nextFetchAt)
+                .flatMap(Optional::stream)
+                .min(Instant::compareTo);
     }
 
     /** The envelope of one source; for HEAD the same status and headers without the body. */
@@ -118,26 +151,30 @@ public final class PollService implements HttpService {
         }
     }
 
-    /** The snapshot, waiting up to the cold-wait for the first fetch when there is no data yet. */
+    /**
+     * The snapshot after recording this read. When the read wakes an idle on-demand source, or there is no data yet,
+     * waits up to the cold-wait for that fetch.
+     */
     private Optional<Snapshot> awaitData(String id) throws InterruptedException {
+        Optional<CompletableFuture<Void>> woken = poller.touch(id);
         Optional<Snapshot> snap = store.latest(id);
-        if (snap.isPresent() && snap.get().hasData()) {
-            return snap;
-        }
-        Duration wait = registry.config().coldWait();
-        Optional<CompletableFuture<Void>> first = poller.firstFetch(id);
-        if (first.isPresent() && !wait.isZero()) {
+        Optional<CompletableFuture<Void>> wait = woken.isPresent()
+                ? woken
+                : snap.isPresent() && snap.get().hasData() ? Optional.empty() : poller.nextCompletion(id);
+        Duration coldWait = registry.config().coldWait();
+        if (wait.isPresent() && !coldWait.isZero()) {
             try {
-                first.get().get(wait.toMillis(), TimeUnit.MILLISECONDS);
+                wait.get().get(coldWait.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException | ExecutionException e) {
-                // fall through: answer with what there is
+                // answer with what there is
             }
+            return store.latest(id);
         }
-        return store.latest(id);
+        return snap;
     }
 
     private long secondsToNextFetch(SourceConfig source) {
-        Instant next = poller.nextFetchAt(source.id()).orElse(clock.instant().plus(source.interval()));
+        Instant next = nextFetchAt(source).orElse(clock.instant().plus(source.interval()));
         long millis = Duration.between(clock.instant(), next).toMillis();
         return Math.max(1, (millis + 999) / 1000);
     }

@@ -14,6 +14,7 @@ import java.util.Set;
  * @param heartbeat interval of the SSE {@code : keep-alive} comment (default 15s)
  * @param retry reconnect delay sent to SSE clients in the {@code retry:} line (default 3s)
  * @param subscriberQueue events buffered per SSE subscriber before they collapse into one snapshot (default 64)
+ * @param userAgent the User-Agent sent upstream unless a source sets its own header
  */
 public record AggregatorConfig(
         List<SourceConfig> sources,
@@ -21,13 +22,16 @@ public record AggregatorConfig(
         Duration coldWait,
         Duration heartbeat,
         Duration retry,
-        int subscriberQueue) {
+        int subscriberQueue,
+        String userAgent) {
 
     public static final int DEFAULT_HISTORY_SIZE = 64;
     public static final Duration DEFAULT_COLD_WAIT = Duration.ofSeconds(5);
     public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(15);
     public static final Duration DEFAULT_RETRY = Duration.ofSeconds(3);
     public static final int DEFAULT_SUBSCRIBER_QUEUE = 64;
+    public static final String DEFAULT_USER_AGENT =
+            "aggregator/0.1 (+https://github.com/aggregator/aggregator; polls once per interval for many clients)";
 
     public AggregatorConfig {
         sources = List.copyOf(sources);
@@ -52,6 +56,9 @@ public record AggregatorConfig(
         if (subscriberQueue < 1 || subscriberQueue > 100_000) {
             throw new IllegalArgumentException("subscriberQueue: must be between 1 and 100000");
         }
+        if (userAgent == null || userAgent.isBlank() || userAgent.indexOf('\r') >= 0 || userAgent.indexOf('\n') >= 0) {
+            throw new IllegalArgumentException("userAgent: must be one non-empty line");
+        }
     }
 
     /** Settings with every default and the given sources. */
@@ -62,7 +69,8 @@ public record AggregatorConfig(
                 DEFAULT_COLD_WAIT,
                 DEFAULT_HEARTBEAT,
                 DEFAULT_RETRY,
-                DEFAULT_SUBSCRIBER_QUEUE);
+                DEFAULT_SUBSCRIBER_QUEUE,
+                DEFAULT_USER_AGENT);
     }
 
     /** The enabled sources, in file order. */

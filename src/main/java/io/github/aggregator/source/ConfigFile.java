@@ -43,9 +43,23 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
 
     private static final Set<String> TOP_KEYS = Set.of("server", "aggregator");
     private static final Set<String> AGGREGATOR_KEYS =
-            Set.of("sources", "historySize", "coldWait", "heartbeat", "retry", "subscriberQueue");
-    private static final Set<String> SOURCE_KEYS =
-            Set.of("id", "url", "interval", "timeout", "headers", "select", "enabled", "maxBodySize");
+            Set.of("sources", "historySize", "coldWait", "heartbeat", "retry", "subscriberQueue", "userAgent");
+    private static final Set<String> SOURCE_KEYS = Set.of(
+            "id",
+            "url",
+            "interval",
+            "timeout",
+            "headers",
+            "select",
+            "enabled",
+            "maxBodySize",
+            "transform",
+            "format",
+            "poll",
+            "idleAfter",
+            "minInterval",
+            "maxBackoff");
+    private static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled");
     private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\\+)([^}]*))?}");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|KiB|MB|MiB)?");
 
@@ -139,6 +153,9 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                     }
                 }
             }
+            if (!sources.isEmpty()) {
+                checkCombinations(sources, ((SequenceNode) fields.get("sources").getValueNode()).getValue());
+            }
             try {
                 return new AggregatorConfig(
                         sources,
@@ -151,7 +168,8 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                                 "subscriberQueue",
                                 null,
                                 Integer::parseInt,
-                                AggregatorConfig.DEFAULT_SUBSCRIBER_QUEUE));
+                                AggregatorConfig.DEFAULT_SUBSCRIBER_QUEUE),
+                        scalar(fields, "userAgent", null, v -> v, AggregatorConfig.DEFAULT_USER_AGENT));
             } catch (IllegalArgumentException e) {
                 NodeTuple t = fields.get(e.getMessage().split(":", 2)[0]);
                 throw fieldError(t == null ? line(node) : line(t.getValueNode()), null, e.getMessage());
@@ -163,7 +181,9 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                 throw fail(line(node), null, "sources", "each source must be a mapping with id, url and interval");
             }
             String id = rawScalar((MappingNode) node, "id");
-            Map<String, NodeTuple> fields = mapping(node, id, "source", SOURCE_KEYS);
+            boolean combined = hasKey((MappingNode) node, "combine");
+            Map<String, NodeTuple> fields =
+                    mapping(node, id, combined ? "combined source" : "source", combined ? COMBINED_KEYS : SOURCE_KEYS);
             if (id == null) {
                 throw fail(line(node), null, "id", "is required");
             }
@@ -178,7 +198,17 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                         Map.of(),
                         null,
                         false,
-                        SourceConfig.DEFAULT_MAX_BODY_SIZE);
+                        SourceConfig.DEFAULT_MAX_BODY_SIZE,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        List.of());
+            }
+            if (combined) {
+                return combinedSource(id, enabled, fields, node);
             }
             Map<String, String> headers = new LinkedHashMap<>();
             if (fields.containsKey("headers")) {
@@ -214,12 +244,113 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                         headers,
                         scalar(fields, "select", id, v -> v, null),
                         enabled,
-                        scalar(fields, "maxBodySize", id, Reading::size, SourceConfig.DEFAULT_MAX_BODY_SIZE));
+                        scalar(fields, "maxBodySize", id, Reading::size, SourceConfig.DEFAULT_MAX_BODY_SIZE),
+                        scalar(fields, "transform", id, Jq::compile, null),
+                        scalar(fields, "format", id, v -> choice(SourceConfig.Format.class, v), null),
+                        scalar(fields, "poll", id, v -> choice(SourceConfig.Poll.class, v), null),
+                        scalar(fields, "idleAfter", id, Durations::parse, null),
+                        scalar(fields, "minInterval", id, Durations::parse, null),
+                        scalar(fields, "maxBackoff", id, Durations::parse, null),
+                        List.of());
             } catch (IllegalArgumentException e) {
                 String field = e.getMessage().split(":", 2)[0];
                 NodeTuple t = fields.get(field.split("\\.", 2)[0]);
                 throw fieldError(t == null ? line(node) : line(t.getValueNode()), id, e.getMessage());
             }
+        }
+
+        private SourceConfig combinedSource(String id, boolean enabled, Map<String, NodeTuple> fields, Node node) {
+            Node list = fields.get("combine").getValueNode();
+            if (!(list instanceof SequenceNode seq) || seq.getValue().isEmpty()) {
+                throw fail(line(list), id, "combine", "must be a non-empty list of source ids");
+            }
+            List<String> parts = new ArrayList<>();
+            for (Node item : seq.getValue()) {
+                if (!(item instanceof ScalarNode part)) {
+                    throw fail(line(item), id, "combine", "must be a list of source ids");
+                }
+                String p =
+                        substitute(part.getValue(), line(item), id, "combine").trim();
+                if (parts.contains(p)) {
+                    throw fail(line(item), id, "combine", "lists \"" + p + "\" twice");
+                }
+                parts.add(p);
+            }
+            return new SourceConfig(
+                    id,
+                    null,
+                    SourceConfig.DEFAULT_INTERVAL,
+                    SourceConfig.DEFAULT_TIMEOUT,
+                    Map.of(),
+                    null,
+                    enabled,
+                    SourceConfig.DEFAULT_MAX_BODY_SIZE,
+                    scalar(fields, "transform", id, Jq::compile, null),
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    parts);
+        }
+
+        /** Every part of a combined source exists, is enabled when the combination is, and no combination loops. */
+        private void checkCombinations(List<SourceConfig> sources, List<Node> nodes) {
+            Map<String, SourceConfig> byId = new LinkedHashMap<>();
+            sources.forEach(s -> byId.put(s.id(), s));
+            for (int i = 0; i < sources.size(); i++) {
+                SourceConfig s = sources.get(i);
+                for (String part : s.combine()) {
+                    SourceConfig p = byId.get(part);
+                    if (p == null) {
+                        throw fail(line(nodes.get(i)), s.id(), "combine", "unknown source \"" + part + "\"");
+                    }
+                    if (s.enabled() && !p.enabled()) {
+                        throw fail(line(nodes.get(i)), s.id(), "combine", "source \"" + part + "\" is disabled");
+                    }
+                }
+                List<String> cycle = cycleFrom(s.id(), byId, new ArrayList<>());
+                if (cycle != null) {
+                    throw fail(line(nodes.get(i)), s.id(), "combine", "cycle " + String.join(" -> ", cycle));
+                }
+            }
+        }
+
+        private static List<String> cycleFrom(String id, Map<String, SourceConfig> byId, List<String> path) {
+            if (path.contains(id)) {
+                List<String> cycle = new ArrayList<>(path.subList(path.indexOf(id), path.size()));
+                cycle.add(id);
+                return cycle;
+            }
+            path.add(id);
+            for (String part : byId.get(id).combine()) {
+                List<String> found = cycleFrom(part, byId, path);
+                if (found != null) {
+                    return found;
+                }
+            }
+            path.remove(path.size() - 1);
+            return null;
+        }
+
+        private static boolean hasKey(MappingNode node, String key) {
+            return node.getValue().stream()
+                    .anyMatch(t -> t.getKeyNode() instanceof ScalarNode k
+                            && k.getValue().equals(key));
+        }
+
+        private static <E extends Enum<E>> E choice(Class<E> type, String value) {
+            String v = value.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+            for (E e : type.getEnumConstants()) {
+                if (e.name().equals(v)) {
+                    return e;
+                }
+            }
+            List<String> names = new ArrayList<>();
+            for (E e : type.getEnumConstants()) {
+                names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            }
+            throw new IllegalArgumentException("\"" + value + "\" is not one of " + String.join(", ", names));
         }
 
         private <T> T scalar(Map<String, NodeTuple> fields, String key, String id, Function<String, T> parse, T dflt) {

@@ -1,13 +1,29 @@
 package io.github.aggregator.source;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
 
-/** The outcome of one upstream call: a value, never an exception. */
+/** The outcome of one upstream call (or one recombination): a value, never an exception. */
 public sealed interface FetchResult {
 
-    /** The upstream answered with usable JSON; {@code data} is already selected. */
+    /** The upstream answered with usable data; {@code data} is already selected and transformed. */
     record Success(JsonNode data) implements FetchResult {}
 
-    /** The call failed; {@code reason} is short, specific and free of secrets. */
-    record Failure(String reason) implements FetchResult {}
+    /** The upstream answered {@code 304 Not Modified} to a conditional request: the data held is still current. */
+    record NotModified() implements FetchResult {}
+
+    /**
+     * The call failed.
+     *
+     * @param reason short, specific and free of secrets
+     * @param retryAfter when the upstream asked not to be called before (429/503 with Retry-After), or null
+     */
+    record Failure(String reason, Instant retryAfter) implements FetchResult {
+        public Failure(String reason) {
+            this(reason, null);
+        }
+    }
+
+    /** Usable data that is nevertheless stale, e.g. a combined source one of whose parts is failing. */
+    record Partial(JsonNode data, String reason) implements FetchResult {}
 }

@@ -2,23 +2,31 @@ package io.github.aggregator.source;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * One upstream source as configured. Immutable; the compact constructor checks every field and throws {@link
- * IllegalArgumentException} whose message starts with the field name.
+ * One source as configured: an upstream URL, or a combination of other sources. Immutable; the compact constructor
+ * checks every field and throws {@link IllegalArgumentException} whose message starts with the field name.
  *
  * @param id unique id, {@code [a-z0-9][a-z0-9-]*}
  * @param url absolute http(s) URL, or a path starting with {@code /} that is resolved against this service's own
- *     address (used by the built-in demo sources)
+ *     address (used by the built-in demo sources); null for a combined source
  * @param interval time between fetches (default 60s)
- * @param timeout bound on one whole fetch, connect to last byte (default 10s)
+ * @param timeout bound on one whole fetch, connect to last body byte (default 10s)
  * @param headers request headers; values may be secrets and are never logged or served
  * @param select optional RFC 6901 JSON Pointer applied to the response, null for the whole body
  * @param enabled false to keep the source in the file without polling it (default true)
  * @param maxBodySize largest response body accepted, in bytes (default 5 MiB)
+ * @param transform optional jq expression applied after {@code select}, before change detection
+ * @param format how the body is read: JSON (default) or TEXT (data is the body as a string)
+ * @param poll ALWAYS (default) or ON_DEMAND: fetched only while someone reads or subscribes
+ * @param idleAfter for on-demand sources, how long after the last read the source goes idle (default 3 intervals)
+ * @param minInterval floor between two fetches that no trigger may undercut (default 0: none)
+ * @param maxBackoff longest wait after repeated failures (default 10 intervals, at most 15 minutes)
+ * @param combine ids of the sources whose data this source combines; empty for an upstream source
  */
 public record SourceConfig(
         String id,
@@ -28,21 +36,50 @@ public record SourceConfig(
         Map<String, String> headers,
         String select,
         boolean enabled,
-        long maxBodySize) {
+        long maxBodySize,
+        Jq transform,
+        Format format,
+        Poll poll,
+        Duration idleAfter,
+        Duration minInterval,
+        Duration maxBackoff,
+        List<String> combine) {
 
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(60);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
     public static final long DEFAULT_MAX_BODY_SIZE = 5L * 1024 * 1024;
     static final Duration MIN_INTERVAL = Duration.ofMillis(100);
+    static final Duration MAX_DEFAULT_BACKOFF = Duration.ofMinutes(15);
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]*");
     private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
+    /** How an upstream body becomes data. */
+    public enum Format {
+        /** The body is parsed as JSON. */
+        JSON,
+        /** The body is kept as one JSON string. */
+        TEXT
+    }
+
+    /** When an upstream is fetched. */
+    public enum Poll {
+        /** Every interval, from start. */
+        ALWAYS,
+        /** Only while it has SSE subscribers or was read within {@code idleAfter}. */
+        ON_DEMAND
+    }
 
     public SourceConfig {
         if (id == null || !ID.matcher(id).matches() || id.length() > 64) {
             throw new IllegalArgumentException(
                     "id: must match [a-z0-9][a-z0-9-]* and be at most 64 characters, got \"" + id + "\"");
         }
-        checkUrl(url);
+        combine = List.copyOf(combine == null ? List.of() : combine);
+        if (combine.isEmpty()) {
+            checkUrl(url);
+        } else if (url != null) {
+            throw new IllegalArgumentException("url: a combined source has no url of its own");
+        }
         if (interval == null || interval.compareTo(MIN_INTERVAL) < 0) {
             throw new IllegalArgumentException("interval: must be at least 100ms");
         }
@@ -70,6 +107,58 @@ public record SourceConfig(
         if (maxBodySize < 1) {
             throw new IllegalArgumentException("maxBodySize: must be positive");
         }
+        format = format == null ? Format.JSON : format;
+        if (format == Format.TEXT && select != null) {
+            throw new IllegalArgumentException("select: needs format json (use transform on text)");
+        }
+        poll = poll == null ? Poll.ALWAYS : poll;
+        idleAfter = idleAfter == null ? interval.multipliedBy(3) : idleAfter;
+        if (idleAfter.isNegative() || idleAfter.isZero()) {
+            throw new IllegalArgumentException("idleAfter: must be positive");
+        }
+        minInterval = minInterval == null ? Duration.ZERO : minInterval;
+        if (minInterval.isNegative()) {
+            throw new IllegalArgumentException("minInterval: must not be negative");
+        }
+        if (interval.compareTo(minInterval) < 0) {
+            throw new IllegalArgumentException("interval: must not be shorter than minInterval");
+        }
+        if (maxBackoff == null) {
+            Duration capped = min(interval.multipliedBy(10), MAX_DEFAULT_BACKOFF);
+            maxBackoff = capped.compareTo(interval) < 0 ? interval : capped;
+        }
+        if (maxBackoff.compareTo(interval) < 0) {
+            throw new IllegalArgumentException("maxBackoff: must not be shorter than interval");
+        }
+    }
+
+    /** An upstream source with every optional field at its default. */
+    public static SourceConfig of(String id, URI url, Duration interval) {
+        return new SourceConfig(
+                id,
+                url,
+                interval,
+                DEFAULT_TIMEOUT,
+                Map.of(),
+                null,
+                true,
+                DEFAULT_MAX_BODY_SIZE,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                List.of());
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    /** True when this source is built from other sources rather than fetched. */
+    public boolean combined() {
+        return !combine.isEmpty();
     }
 
     private static void checkUrl(URI url) {
@@ -91,9 +180,9 @@ public record SourceConfig(
         }
     }
 
-    /** The URL without user info, query or fragment: safe to log and to serve. */
+    /** The URL without user info, query or fragment: safe to log and to serve; null for a combined source. */
     public String safeUrl() {
-        return redact(url);
+        return url == null ? null : redact(url);
     }
 
     /** {@code uri} without user info, query or fragment. */

@@ -31,6 +31,13 @@ public final class SourceRegistry {
         return config.enabledSources();
     }
 
+    /** The enabled combined sources that list {@code id} among their parts. */
+    public List<SourceConfig> dependents(String id) {
+        return config.enabledSources().stream()
+                .filter(s -> s.combine().contains(id))
+                .toList();
+    }
+
     /** Puts {@code next} in force. */
     public void replace(AggregatorConfig next) {
         this.config = next;

@@ -1,0 +1,62 @@
+package io.github.aggregator.fetch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.aggregator.source.FetchResult;
+import io.github.aggregator.source.Json;
+import io.github.aggregator.source.Snapshot;
+import io.github.aggregator.source.SourceConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Builds a combined source's data, {@code {"part-a": <data>, "part-b": <data>}}, from the latest snapshots of its
+ * parts, then applies its transform. A part with no data yet appears as {@code null}. The result is stale (a {@link
+ * FetchResult.Partial}) while any part is stale or has no data.
+ */
+public final class Combiner {
+    private Combiner() {}
+
+    /**
+     * @param combined a combined source
+     * @param latest the latest snapshot of a source id
+     * @return the combination, or empty while no part has data yet
+     */
+    public static Optional<FetchResult> combine(SourceConfig combined, Function<String, Optional<Snapshot>> latest) {
+        ObjectNode data = Json.MAPPER.createObjectNode();
+        List<String> problems = new ArrayList<>();
+        boolean any = false;
+        for (String part : combined.combine()) {
+            Optional<Snapshot> s = latest.apply(part);
+            if (s.isPresent() && s.get().hasData()) {
+                any = true;
+                data.set(part, s.get().data());
+            } else {
+                data.putNull(part);
+            }
+            if (s.isEmpty()) {
+                problems.add(part + ": no data yet");
+            } else if (s.get().stale()) {
+                problems.add(part + ": "
+                        + (s.get().error() == null ? "stale" : s.get().error()));
+            }
+        }
+        if (!any) {
+            return Optional.empty();
+        }
+        JsonNode result = data;
+        if (combined.transform() != null) {
+            try {
+                result = combined.transform().apply(data);
+            } catch (IllegalStateException e) {
+                return Optional.of(new FetchResult.Failure("transform failed: " + e.getMessage()));
+            }
+        }
+        return Optional.of(
+                problems.isEmpty()
+                        ? new FetchResult.Success(result)
+                        : new FetchResult.Partial(result, String.join("; ", problems)));
+    }
+}
