@@ -274,6 +274,7 @@ class FailureTest {
                     - id: %s
                       url: %s
                       interval: 200ms
+                      maxBackoff: 400ms
                       timeout: 500ms
                       maxBodySize: 1KiB
                       select: /data

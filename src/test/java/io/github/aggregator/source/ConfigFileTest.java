@@ -294,6 +294,65 @@ class ConfigFileTest {
                         aggregator:
                           sources: []
                           subscriberQueue: 0
+                        """),
+                bad("userAgent empty", 3, null, "userAgent", "non-empty", """
+                        aggregator:
+                          sources: []
+                          userAgent: ""
+                        """),
+                bad("poll not a choice", 5, "alpha", "poll", "always, on-demand", ALPHA + """
+                              poll: sometimes
+                        """),
+                bad("format not a choice", 5, "alpha", "format", "json, text", ALPHA + """
+                              format: xml
+                        """),
+                bad("select with format text", 5, "alpha", "select", "format json", ALPHA + """
+                              select: /data
+                              format: text
+                        """),
+                bad("interval below minInterval", 5, "alpha", "interval", "minInterval", ALPHA + """
+                              interval: 1s
+                              minInterval: 5s
+                        """),
+                bad("maxBackoff below interval", 6, "alpha", "maxBackoff", "interval", ALPHA + """
+                              interval: 10s
+                              maxBackoff: 5s
+                        """),
+                bad("idleAfter zero", 5, "alpha", "idleAfter", "positive", ALPHA + """
+                              idleAfter: 0s
+                        """),
+                bad("transform does not compile", 5, "alpha", "transform", "does not compile", ALPHA + """
+                              transform: '.a |||'
+                        """),
+                bad("combine with a url", 6, "both", "url", "unknown field", ALPHA + """
+                            - id: both
+                              url: http://127.0.0.1:9/y
+                              combine: [alpha]
+                        """),
+                bad("combine unknown part", 5, "sum", "combine", "unknown source \"ghost\"", ALPHA + """
+                            - id: sum
+                              combine: [alpha, ghost]
+                        """),
+                bad("combine cycle", 5, "x", "combine", "cycle", ALPHA + """
+                            - id: x
+                              combine: [alpha, y]
+                            - id: y
+                              combine: [x]
+                        """),
+                bad("combine itself", 5, "me", "combine", "cycle", ALPHA + """
+                            - id: me
+                              combine: [me]
+                        """),
+                bad("combine a disabled source", 8, "sum", "combine", "disabled", ALPHA + """
+                            - id: off
+                              url: http://127.0.0.1:9/z
+                              enabled: false
+                            - id: sum
+                              combine: [alpha, off]
+                        """),
+                bad("combine empty", 6, "sum", "combine", "non-empty", ALPHA + """
+                            - id: sum
+                              combine: []
                         """));
     }
 
