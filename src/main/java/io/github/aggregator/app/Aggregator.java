@@ -24,6 +24,7 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** One running service: config, poller, store, hub and web server wired together. */
@@ -36,6 +37,7 @@ public final class Aggregator implements AutoCloseable {
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
+    private final ConcurrentHashMap<String, Object> combineLocks = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private Aggregator(ConfigFile config, Clock clock) {
@@ -99,7 +101,11 @@ public final class Aggregator implements AutoCloseable {
         transport.publish(now);
         if (depth < 64) {
             for (SourceConfig combined : registry.dependents(source.id())) {
-                Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, at, depth + 1));
+                // parts are fetched concurrently: one recombination at a time, each reading the parts' latest
+                // state inside the lock, so the last one stored reflects every part stored before it
+                synchronized (combineLocks.computeIfAbsent(combined.id(), k -> new Object())) {
+                    Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, at, depth + 1));
+                }
             }
         }
     }

@@ -686,10 +686,11 @@ class ConfigFileTest {
         ConfigFile config = ConfigFile.load(shippedConfig(), Map.of());
 
         assertEquals(
-                List.of("demo-ticker", "demo-clock", "weather-nyc"),
+                List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
                 ids(config.aggregator().sources()));
         assertEquals(
-                List.of("demo-ticker", "demo-clock"), ids(config.aggregator().enabledSources()));
+                List.of("demo-ticker", "demo-clock", "demo-board"),
+                ids(config.aggregator().enabledSources()));
         assertEquals("8080", config.server().get("server.port"));
     }
 
@@ -698,9 +699,9 @@ class ConfigFileTest {
         ConfigFile config = ConfigFile.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
 
         assertEquals(
-                List.of("demo-ticker", "demo-clock", "weather-nyc"),
+                List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
                 ids(config.aggregator().enabledSources()));
-        SourceConfig weather = config.aggregator().enabledSources().get(2);
+        SourceConfig weather = config.aggregator().enabledSources().get(3);
         assertEquals(Map.of("x-api-key", "k-123"), weather.headers());
         assertEquals(URI.create("https://api.apiverve.com/v1/weatherforecast?city=NYC"), weather.url());
         assertEquals("/data", weather.select());
