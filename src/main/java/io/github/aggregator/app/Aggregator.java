@@ -43,7 +43,10 @@ public final class Aggregator implements AutoCloseable {
     private Aggregator(ConfigFile config, Clock clock) {
         this.registry = new SourceRegistry(config.aggregator());
         this.store = new SnapshotStore(config.aggregator().historySize());
-        this.hub = new Hub(config.aggregator().subscriberQueue());
+        this.hub = new Hub(
+                config.aggregator().subscriberQueue(),
+                config.aggregator().maxSubscribers(),
+                config.aggregator().maxSubscribersPerClient());
         this.transport = new LocalTransport();
         transport.onSnapshot(s -> {
             store.offer(s);

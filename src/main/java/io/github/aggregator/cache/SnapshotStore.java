@@ -103,6 +103,18 @@ public final class SnapshotStore {
         return out.size() == needed ? Optional.of(out) : Optional.empty();
     }
 
+    /** Version {@code version} of {@code id}, if it is the latest or still in history. */
+    public Optional<Snapshot> at(String id, long version) {
+        Entry e = entries.getIfPresent(id);
+        if (e == null) {
+            return Optional.empty();
+        }
+        if (e.latest.version() == version && e.latest.hasData()) {
+            return Optional.of(e.latest);
+        }
+        return e.history.stream().filter(h -> h.version() == version).findFirst();
+    }
+
     /** Drops every source not in {@code ids}. */
     public void retain(Collection<String> ids) {
         entries.asMap().keySet().retainAll(ids);

@@ -2,7 +2,9 @@ package io.github.aggregator.http;
 
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.Deltas;
 import io.github.aggregator.stream.EventStream;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.SseEvent;
@@ -18,10 +20,17 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * {@code GET /api/sources/{id}/events}: a Server-Sent Events stream of one source.
+ * Server-Sent Events: {@code GET /api/sources/{id}/events} (one source) and {@code GET /api/events?sources=a,b}
+ * (several sources multiplexed on one connection; all when {@code sources} is absent). {@code ?delta=json-patch}
+ * turns changes after the first snapshot into RFC 6902 patches.
  *
  * <p>The handler stays in the request for the life of the stream (Helidon ends the response when it returns) and
  * drains its own bounded queue on its own virtual thread. The stream is written by hand rather than through {@code
@@ -38,6 +47,7 @@ public final class EventsService implements HttpService {
     private final SnapshotStore store;
     private final Hub hub;
     private final Poller poller;
+    private final Deltas deltas = new Deltas();
 
     public EventsService(SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller) {
         this.registry = registry;
@@ -48,42 +58,109 @@ public final class EventsService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/{id}/events", this::events);
+        rules.get("/sources/{id}/events", this::one).get("/events", this::many);
     }
 
-    private void events(ServerRequest req, ServerResponse res) {
+    private void one(ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
         if (registry.find(id).isEmpty()) {
             Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
+        stream(req, res, List.of(id), false);
+    }
+
+    private void many(ServerRequest req, ServerResponse res) {
+        Optional<String> param = req.query().first("sources").asOptional();
+        List<String> ids = new ArrayList<>();
+        if (param.isEmpty()) {
+            registry.enabled().forEach(s -> ids.add(s.id()));
+        } else {
+            Set<String> listed = new LinkedHashSet<>();
+            for (String part : param.get().split(",")) {
+                if (!part.isBlank()) {
+                    listed.add(part.trim());
+                }
+            }
+            int max = registry.config().maxSourcesPerStream();
+            if (listed.size() > max) {
+                Problem.send(
+                        res, Status.BAD_REQUEST_400, "at most " + max + " sources per stream, got " + listed.size());
+                return;
+            }
+            List<String> unknown =
+                    listed.stream().filter(s -> registry.find(s).isEmpty()).toList();
+            if (listed.isEmpty() || !unknown.isEmpty()) {
+                Problem.send(
+                        res,
+                        Status.BAD_REQUEST_400,
+                        listed.isEmpty()
+                                ? "sources lists no source"
+                                : "unknown sources: " + Problem.echo(String.join(", ", unknown)));
+                return;
+            }
+            ids.addAll(listed);
+        }
+        if (ids.size() > registry.config().maxSourcesPerStream()) {
+            Problem.send(
+                    res,
+                    Status.BAD_REQUEST_400,
+                    "more than " + registry.config().maxSourcesPerStream() + " sources; list the ones you need");
+            return;
+        }
+        stream(req, res, ids, true);
+    }
+
+    private void stream(ServerRequest req, ServerResponse res, List<String> ids, boolean multiplexed) {
+        Optional<String> delta = req.query().first("delta").asOptional();
+        if (delta.isPresent() && !delta.get().equals("json-patch")) {
+            Problem.send(res, Status.BAD_REQUEST_400, "delta must be json-patch");
+            return;
+        }
         String lastEventId = req.headers()
                 .first(LAST_EVENT_ID)
                 .orElseGet(() -> req.query().first("lastEventId").orElse(null));
+        AggregatorConfig config = registry.config();
+        String client = req.remotePeer().host();
+        EventStream stream;
+        try {
+            stream = new EventStream(
+                    hub, store, delta.isPresent() ? deltas : null, ids, multiplexed, client, config.heartbeat());
+        } catch (Hub.LimitReached e) {
+            res.header(HeaderNames.RETRY_AFTER, Long.toString(Math.max(1, retryMillis(config) / 1000)));
+            Problem.send(res, Status.SERVICE_UNAVAILABLE_503, e.getMessage());
+            return;
+        }
         res.status(Status.OK_200);
         res.headers().contentType(EVENT_STREAM);
         res.header(HeaderNames.CACHE_CONTROL, "no-cache, no-transform");
         res.header(ACCEL_BUFFERING, "no");
-        try (EventStream stream =
-                        new EventStream(hub, store, id, registry.config().heartbeat());
+        try (stream;
                 OutputStream out = res.outputStream()) {
-            out.write(SseEvent.retry(registry.config().retry().toMillis()));
+            ids.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
+            out.write(SseEvent.retry(retryMillis(config)));
             write(out, stream.start(lastEventId));
             out.flush();
             while (!stream.ended()) {
                 write(out, stream.next());
             }
         } catch (IOException | UncheckedIOException e) {
-            LOG.log(Level.DEBUG, "source " + id + ": subscriber left");
+            LOG.log(Level.DEBUG, "stream of " + ids.size() + " source(s): subscriber left");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             // Helidon reports a write to a connection the client closed as a plain RuntimeException
-            LOG.log(
-                    Level.DEBUG,
-                    "source " + id + ": subscriber stream ended: "
-                            + e.getClass().getSimpleName());
+            LOG.log(Level.DEBUG, "stream ended: " + e.getClass().getSimpleName());
+        } finally {
+            ids.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
         }
+    }
+
+    /** The reconnect delay for one client: the configured base plus a random part of the spread. */
+    private static long retryMillis(AggregatorConfig config) {
+        long spread = config.retrySpread().toMillis();
+        return config.retry().toMillis()
+                + (spread > 0 ? ThreadLocalRandom.current().nextLong(spread + 1) : 0);
     }
 
     private static void write(OutputStream out, List<SseEvent> events) throws IOException {

@@ -88,8 +88,7 @@ public final class PollService implements HttpService {
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.set("sources", sources);
         res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        res.send(Json.bytes(body));
+        JsonBody.send(req, res, Json.bytes(body));
     }
 
     /** An upstream source is active unless it idles on demand; a combined one while any part is active. */
@@ -143,11 +142,11 @@ public final class PollService implements HttpService {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
-        res.headers().contentType(MediaTypes.APPLICATION_JSON);
         if (head) {
+            res.headers().contentType(MediaTypes.APPLICATION_JSON);
             res.send();
         } else {
-            res.send(Json.bytes(Json.envelope(s, true)));
+            JsonBody.send(req, res, Json.bytes(Json.envelope(s, true)));
         }
     }
 

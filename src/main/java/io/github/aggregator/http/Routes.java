@@ -59,7 +59,8 @@ public final class Routes {
     /** Registers every route on {@code routing}; tests reuse this with their own services. */
     public static void routing(HttpRouting.Builder routing, PollService poll, EventsService events, DemoService demo) {
         routing.get("/", Routes::index)
-                .register("/api/sources", poll, events)
+                .register("/api", events)
+                .register("/api/sources", poll)
                 .register("/demo", demo)
                 .any((req, res) -> {
                     String path = req.path().path();

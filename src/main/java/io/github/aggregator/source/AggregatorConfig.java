@@ -15,6 +15,10 @@ import java.util.Set;
  * @param retry reconnect delay sent to SSE clients in the {@code retry:} line (default 3s)
  * @param subscriberQueue events buffered per SSE subscriber before they collapse into one snapshot (default 64)
  * @param userAgent the User-Agent sent upstream unless a source sets its own header
+ * @param retrySpread random extra added to {@code retry} per client, so reconnects spread out (default 2s)
+ * @param maxSubscribers open SSE connections allowed in total (default 20000)
+ * @param maxSubscribersPerClient open SSE connections allowed per client address (default 100)
+ * @param maxSourcesPerStream sources one multiplexed stream may list (default 50)
  */
 public record AggregatorConfig(
         List<SourceConfig> sources,
@@ -23,13 +27,21 @@ public record AggregatorConfig(
         Duration heartbeat,
         Duration retry,
         int subscriberQueue,
-        String userAgent) {
+        String userAgent,
+        Duration retrySpread,
+        int maxSubscribers,
+        int maxSubscribersPerClient,
+        int maxSourcesPerStream) {
 
     public static final int DEFAULT_HISTORY_SIZE = 64;
     public static final Duration DEFAULT_COLD_WAIT = Duration.ofSeconds(5);
     public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(15);
     public static final Duration DEFAULT_RETRY = Duration.ofSeconds(3);
     public static final int DEFAULT_SUBSCRIBER_QUEUE = 64;
+    public static final Duration DEFAULT_RETRY_SPREAD = Duration.ofSeconds(2);
+    public static final int DEFAULT_MAX_SUBSCRIBERS = 20_000;
+    public static final int DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT = 100;
+    public static final int DEFAULT_MAX_SOURCES_PER_STREAM = 50;
     public static final String DEFAULT_USER_AGENT =
             "aggregator/0.1 (+https://github.com/aggregator/aggregator; polls once per interval for many clients)";
 
@@ -59,6 +71,18 @@ public record AggregatorConfig(
         if (userAgent == null || userAgent.isBlank() || userAgent.indexOf('\r') >= 0 || userAgent.indexOf('\n') >= 0) {
             throw new IllegalArgumentException("userAgent: must be one non-empty line");
         }
+        if (retrySpread.isNegative()) {
+            throw new IllegalArgumentException("retrySpread: must not be negative");
+        }
+        if (maxSubscribers < 1) {
+            throw new IllegalArgumentException("maxSubscribers: must be at least 1");
+        }
+        if (maxSubscribersPerClient < 1) {
+            throw new IllegalArgumentException("maxSubscribersPerClient: must be at least 1");
+        }
+        if (maxSourcesPerStream < 1) {
+            throw new IllegalArgumentException("maxSourcesPerStream: must be at least 1");
+        }
     }
 
     /** Settings with every default and the given sources. */
@@ -70,7 +94,11 @@ public record AggregatorConfig(
                 DEFAULT_HEARTBEAT,
                 DEFAULT_RETRY,
                 DEFAULT_SUBSCRIBER_QUEUE,
-                DEFAULT_USER_AGENT);
+                DEFAULT_USER_AGENT,
+                DEFAULT_RETRY_SPREAD,
+                DEFAULT_MAX_SUBSCRIBERS,
+                DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT,
+                DEFAULT_MAX_SOURCES_PER_STREAM);
     }
 
     /** The enabled sources, in file order. */

@@ -42,8 +42,18 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, String> server) {
 
     private static final Set<String> TOP_KEYS = Set.of("server", "aggregator");
-    private static final Set<String> AGGREGATOR_KEYS =
-            Set.of("sources", "historySize", "coldWait", "heartbeat", "retry", "subscriberQueue", "userAgent");
+    private static final Set<String> AGGREGATOR_KEYS = Set.of(
+            "sources",
+            "historySize",
+            "coldWait",
+            "heartbeat",
+            "retry",
+            "retrySpread",
+            "subscriberQueue",
+            "userAgent",
+            "maxSubscribers",
+            "maxSubscribersPerClient",
+            "maxSourcesPerStream");
     private static final Set<String> SOURCE_KEYS = Set.of(
             "id",
             "url",
@@ -169,7 +179,26 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                                 null,
                                 Integer::parseInt,
                                 AggregatorConfig.DEFAULT_SUBSCRIBER_QUEUE),
-                        scalar(fields, "userAgent", null, v -> v, AggregatorConfig.DEFAULT_USER_AGENT));
+                        scalar(fields, "userAgent", null, v -> v, AggregatorConfig.DEFAULT_USER_AGENT),
+                        scalar(fields, "retrySpread", null, Durations::parse, AggregatorConfig.DEFAULT_RETRY_SPREAD),
+                        scalar(
+                                fields,
+                                "maxSubscribers",
+                                null,
+                                Integer::parseInt,
+                                AggregatorConfig.DEFAULT_MAX_SUBSCRIBERS),
+                        scalar(
+                                fields,
+                                "maxSubscribersPerClient",
+                                null,
+                                Integer::parseInt,
+                                AggregatorConfig.DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT),
+                        scalar(
+                                fields,
+                                "maxSourcesPerStream",
+                                null,
+                                Integer::parseInt,
+                                AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM));
             } catch (IllegalArgumentException e) {
                 NodeTuple t = fields.get(e.getMessage().split(":", 2)[0]);
                 throw fieldError(t == null ? line(node) : line(t.getValueNode()), null, e.getMessage());

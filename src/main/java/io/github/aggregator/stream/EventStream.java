@@ -5,67 +5,107 @@ import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The events one SSE client of one source receives, in order: the resume decision first, then changes and status
- * flips as they arrive, heartbeats when nothing happens. Never emits a version twice or a version older than one it
- * already sent. Used by one handler thread; {@link #close} may be called from any thread.
+ * The events one SSE client receives, for one source or several multiplexed on one connection: the resume decision
+ * first, then changes and status flips as they arrive, heartbeats when nothing happens. Per source it never emits a
+ * version twice or a version older than one it already sent.
+ *
+ * <p>Event ids: a single-source stream uses the version ({@code 7}); a multiplexed stream uses a cursor naming every
+ * source's version, {@code id:version} pairs joined by commas in the order the sources were listed ({@code
+ * weather-nyc:7,fx-usd:0}; 0 = nothing received yet), so that a reconnect resumes each source on its own.
+ *
+ * <p>Used by one handler thread; {@link #close} may be called from any thread.
  */
 public final class EventStream implements AutoCloseable {
     static final String KEEP_ALIVE = "keep-alive";
+    private static final int MAX_CURSOR_LENGTH = 16 * 1024;
 
     private final Hub hub;
     private final SnapshotStore store;
-    private final String id;
+    private final Deltas deltas;
+    private final boolean multiplexed;
     private final Duration heartbeat;
     private final Subscriber subscriber;
-    private long sentVersion; // 0 until the first data event
-    private boolean sentStale;
+    private final Map<String, Sent> sent = new LinkedHashMap<>();
     private boolean ended;
+
+    /** What one source's client holds. */
+    private static final class Sent {
+        long version; // 0 until the first data event
+        Snapshot base; // the data the client holds, when known (for patches)
+        boolean stale;
+    }
 
     /**
      * Subscribes at once, so nothing that happens after this constructor is missed.
      *
+     * @param deltas patches for {@code ?delta=json-patch}; null to send whole updates
+     * @param ids the sources, in the order the client listed them
+     * @param multiplexed true for {@code /api/events} (cursor ids), false for one source (version ids)
+     * @param client the client's address, for the per-client limit
      * @param heartbeat how long {@link #next} waits before it returns a keep-alive comment
+     * @throws Hub.LimitReached when a subscriber limit is reached
      */
-    public EventStream(Hub hub, SnapshotStore store, String id, Duration heartbeat) {
+    public EventStream(
+            Hub hub,
+            SnapshotStore store,
+            Deltas deltas,
+            List<String> ids,
+            boolean multiplexed,
+            String client,
+            Duration heartbeat) {
         this.hub = hub;
         this.store = store;
-        this.id = id;
+        this.deltas = deltas;
+        this.multiplexed = multiplexed;
         this.heartbeat = heartbeat;
-        this.subscriber = hub.subscribe(id);
+        ids.forEach(id -> sent.put(id, new Sent()));
+        this.subscriber = hub.subscribe(ids, client);
     }
 
     /**
-     * The first events, given the client's {@code Last-Event-ID} (null when absent). Equal to the current version:
-     * nothing (a status event if the source is stale). Older, with every missed version in history: those versions
-     * as updates, in order. Anything else: one fresh snapshot.
+     * The first events, given the client's {@code Last-Event-ID} (null when absent). Per source: equal to the current
+     * version, nothing (a status event if the source is stale); older, with every missed version in history, those
+     * versions as updates (or patches), in order; anything else, one fresh snapshot.
      */
     public List<SseEvent> start(String lastEventId) {
         List<SseEvent> out = new ArrayList<>();
-        Optional<Snapshot> latest = store.latest(id);
-        if (latest.isEmpty()) {
-            return out;
+        Map<String, Long> resume = multiplexed ? parseCursor(lastEventId) : single(lastEventId);
+        Map<String, List<Snapshot>> replays = new HashMap<>();
+        // first record what the client holds of every source, so each cursor sent during the replay is complete
+        for (String id : sent.keySet()) {
+            long last = resume.getOrDefault(id, -1L);
+            Optional<Snapshot> now = store.latest(id).filter(Snapshot::hasData);
+            if (last <= 0 || now.isEmpty() || last > now.get().version()) {
+                continue;
+            }
+            Optional<List<Snapshot>> missed = store.since(id, last);
+            if (missed.isPresent()) {
+                sent.get(id).version = last;
+                sent.get(id).base = store.at(id, last).orElse(null);
+                replays.put(id, missed.get());
+            }
         }
-        Snapshot now = latest.get();
-        if (!now.hasData()) {
-            status(now, out);
-            return out;
-        }
-        long last = parseVersion(lastEventId);
-        if (last > 0 && last == now.version()) {
-            sentVersion = last;
-        } else if (last > 0 && last < now.version()) {
-            store.since(id, last)
-                    .ifPresentOrElse(
-                            missed -> missed.forEach(s -> data(s, "update", out)), () -> data(now, "snapshot", out));
-        } else {
-            data(now, "snapshot", out);
-        }
-        if (now.stale() != sentStale) {
+        for (String id : List.copyOf(sent.keySet())) {
+            Optional<Snapshot> latest = store.latest(id);
+            if (latest.isEmpty()) {
+                continue;
+            }
+            Snapshot now = latest.get();
+            if (now.hasData()) {
+                List<Snapshot> missed = replays.get(id);
+                if (missed != null) {
+                    missed.forEach(m -> emitChange(m, out));
+                } else {
+                    data(now, "snapshot", out);
+                }
+            }
             status(now, out);
         }
         return out;
@@ -84,20 +124,26 @@ public final class EventStream implements AutoCloseable {
         switch (signal) {
             case null -> out.add(SseEvent.comment(KEEP_ALIVE));
             case Signal.Changed c -> changed(c.snapshot(), out);
-            case Signal.StatusChanged s -> status(s.snapshot(), out);
-            case Signal.Resync r ->
-                store.latest(id).ifPresent(now -> {
-                    if (now.hasData() && now.version() > sentVersion) {
-                        data(now, "snapshot", out);
-                    }
-                    if (now.stale() != sentStale) {
+            case Signal.StatusChanged s -> {
+                if (sent.containsKey(s.snapshot().id())) {
+                    status(s.snapshot(), out);
+                }
+            }
+            case Signal.Resync r -> {
+                for (String id : List.copyOf(sent.keySet())) {
+                    store.latest(id).ifPresent(now -> {
+                        if (now.hasData() && now.version() > sent.get(id).version) {
+                            data(now, "snapshot", out);
+                        }
                         status(now, out);
-                    }
-                });
+                    });
+                }
+            }
+            case Signal.Removed r -> removed(r, out);
             case Signal.Closed c -> {
                 ended = true;
                 if (c.event() != null) {
-                    out.add(new SseEvent(c.event(), null, Json.text(Map.of("id", id)), null));
+                    out.add(new SseEvent(c.event(), null, Json.text(Map.of("id", c.id())), null));
                 }
                 out.add(SseEvent.comment(c.reason()));
             }
@@ -115,39 +161,108 @@ public final class EventStream implements AutoCloseable {
         hub.unsubscribe(subscriber);
     }
 
-    private void changed(Snapshot s, List<SseEvent> out) {
-        if (s.version() <= sentVersion) {
+    private void removed(Signal.Removed r, List<SseEvent> out) {
+        if (sent.remove(r.id()) == null) {
             return;
         }
-        if (sentVersion == 0) {
+        out.add(new SseEvent("removed", multiplexed ? cursor() : null, Json.text(Map.of("id", r.id())), null));
+        if (sent.isEmpty()) {
+            ended = true;
+            out.add(SseEvent.comment(r.reason()));
+        }
+    }
+
+    private void changed(Snapshot s, List<SseEvent> out) {
+        Sent st = sent.get(s.id());
+        if (st == null || s.version() <= st.version) {
+            return;
+        }
+        if (st.version == 0) {
             data(s, "snapshot", out);
             return;
         }
-        if (s.version() > sentVersion + 1) {
+        if (s.version() > st.version + 1) {
             // a gap (the change raced the subscription): fill it from history, else send the state whole
-            Optional<List<Snapshot>> missed = store.since(id, sentVersion);
+            Optional<List<Snapshot>> missed = store.since(s.id(), st.version);
             if (missed.isPresent()) {
-                missed.get().stream().filter(m -> m.version() <= s.version()).forEach(m -> data(m, "update", out));
+                missed.get().stream().filter(m -> m.version() <= s.version()).forEach(m -> emitChange(m, out));
                 return;
             }
             data(s, "snapshot", out);
             return;
         }
+        emitChange(s, out);
+    }
+
+    /** A change the client can apply to what it holds: a patch when asked for and smaller, else an update. */
+    private void emitChange(Snapshot s, List<SseEvent> out) {
+        Sent st = sent.get(s.id());
+        if (deltas != null && st.base != null && st.base.version() == st.version) {
+            Optional<String> patch = deltas.patch(st.base, s);
+            if (patch.isPresent()) {
+                st.version = s.version();
+                st.base = s;
+                out.add(new SseEvent("patch", eventId(st), patch.get(), null));
+                return;
+            }
+        }
         data(s, "update", out);
     }
 
     private void data(Snapshot s, String event, List<SseEvent> out) {
-        out.add(new SseEvent(event, Long.toString(s.version()), Json.text(Json.envelope(s, true)), null));
-        sentVersion = s.version();
+        Sent st = sent.get(s.id());
+        st.version = s.version();
+        st.base = s;
+        out.add(new SseEvent(event, eventId(st), Json.text(Json.envelope(s, true)), null));
     }
 
     private void status(Snapshot s, List<SseEvent> out) {
-        if (s.stale() == sentStale) {
+        Sent st = sent.get(s.id());
+        if (s.stale() == st.stale) {
             return;
         }
-        String eventId = sentVersion > 0 ? Long.toString(sentVersion) : null;
-        out.add(new SseEvent("status", eventId, Json.text(Json.envelope(s, false)), null));
-        sentStale = s.stale();
+        st.stale = s.stale();
+        out.add(new SseEvent("status", st.version > 0 || multiplexed ? eventId(st) : null, statusData(s), null));
+    }
+
+    private static String statusData(Snapshot s) {
+        return Json.text(Json.envelope(s, false));
+    }
+
+    private String eventId(Sent st) {
+        return multiplexed ? cursor() : Long.toString(st.version);
+    }
+
+    private String cursor() {
+        StringBuilder sb = new StringBuilder();
+        sent.forEach((id, st) -> {
+            if (!sb.isEmpty()) {
+                sb.append(',');
+            }
+            sb.append(id).append(':').append(st.version);
+        });
+        return sb.toString();
+    }
+
+    private Map<String, Long> single(String lastEventId) {
+        Map<String, Long> m = new HashMap<>();
+        sent.keySet().forEach(id -> m.put(id, parseVersion(lastEventId)));
+        return m;
+    }
+
+    /** Versions by source from a multiplexed cursor; pairs that are malformed or name other sources are ignored. */
+    Map<String, Long> parseCursor(String cursor) {
+        Map<String, Long> m = new HashMap<>();
+        if (cursor == null || cursor.length() > MAX_CURSOR_LENGTH) {
+            return m;
+        }
+        for (String pair : cursor.split(",")) {
+            int colon = pair.lastIndexOf(':');
+            if (colon > 0 && sent.containsKey(pair.substring(0, colon))) {
+                m.put(pair.substring(0, colon), parseVersion(pair.substring(colon + 1)));
+            }
+        }
+        return m;
     }
 
     /** A positive version from a Last-Event-ID, or -1 when absent or not a plain positive number. */

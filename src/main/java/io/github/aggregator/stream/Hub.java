@@ -1,47 +1,98 @@
 package io.github.aggregator.stream;
 
 import io.github.aggregator.source.Snapshot;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Fans snapshots out to the subscribers of each source. {@link #deliver} never blocks: it only offers to bounded
- * queues, so a slow subscriber cannot delay the fetcher or anyone else. Thread-safe.
+ * Fans snapshots out to the subscribers of each source and enforces the subscriber limits. {@link #deliver} never
+ * blocks: it only offers to bounded queues, so a slow subscriber cannot delay the fetcher or anyone else. One
+ * subscriber (one SSE connection) may follow several sources; it counts once against the limits. Thread-safe.
  */
 public final class Hub {
     private final int queueCapacity;
+    private final int maxSubscribers;
+    private final int maxPerClient;
     private final ConcurrentHashMap<String, Topic> topics = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Integer> perClient = new ConcurrentHashMap<>();
+    private final Set<Subscriber> all = ConcurrentHashMap.newKeySet();
+    private int total; // guarded by perClient's lock-free compute + this
     private volatile boolean closed;
 
-    /** @param queueCapacity signals buffered per subscriber before they collapse into one resync */
-    public Hub(int queueCapacity) {
-        if (queueCapacity < 1) {
-            throw new IllegalArgumentException("queue capacity must be at least 1");
+    /**
+     * @param queueCapacity signals buffered per subscriber before they collapse into one resync
+     * @param maxSubscribers open subscriptions allowed in total
+     * @param maxPerClient open subscriptions allowed per client address
+     */
+    public Hub(int queueCapacity, int maxSubscribers, int maxPerClient) {
+        if (queueCapacity < 1 || maxSubscribers < 1 || maxPerClient < 1) {
+            throw new IllegalArgumentException("queue capacity and limits must be at least 1");
         }
         this.queueCapacity = queueCapacity;
+        this.maxSubscribers = maxSubscribers;
+        this.maxPerClient = maxPerClient;
     }
 
-    /** Registers a subscriber to {@code id}; it receives every signal delivered after this call. */
-    Subscriber subscribe(String id) {
-        Subscriber s = new Subscriber(id, queueCapacity);
-        topics.computeIfAbsent(id, k -> new Topic()).subscribers.add(s);
+    /** A subscription refused because a limit is reached; the message says which. */
+    public static final class LimitReached extends RuntimeException {
+        LimitReached(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Registers a subscriber to {@code ids}; it receives every signal delivered after this call.
+     *
+     * @throws LimitReached when the total or per-client limit is reached
+     */
+    Subscriber subscribe(List<String> ids, String client) {
+        synchronized (this) {
+            if (total >= maxSubscribers) {
+                throw new LimitReached("the server has reached its maximum of " + maxSubscribers + " subscribers");
+            }
+            if (perClient.getOrDefault(client, 0) >= maxPerClient) {
+                throw new LimitReached("this client has reached its maximum of " + maxPerClient + " open streams");
+            }
+            total++;
+            perClient.merge(client, 1, Integer::sum);
+        }
+        Subscriber s = new Subscriber(ids, client, queueCapacity);
+        all.add(s);
+        for (String id : ids) {
+            topics.computeIfAbsent(id, k -> new Topic()).subscribers.add(s);
+        }
         if (closed) {
-            s.close(new Signal.Closed("server shutting down", null));
+            s.close(new Signal.Closed("server shutting down", null, null));
         }
         return s;
     }
 
     void unsubscribe(Subscriber s) {
-        Topic t = topics.get(s.sourceId());
-        if (t != null) {
-            t.subscribers.remove(s);
+        if (!all.remove(s)) {
+            return;
+        }
+        for (String id : s.sourceIds()) {
+            Topic t = topics.get(id);
+            if (t != null) {
+                t.subscribers.remove(s);
+            }
+        }
+        synchronized (this) {
+            total--;
+            perClient.computeIfPresent(s.client(), (k, n) -> n <= 1 ? null : n - 1);
         }
     }
 
-    /** Open subscriptions to {@code id}. */
+    /** Open subscriptions that follow {@code id}. */
     public int subscribers(String id) {
         Topic t = topics.get(id);
         return t == null ? 0 : t.subscribers.size();
+    }
+
+    /** Open subscriptions (SSE connections) in total. */
+    public synchronized int total() {
+        return total;
     }
 
     /**
@@ -76,18 +127,21 @@ public final class Hub {
         }
     }
 
-    /** Ends every stream of {@code id} with {@code event} (e.g. {@code removed}) and forgets the source. */
-    public void remove(String id, String event, String reason) {
+    /**
+     * Tells every subscriber of {@code id} that the source is gone: a single-source stream ends, a multiplexed one
+     * drops the source and goes on. Forgets the source.
+     */
+    public void remove(String id, String reason) {
         Topic t = topics.remove(id);
         if (t != null) {
-            t.subscribers.forEach(s -> s.close(new Signal.Closed(reason, event)));
+            t.subscribers.forEach(s -> s.offer(new Signal.Removed(id, reason)));
         }
     }
 
     /** Ends every stream with a final comment; later subscriptions end at once. */
     public void close(String reason) {
         closed = true;
-        topics.values().forEach(t -> t.subscribers.forEach(s -> s.close(new Signal.Closed(reason, null))));
+        all.forEach(s -> s.close(new Signal.Closed(reason, null, null)));
     }
 
     private static final class Topic {

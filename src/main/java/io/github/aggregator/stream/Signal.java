@@ -11,9 +11,12 @@ sealed interface Signal {
     /** The source turned stale or recovered. */
     record StatusChanged(Snapshot snapshot) implements Signal {}
 
-    /** The queue overflowed: pending signals were dropped; send the latest state instead. */
+    /** The queue overflowed: pending signals were dropped; send the latest state of every source instead. */
     record Resync() implements Signal {}
 
-    /** The stream must end, after a final comment carrying {@code reason}. */
-    record Closed(String reason, String event) implements Signal {}
+    /** Source {@code id} was removed from the config. */
+    record Removed(String id, String reason) implements Signal {}
+
+    /** The stream must end, after an optional {@code event} and a final comment carrying {@code reason}. */
+    record Closed(String reason, String event, String id) implements Signal {}
 }

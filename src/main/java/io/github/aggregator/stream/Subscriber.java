@@ -2,6 +2,7 @@ package io.github.aggregator.stream;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -11,7 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * so the latest snapshot replaces the missed updates and nothing is lost. Thread-safe.
  */
 final class Subscriber {
-    private final String sourceId;
+    private final List<String> sourceIds;
+    private final String client;
     private final int capacity;
     private final ArrayDeque<Signal> queue = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
@@ -19,13 +21,23 @@ final class Subscriber {
     private boolean closed; // guarded by lock
     private long overflows; // guarded by lock
 
-    Subscriber(String sourceId, int capacity) {
-        this.sourceId = sourceId;
+    /**
+     * @param sourceIds the sources this subscriber follows (one stream may carry several)
+     * @param client the client's address, for per-client limits
+     * @param capacity signals buffered before they collapse into one resync
+     */
+    Subscriber(List<String> sourceIds, String client, int capacity) {
+        this.sourceIds = List.copyOf(sourceIds);
+        this.client = client;
         this.capacity = capacity;
     }
 
-    String sourceId() {
-        return sourceId;
+    List<String> sourceIds() {
+        return sourceIds;
+    }
+
+    String client() {
+        return client;
     }
 
     /** Queues {@code signal}; never blocks. On overflow the queue becomes a single resync. */
@@ -36,11 +48,15 @@ final class Subscriber {
                 return;
             }
             if (queue.size() >= capacity) {
-                queue.clear();
+                // a removal is not state that a resync can restore: it survives the collapse
+                queue.removeIf(q -> !(q instanceof Signal.Removed));
                 queue.add(new Signal.Resync());
                 overflows++;
-            } else if (!(queue.peekLast() instanceof Signal.Resync)) {
-                // a pending resync reads the latest state when it is sent, so it covers this signal too
+                if (signal instanceof Signal.Removed) {
+                    queue.add(signal);
+                }
+            } else if (signal instanceof Signal.Removed || !(queue.peekLast() instanceof Signal.Resync)) {
+                // a pending resync reads the latest state when it is sent, so it covers a change or status too
                 queue.add(signal);
             }
             nonEmpty.signal();

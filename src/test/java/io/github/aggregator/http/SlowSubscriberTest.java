@@ -440,7 +440,7 @@ class SlowSubscriberTest {
     @Test
     void rawStreamDecodesChunkedFrames() throws Exception {
         try (Upstream up = new Upstream().json("{\"a\":1}");
-                Service svc = Service.start(yaml(up, "retry: 2s"));
+                Service svc = Service.start(yaml(up, "retry: 2s\n  retrySpread: 0s"));
                 RawStream raw = RawStream.open(svc.port(), EVENTS, 64 * 1024)) {
             version(svc);
             assertEquals(200, raw.status());

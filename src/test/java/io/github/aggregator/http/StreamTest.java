@@ -43,7 +43,7 @@ class StreamTest {
     @Test
     void headersRetrySnapshotThenEveryUpdateInOrder() throws Exception {
         try (Upstream up = new Upstream().json(content(0));
-                Service svc = Service.start(yaml(up, "retry: 2s"))) {
+                Service svc = Service.start(yaml(up, "retry: 2s\n  retrySpread: 0s"))) {
             long first = version(svc);
             try (SseClient sse = SseClient.open(svc.client(), svc.uri(EVENTS))) {
                 assertEquals(200, sse.status());

@@ -17,12 +17,16 @@ import org.junit.jupiter.api.Test;
 class EventStreamTest {
     private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
     private final SnapshotStore store = new SnapshotStore(3);
-    private final Hub hub = new Hub(4);
+    private final Hub hub = new Hub(4, 100, 100);
 
     private Snapshot change(int v) throws Exception {
         Snapshot s = store.record("a", new FetchResult.Success(Json.MAPPER.readTree("{\"v\":" + v + "}")), T0);
         hub.deliver(s);
         return s;
+    }
+
+    private EventStream stream() {
+        return new EventStream(hub, store, null, List.of("a"), false, "client", Duration.ofMillis(50));
     }
 
     private static List<String> describe(List<SseEvent> events) {
@@ -36,14 +40,14 @@ class EventStreamTest {
         for (int v = 1; v <= 5; v++) {
             change(v);
         }
-        try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+        try (EventStream s = stream()) {
             assertEquals(List.of(), describe(s.start("5")), "current version: nothing");
         }
-        try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+        try (EventStream s = stream()) {
             assertEquals(List.of("update@4", "update@5"), describe(s.start("3")), "missed versions in history");
         }
         for (String id : new String[] {"1", "0", "6", "abc", "-1", "", null, "9".repeat(40)}) {
-            try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+            try (EventStream s = stream()) {
                 assertEquals(List.of("snapshot@5"), describe(s.start(id)), "fresh snapshot for " + id);
             }
         }
@@ -52,7 +56,7 @@ class EventStreamTest {
     @Test
     void changesAfterStartAreUpdatesWithoutDuplicates() throws Exception {
         change(1);
-        try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+        try (EventStream s = stream()) {
             assertEquals(List.of("snapshot@1"), describe(s.start(null)));
             change(2);
             assertEquals(List.of("update@2"), describe(s.next()));
@@ -63,7 +67,7 @@ class EventStreamTest {
     @Test
     void statusOnStaleAndRecovery() throws Exception {
         change(1);
-        try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+        try (EventStream s = stream()) {
             s.start(null);
             hub.deliver(store.record("a", new FetchResult.Failure("HTTP 500"), T0));
             List<SseEvent> stale = s.next();
@@ -80,7 +84,7 @@ class EventStreamTest {
     @Test
     void overflowCollapsesIntoOneSnapshotOfTheLatest() throws Exception {
         change(1);
-        try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+        try (EventStream s = stream()) {
             s.start(null);
             for (int v = 2; v <= 12; v++) {
                 change(v);
@@ -93,7 +97,7 @@ class EventStreamTest {
     @Test
     void overflowOnStatusFlipsAloneDoesNotRepeatTheVersionAlreadySent() throws Exception {
         change(1);
-        try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+        try (EventStream s = stream()) {
             assertEquals(List.of("snapshot@1"), describe(s.start(null)));
             for (int i = 0; i < 5; i++) {
                 hub.deliver(store.record("a", new FetchResult.Failure("HTTP 500"), T0));
@@ -108,9 +112,9 @@ class EventStreamTest {
     @Test
     void closeEndsWithRemovedEventAndComment() throws Exception {
         change(1);
-        try (EventStream s = new EventStream(hub, store, "a", Duration.ofMillis(50))) {
+        try (EventStream s = stream()) {
             s.start(null);
-            hub.remove("a", "removed", "source removed");
+            hub.remove("a", "source removed");
             assertEquals(List.of("removed@null", ":source removed"), describe(s.next()));
             assertTrue(s.ended());
             assertEquals(List.of(), s.next());

@@ -27,7 +27,7 @@ class SubscriberTest {
 
     @Test
     void deliversInOrderUpToCapacity() throws Exception {
-        Subscriber sub = new Subscriber("s", 3);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 3);
         List<Signal> offered = List.of(changed("s", 1), changed("s", 2), changed("s", 3));
         offered.forEach(sub::offer);
 
@@ -40,7 +40,7 @@ class SubscriberTest {
 
     @Test
     void offerBeyondCapacityCollapsesToOneResync() throws Exception {
-        Subscriber sub = new Subscriber("s", 3);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 3);
         for (int v = 1; v <= 4; v++) {
             sub.offer(changed("s", v));
         }
@@ -52,7 +52,7 @@ class SubscriberTest {
 
     @Test
     void signalsBehindPendingResyncAreAbsorbed() throws Exception {
-        Subscriber sub = new Subscriber("s", 2);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
         for (int v = 1; v <= 3; v++) {
             sub.offer(changed("s", v));
         }
@@ -74,7 +74,7 @@ class SubscriberTest {
 
     @Test
     void everyOverflowAfterAResyncWasTakenCounts() throws Exception {
-        Subscriber sub = new Subscriber("s", 1);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 1);
         sub.offer(changed("s", 1));
         sub.offer(changed("s", 2));
         assertInstanceOf(Signal.Resync.class, sub.poll(NONE));
@@ -87,10 +87,10 @@ class SubscriberTest {
 
     @Test
     void closeIsDeliveredEvenWhenFull() throws Exception {
-        Subscriber sub = new Subscriber("s", 2);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
         sub.offer(changed("s", 1));
         sub.offer(changed("s", 2));
-        Signal.Closed closed = new Signal.Closed("server shutting down", null);
+        Signal.Closed closed = new Signal.Closed("server shutting down", null, null);
 
         sub.close(closed);
 
@@ -100,10 +100,10 @@ class SubscriberTest {
 
     @Test
     void closeIsDeliveredBehindAPendingResync() throws Exception {
-        Subscriber sub = new Subscriber("s", 1);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 1);
         sub.offer(changed("s", 1));
         sub.offer(changed("s", 2));
-        Signal.Closed closed = new Signal.Closed("removed from config", "removed");
+        Signal.Closed closed = new Signal.Closed("removed from config", "removed", null);
 
         sub.close(closed);
 
@@ -113,10 +113,10 @@ class SubscriberTest {
 
     @Test
     void nothingIsQueuedAfterClose() throws Exception {
-        Subscriber sub = new Subscriber("s", 2);
-        Signal.Closed first = new Signal.Closed("first", null);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
+        Signal.Closed first = new Signal.Closed("first", null, null);
         sub.close(first);
-        sub.close(new Signal.Closed("second", null));
+        sub.close(new Signal.Closed("second", null, null));
         sub.offer(changed("s", 1));
         sub.offer(changed("s", 2));
         sub.offer(changed("s", 3));
@@ -128,7 +128,7 @@ class SubscriberTest {
 
     @Test
     void pollReturnsNullOnTimeout() throws Exception {
-        Subscriber sub = new Subscriber("s", 2);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
         assertNull(sub.poll(NONE));
 
         long start = System.nanoTime();
@@ -139,7 +139,7 @@ class SubscriberTest {
 
     @Test
     void pollWakesUpWhenASignalArrives() throws Exception {
-        Subscriber sub = new Subscriber("s", 2);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
         AtomicReference<Signal> got = new AtomicReference<>();
         CountDownLatch polling = new CountDownLatch(1);
         Thread consumer = Thread.ofVirtual().start(() -> {
@@ -164,7 +164,7 @@ class SubscriberTest {
 
     @Test
     void pollWakesUpOnClose() throws Exception {
-        Subscriber sub = new Subscriber("s", 2);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
         AtomicReference<Signal> got = new AtomicReference<>();
         Thread consumer = Thread.ofVirtual().start(() -> {
             try {
@@ -173,7 +173,7 @@ class SubscriberTest {
                 Thread.currentThread().interrupt();
             }
         });
-        Signal.Closed closed = new Signal.Closed("bye", null);
+        Signal.Closed closed = new Signal.Closed("bye", null, null);
 
         sub.close(closed);
 
@@ -185,7 +185,7 @@ class SubscriberTest {
     void manyProducersOneConsumer() throws Exception {
         int producers = 8;
         int perProducer = 20_000;
-        Subscriber sub = new Subscriber("s", 4);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 4);
         List<Throwable> errors = new CopyOnWriteArrayList<>();
         CountDownLatch go = new CountDownLatch(1);
 
@@ -225,7 +225,7 @@ class SubscriberTest {
         for (Thread t : threads) {
             assertTrue(t.join(Duration.ofSeconds(30)), "producer did not finish");
         }
-        Signal.Closed closed = new Signal.Closed("done", null);
+        Signal.Closed closed = new Signal.Closed("done", null, null);
         sub.close(closed);
         assertTrue(consumer.join(Duration.ofSeconds(30)), "consumer did not end");
 
