@@ -22,6 +22,7 @@ import io.helidon.webserver.WebServer;
 import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +31,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /** One running service: config, poller, store, hub and web server wired together. */
 public final class Aggregator implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Aggregator.class.getName());
+    /** How long shutdown waits for open streams to write their final comment. */
+    static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(3);
 
     private final SourceRegistry registry;
     private final SnapshotStore store;
@@ -121,6 +124,14 @@ public final class Aggregator implements AutoCloseable {
         }
         closed = true;
         hub.close("server shutting down");
+        try {
+            // let each stream write its final comment before the server closes the connections
+            if (!hub.awaitEmpty(SHUTDOWN_GRACE)) {
+                LOG.log(Level.INFO, "shutdown: " + hub.total() + " stream(s) did not end within " + SHUTDOWN_GRACE);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         poller.close();
         transport.close();
         server.stop();

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
 
 /**
  * Server-Sent Events: {@code GET /api/sources/{id}/events} (one source) and {@code GET /api/events?sources=a,b}
@@ -141,8 +142,14 @@ public final class EventsService implements HttpService {
             out.write(SseEvent.retry(retryMillis(config)));
             write(out, stream.start(lastEventId));
             out.flush();
+            BooleanSupplier alive = StreamLiveness.of(res);
             while (!stream.ended()) {
-                write(out, stream.next());
+                List<SseEvent> events = stream.next();
+                if (!alive.getAsBoolean()) {
+                    LOG.log(Level.DEBUG, "stream of " + ids.size() + " source(s): HTTP/2 stream reset by the client");
+                    break;
+                }
+                write(out, events);
             }
         } catch (IOException | UncheckedIOException e) {
             LOG.log(Level.DEBUG, "stream of " + ids.size() + " source(s): subscriber left");

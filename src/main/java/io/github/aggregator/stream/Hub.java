@@ -81,6 +81,7 @@ public final class Hub {
         synchronized (this) {
             total--;
             perClient.computeIfPresent(s.client(), (k, n) -> n <= 1 ? null : n - 1);
+            notifyAll();
         }
     }
 
@@ -142,6 +143,26 @@ public final class Hub {
     public void close(String reason) {
         closed = true;
         all.forEach(s -> s.close(new Signal.Closed(reason, null, null)));
+    }
+
+    /**
+     * Waits until every stream has ended (its handler wrote the final comment and unsubscribed), at most {@code
+     * timeout}.
+     *
+     * @return true when none is left
+     */
+    public boolean awaitEmpty(java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            while (total > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                wait(Math.max(1, left / 1_000_000));
+            }
+            return true;
+        }
     }
 
     private static final class Topic {
