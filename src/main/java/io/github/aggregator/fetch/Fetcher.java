@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.SourceConfig;
+import io.helidon.common.buffers.DataReader;
 import io.helidon.http.DateTime;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaType;
@@ -41,6 +42,8 @@ public final class Fetcher {
     private static final int MAX_REDIRECTS = 5;
     private static final Duration MAX_RETRY_AFTER = Duration.ofHours(24);
     private static final String UNRESOLVED_HOST = "Failed to get address for host ";
+    private static final String TOO_MANY_REDIRECTS = "Maximum number of request redirections";
+    private static final String NO_LOCATION = "There is no Location header";
 
     private final SourceConfig source;
     private final String userAgent;
@@ -76,8 +79,18 @@ public final class Fetcher {
         return source;
     }
 
-    /** Calls the upstream once. Blocks for at most about the source's timeout. */
+    /**
+     * Calls the upstream once. Blocks for at most about the source's timeout: on a virtual thread (as the poller calls
+     * it) the whole call is cut off then, even a response whose headers trickle in; on a platform thread, each read is.
+     */
     public FetchResult fetch() {
+        try (Watchdog watchdog = new Watchdog(source.timeout())) {
+            FetchResult result = call();
+            return watchdog.fired() && result instanceof FetchResult.Failure ? timedOut() : result;
+        }
+    }
+
+    private FetchResult call() {
         long deadline = System.nanoTime() + source.timeout().toNanos();
         HttpClientRequest request =
                 client.get().uri(verbatim(target())).skipUriEncoding(true).readTimeout(source.timeout());
@@ -132,7 +145,7 @@ public final class Fetcher {
             }
             return result;
         } catch (Deadline e) {
-            return fail("timed out after " + describe(source.timeout()));
+            return timedOut();
         } catch (RuntimeException | IOException e) {
             return fail(describe(e));
         }
@@ -270,6 +283,10 @@ public final class Fetcher {
         return new FetchResult.Success(selected);
     }
 
+    private FetchResult timedOut() {
+        return fail("timed out after " + describe(source.timeout()));
+    }
+
     private FetchResult tooLarge() {
         return fail("response too large (over " + source.maxBodySize() + " bytes)");
     }
@@ -298,6 +315,18 @@ public final class Fetcher {
             if (t instanceof SocketTimeoutException) {
                 return "timed out after " + describe(source.timeout());
             }
+            if (t instanceof DataReader.InsufficientDataAvailableException) {
+                return "connection closed by upstream before the response was complete";
+            }
+            // Helidon follows redirects itself and gives up with these
+            if (t instanceof IllegalStateException && t.getMessage() != null) {
+                if (t.getMessage().startsWith(TOO_MANY_REDIRECTS)) {
+                    return "too many redirects (more than " + MAX_REDIRECTS + ")";
+                }
+                if (t.getMessage().startsWith(NO_LOCATION)) {
+                    return "redirect without a Location header";
+                }
+            }
         }
         String type = e.getClass().getSimpleName();
         String msg = e.getMessage();
@@ -314,6 +343,51 @@ public final class Fetcher {
 
     private static String describe(Duration d) {
         return io.github.aggregator.source.Durations.format(d);
+    }
+
+    /**
+     * Interrupts the thread that made it once {@code after} has passed, unless closed first. A virtual thread blocked
+     * on a socket then has the socket closed under it, which ends a call that per-read timeouts never would (a body or
+     * headers arriving a byte at a time). Closing clears an interrupt it caused.
+     */
+    private static final class Watchdog implements AutoCloseable {
+        private final Thread watched = Thread.currentThread();
+        private final Thread timer;
+        private boolean fired; // guarded by this
+        private boolean closed; // guarded by this
+
+        Watchdog(Duration after) {
+            timer = Thread.ofVirtual().name("fetch-watchdog").start(() -> {
+                try {
+                    Thread.sleep(after);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                synchronized (this) {
+                    if (!closed) {
+                        fired = true;
+                        watched.interrupt();
+                    }
+                }
+            });
+        }
+
+        synchronized boolean fired() {
+            return fired;
+        }
+
+        @Override
+        public void close() {
+            boolean clear;
+            synchronized (this) {
+                closed = true;
+                clear = fired;
+            }
+            timer.interrupt();
+            if (clear) {
+                Thread.interrupted();
+            }
+        }
     }
 
     /** Thrown inside {@link #read} when the whole-call deadline passes; never leaves this class. */
