@@ -21,6 +21,7 @@ import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -40,10 +42,9 @@ import java.util.function.Supplier;
  */
 public final class Fetcher {
     private static final int MAX_REDIRECTS = 5;
+    private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
     private static final Duration MAX_RETRY_AFTER = Duration.ofHours(24);
     private static final String UNRESOLVED_HOST = "Failed to get address for host ";
-    private static final String TOO_MANY_REDIRECTS = "Maximum number of request redirections";
-    private static final String NO_LOCATION = "There is no Location header";
 
     private final SourceConfig source;
     private final String userAgent;
@@ -68,8 +69,7 @@ public final class Fetcher {
         this.client = WebClient.builder()
                 .connectTimeout(source.timeout())
                 .readTimeout(source.timeout())
-                .followRedirects(true)
-                .maxRedirects(MAX_REDIRECTS)
+                .followRedirects(false) // followed here, so headers go only to the configured origin
                 .shareConnectionCache(false)
                 .build();
     }
@@ -92,62 +92,110 @@ public final class Fetcher {
 
     private FetchResult call() {
         long deadline = System.nanoTime() + source.timeout().toNanos();
-        HttpClientRequest request =
-                client.get().uri(verbatim(target())).skipUriEncoding(true).readTimeout(source.timeout());
-        request.header(HeaderNames.USER_AGENT, userAgent); // a User-Agent in the source's headers replaces it
-        request.header(
-                HeaderNames.ACCEPT,
-                source.format() == SourceConfig.Format.TEXT ? "*/*" : "application/json, */*;q=0.5");
+        URI first = target();
+        URI target = first;
         String knownEtag = etag;
         String knownLastModified = lastModified;
-        if (knownEtag != null) {
-            request.header(HeaderNames.IF_NONE_MATCH, knownEtag);
-        }
-        if (knownLastModified != null) {
-            request.header(HeaderNames.IF_MODIFIED_SINCE, knownLastModified);
-        }
-        for (Map.Entry<String, String> h : source.headers().entrySet()) {
-            request.header(HeaderNames.create(h.getKey()), h.getValue());
-        }
-        try (HttpClientResponse response = request.request()) {
-            Status status = response.status();
-            if (status.code() == Status.NOT_MODIFIED_304.code()) {
-                return knownEtag != null || knownLastModified != null
-                        ? new FetchResult.NotModified()
-                        : fail("HTTP 304 to a request that was not conditional");
-            }
-            if (status.family() != Status.Family.SUCCESSFUL) {
-                if (status.family() == Status.Family.REDIRECTION) {
-                    return fail("too many redirects or redirect without location (HTTP " + status.code() + ")");
+        for (int hop = 0; ; hop++) {
+            // the source's headers (keys, tokens) and validators go only to the origin the admin configured
+            boolean sameOrigin = sameOrigin(first, target);
+            HttpClientRequest request =
+                    client.get().uri(verbatim(target)).skipUriEncoding(true).readTimeout(source.timeout());
+            request.header(HeaderNames.USER_AGENT, userAgent); // a User-Agent in the source's headers replaces it
+            request.header(
+                    HeaderNames.ACCEPT,
+                    source.format() == SourceConfig.Format.TEXT ? "*/*" : "application/json, */*;q=0.5");
+            if (sameOrigin) {
+                if (knownEtag != null) {
+                    request.header(HeaderNames.IF_NONE_MATCH, knownEtag);
                 }
-                Instant notBefore = status.code() == 429 || status.code() == 503
-                        ? retryAfter(
-                                response.headers()
-                                        .first(HeaderNames.RETRY_AFTER)
-                                        .orElse(null),
-                                clock.instant())
-                        : null;
-                return new FetchResult.Failure("HTTP " + status.code() + reasonOf(status), notBefore);
+                if (knownLastModified != null) {
+                    request.header(HeaderNames.IF_MODIFIED_SINCE, knownLastModified);
+                }
+                for (Map.Entry<String, String> h : source.headers().entrySet()) {
+                    request.header(HeaderNames.create(h.getKey()), h.getValue());
+                }
             }
-            long declared = response.headers().contentLength().orElse(-1);
-            if (declared > source.maxBodySize()) {
-                return tooLarge();
+            try (HttpClientResponse response = request.request()) {
+                Status status = response.status();
+                if (REDIRECTS.contains(status.code())) {
+                    Optional<String> location = response.headers().first(HeaderNames.LOCATION);
+                    if (location.isEmpty()) {
+                        return fail("redirect without a Location header");
+                    }
+                    if (hop >= MAX_REDIRECTS) {
+                        return fail("too many redirects (more than " + MAX_REDIRECTS + ")");
+                    }
+                    Optional<URI> next = resolve(target, location.get());
+                    if (next.isEmpty()) {
+                        return fail("redirect to an invalid or unsupported Location");
+                    }
+                    target = next.get();
+                    continue;
+                }
+                if (status.code() == Status.NOT_MODIFIED_304.code()) {
+                    return sameOrigin && (knownEtag != null || knownLastModified != null)
+                            ? new FetchResult.NotModified()
+                            : fail("HTTP 304 to a request that was not conditional");
+                }
+                if (status.family() != Status.Family.SUCCESSFUL) {
+                    Instant notBefore = status.code() == 429 || status.code() == 503
+                            ? retryAfter(
+                                    response.headers()
+                                            .first(HeaderNames.RETRY_AFTER)
+                                            .orElse(null),
+                                    clock.instant())
+                            : null;
+                    return new FetchResult.Failure("HTTP " + status.code() + reasonOf(status), notBefore);
+                }
+                long declared = response.headers().contentLength().orElse(-1);
+                if (declared > source.maxBodySize()) {
+                    return tooLarge();
+                }
+                byte[] body = read(response.inputStream(), deadline);
+                if (body == null) {
+                    return tooLarge();
+                }
+                FetchResult result = interpret(body, response.headers().contentType());
+                if (result instanceof FetchResult.Success) {
+                    etag = sameOrigin
+                            ? response.headers().first(HeaderNames.ETAG).orElse(null)
+                            : null;
+                    lastModified = sameOrigin
+                            ? response.headers()
+                                    .first(HeaderNames.LAST_MODIFIED)
+                                    .orElse(null)
+                            : null;
+                }
+                return result;
+            } catch (Deadline e) {
+                return timedOut();
+            } catch (RuntimeException | IOException e) {
+                return fail(describe(e));
             }
-            byte[] body = read(response.inputStream(), deadline);
-            if (body == null) {
-                return tooLarge();
-            }
-            FetchResult result = interpret(body, response.headers().contentType());
-            if (result instanceof FetchResult.Success) {
-                etag = response.headers().first(HeaderNames.ETAG).orElse(null);
-                lastModified =
-                        response.headers().first(HeaderNames.LAST_MODIFIED).orElse(null);
-            }
-            return result;
-        } catch (Deadline e) {
-            return timedOut();
-        } catch (RuntimeException | IOException e) {
-            return fail(describe(e));
+        }
+    }
+
+    private static boolean sameOrigin(URI a, URI b) {
+        return a.getScheme().equalsIgnoreCase(b.getScheme())
+                && a.getHost().equalsIgnoreCase(b.getHost())
+                && port(a) == port(b);
+    }
+
+    private static int port(URI u) {
+        return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    }
+
+    /** The absolute http(s) URI a Location header points to, relative to {@code base}. */
+    private static Optional<URI> resolve(URI base, String location) {
+        try {
+            URI next = base.resolve(new URI(location.trim()));
+            String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(java.util.Locale.ROOT);
+            return (scheme.equals("http") || scheme.equals("https")) && next.getHost() != null
+                    ? Optional.of(next)
+                    : Optional.empty();
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            return Optional.empty();
         }
     }
 
@@ -317,15 +365,6 @@ public final class Fetcher {
             }
             if (t instanceof DataReader.InsufficientDataAvailableException) {
                 return "connection closed by upstream before the response was complete";
-            }
-            // Helidon follows redirects itself and gives up with these
-            if (t instanceof IllegalStateException && t.getMessage() != null) {
-                if (t.getMessage().startsWith(TOO_MANY_REDIRECTS)) {
-                    return "too many redirects (more than " + MAX_REDIRECTS + ")";
-                }
-                if (t.getMessage().startsWith(NO_LOCATION)) {
-                    return "redirect without a Location header";
-                }
             }
         }
         String type = e.getClass().getSimpleName();
