@@ -76,7 +76,7 @@ public final class Aggregator implements AutoCloseable {
                         new DemoService(clock)))
                 .build();
         server.start();
-        self[0] = URI.create("http://127.0.0.1:" + server.port());
+        self[0] = URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port());
         poller.start(registry.enabled());
     }
 

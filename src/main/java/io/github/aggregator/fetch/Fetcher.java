@@ -8,6 +8,7 @@ import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.SourceConfig;
 import io.helidon.common.buffers.DataReader;
+import io.helidon.common.tls.Tls;
 import io.helidon.http.DateTime;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaType;
@@ -15,6 +16,7 @@ import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientRequest;
 import io.helidon.webclient.api.HttpClientResponse;
 import io.helidon.webclient.api.WebClient;
+import io.helidon.webclient.api.WebClientConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,12 +68,19 @@ public final class Fetcher {
         this.userAgent = userAgent;
         this.selfBase = selfBase;
         this.clock = clock;
-        this.client = WebClient.builder()
+        WebClientConfig.Builder builder = WebClient.builder()
                 .connectTimeout(source.timeout())
                 .readTimeout(source.timeout())
                 .followRedirects(false) // followed here, so headers go only to the configured origin
-                .shareConnectionCache(false)
-                .build();
+                .shareConnectionCache(false);
+        if (source.url().getScheme() == null) {
+            // a path URL means this service itself, which may serve TLS with a certificate made for other names
+            builder.tls(Tls.builder()
+                    .trustAll(true)
+                    .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_NONE)
+                    .build());
+        }
+        this.client = builder.build();
     }
 
     /** The source this fetcher calls. */
