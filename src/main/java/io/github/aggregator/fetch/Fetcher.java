@@ -20,6 +20,7 @@ import io.helidon.webclient.api.WebClientConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigInteger;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -218,8 +219,11 @@ public final class Fetcher {
         }
         String v = header.trim();
         Instant at;
-        if (v.matches("\\d{1,10}")) {
-            at = now.plusSeconds(Long.parseLong(v));
+        if (v.matches("\\d+")) {
+            // delay-seconds has no length limit (RFC 9110); a delay past the cap is the cap
+            at = now.plusSeconds(new BigInteger(v)
+                    .min(BigInteger.valueOf(MAX_RETRY_AFTER.toSeconds()))
+                    .longValueExact());
         } else {
             try {
                 at = DateTime.parse(v).toInstant();

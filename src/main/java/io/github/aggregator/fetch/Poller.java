@@ -32,7 +32,8 @@ import java.util.random.RandomGenerator;
  *       between the interval and {@code min(maxBackoff, interval * 2^n)}; the first success resets it.
  *   <li>A 429/503 with Retry-After: no request before that time, even when the interval is shorter.
  *   <li>{@code minInterval}: no trigger (schedule, on-demand wake, explicit fetch) starts a fetch sooner than that
- *       after the previous one started.
+ *       after the previous one ended, so the upstream never sees two requests closer than that, however long the
+ *       previous request took to reach it.
  *   <li>On-demand sources are fetched only while wanted (subscribed, or read within {@code idleAfter}, directly or
  *       through a combined source); otherwise they sit idle and cost the upstream nothing.
  *   <li>At most one fetch of a source runs at a time; callers that ask while one is in flight share it.
@@ -118,7 +119,7 @@ public final class Poller implements AutoCloseable {
 
     /**
      * Fetches {@code id} now, unless a fetch is in flight (that one is returned) or {@code minInterval} has not passed
-     * since the last one started (the fetch is scheduled for when it has, and that one is returned). The future
+     * since the last one ended (the fetch is scheduled for when it has, and that one is returned). The future
      * completes after the listener has seen the result. Empty when {@code id} is not an upstream source.
      */
     public Optional<CompletableFuture<Void>> fetchNow(String id) {
@@ -218,7 +219,7 @@ public final class Poller implements AutoCloseable {
         private CompletableFuture<Void> inFlight; // guarded by this
         private CompletableFuture<Void> completion = new CompletableFuture<>(); // guarded by this
         private ScheduledFuture<?> next; // guarded by this
-        private long lastStartNanos; // guarded by this; 0 before the first fetch
+        private long lastEndNanos; // guarded by this; when the previous fetch ended
         private boolean started; // guarded by this
         private int failures; // guarded by this
         private boolean idle; // guarded by this
@@ -276,7 +277,7 @@ public final class Poller implements AutoCloseable {
             if (inFlight != null) {
                 return inFlight;
             }
-            long sinceLast = System.nanoTime() - lastStartNanos;
+            long sinceLast = System.nanoTime() - lastEndNanos;
             long floor = source.minInterval().toNanos();
             if (started && floor > 0 && sinceLast < floor) {
                 long waitMillis = TimeUnit.NANOSECONDS.toMillis(floor - sinceLast) + 1;
@@ -288,8 +289,7 @@ public final class Poller implements AutoCloseable {
             CompletableFuture<Void> done = completion;
             inFlight = done;
             started = true;
-            lastStartNanos = System.nanoTime();
-            long startNanos = lastStartNanos;
+            long startNanos = System.nanoTime();
             try {
                 workers.execute(() -> fetchOnce(done, startNanos));
             } catch (RuntimeException e) { // rejected after close
@@ -311,6 +311,7 @@ public final class Poller implements AutoCloseable {
                 LOG.log(Level.ERROR, "source " + source.id() + ": result handling failed: " + e);
             } finally {
                 synchronized (this) {
+                    lastEndNanos = System.nanoTime();
                     inFlight = null;
                     completion = new CompletableFuture<>();
                     schedule(delay);
@@ -333,7 +334,7 @@ public final class Poller implements AutoCloseable {
                 failures = 0;
                 wait = source.interval().toMillis() - elapsedMillis;
             }
-            wait = Math.max(wait, source.minInterval().toMillis() - elapsedMillis);
+            wait = Math.max(wait, source.minInterval().toMillis()); // counted from the end of this fetch
             return Math.max(0, wait);
         }
     }

@@ -1,0 +1,305 @@
+package io.github.aggregator.fetch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.testing.Upstream;
+import java.math.BigInteger;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The pure parts of politeness: the backoff bounds ({@link Poller#backoffMillis}) with a random source pinned to
+ * either end of its range, and the parsing of {@code Retry-After} ({@link Fetcher#retryAfter}); plus the one trigger
+ * the HTTP API does not reach, {@link Poller#fetchNow}, against {@code minInterval}.
+ */
+class PollerTest {
+    private static final URI URL = URI.create("http://127.0.0.1:9/x");
+    private static final Instant NOW = Instant.parse("2024-03-01T12:00:00Z");
+    private static final Duration DAY = Duration.ofHours(24);
+
+    // ---- backoff -------------------------------------------------------------------------------------------------
+
+    static Stream<Arguments> backoffConfigs() {
+        return Stream.of(
+                Arguments.of(source(Duration.ofMillis(200), Duration.ofSeconds(2))),
+                Arguments.of(source(Duration.ofMillis(100), null)), // default: 10 intervals
+                Arguments.of(source(Duration.ofSeconds(60), null)), // default: 10 min
+                Arguments.of(source(Duration.ofMinutes(5), null)), // default capped at 15 min
+                Arguments.of(source(Duration.ofHours(1), null)), // default: the interval itself
+                Arguments.of(source(Duration.ofSeconds(1), Duration.ofDays(365))),
+                Arguments.of(source(Duration.ofMillis(100), Duration.ofMillis(Long.MAX_VALUE))));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backoffConfigs")
+    void backoffStaysWithinIntervalAndTheDoubledCeiling(SourceConfig s) {
+        long interval = s.interval().toMillis();
+        for (int n = 1; n <= 40; n++) {
+            long ceiling = expectedCeiling(s, n);
+            assertEquals(interval, Poller.backoffMillis(s, n, Pinned.MIN), "lower end, failure " + n);
+            assertEquals(ceiling, Poller.backoffMillis(s, n, Pinned.MAX), "upper end, failure " + n);
+            assertTrue(ceiling >= interval && ceiling <= s.maxBackoff().toMillis(), "ceiling " + ceiling);
+        }
+    }
+
+    @Test
+    void defaultMaxBackoffIsTenIntervalsAtMostFifteenMinutes() {
+        assertEquals(Duration.ofSeconds(2), source(Duration.ofMillis(200), null).maxBackoff());
+        assertEquals(Duration.ofMinutes(10), source(Duration.ofMinutes(1), null).maxBackoff());
+        assertEquals(Duration.ofMinutes(15), source(Duration.ofMinutes(5), null).maxBackoff());
+        assertEquals(Duration.ofHours(1), source(Duration.ofHours(1), null).maxBackoff());
+        // reached after log2(10) doublings and held there
+        SourceConfig s = source(Duration.ofMillis(200), null);
+        assertEquals(400, Poller.backoffMillis(s, 1, Pinned.MAX));
+        assertEquals(800, Poller.backoffMillis(s, 2, Pinned.MAX));
+        assertEquals(1600, Poller.backoffMillis(s, 3, Pinned.MAX));
+        assertEquals(2000, Poller.backoffMillis(s, 4, Pinned.MAX));
+        assertEquals(2000, Poller.backoffMillis(s, 40, Pinned.MAX));
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {100, 200, 1000, 60_000, 3_600_000})
+    void backoffIsTheIntervalWhenMaxBackoffIsTheInterval(long intervalMillis) {
+        SourceConfig s = source(Duration.ofMillis(intervalMillis), Duration.ofMillis(intervalMillis));
+        for (int n = 1; n <= 40; n++) {
+            assertEquals(intervalMillis, Poller.backoffMillis(s, n, Pinned.MIN));
+            assertEquals(intervalMillis, Poller.backoffMillis(s, n, Pinned.MAX));
+        }
+    }
+
+    @Test
+    void backoffNeverOverflowsAndEndsForHugeFailureCounts() {
+        SourceConfig s = source(Duration.ofSeconds(1), null);
+        for (int n : new int[] {41, 63, 64, 1000, Integer.MAX_VALUE}) {
+            assertEquals(10_000, Poller.backoffMillis(s, n, Pinned.MAX), "failure " + n);
+            assertEquals(1000, Poller.backoffMillis(s, n, Pinned.MIN), "failure " + n);
+        }
+    }
+
+    @Test
+    void realRandomnessStaysInBoundsAndUsesTheRange() {
+        SourceConfig s = source(Duration.ofMillis(200), Duration.ofSeconds(2));
+        RandomGenerator random = new SplittableRandom(42);
+        for (int n = 1; n <= 10; n++) {
+            long ceiling = expectedCeiling(s, n);
+            long lo = Long.MAX_VALUE;
+            long hi = Long.MIN_VALUE;
+            for (int i = 0; i < 2000; i++) {
+                long b = Poller.backoffMillis(s, n, random);
+                assertTrue(b >= 200 && b <= ceiling, "failure " + n + ": " + b);
+                lo = Math.min(lo, b);
+                hi = Math.max(hi, b);
+            }
+            // full jitter: the draws spread over the whole range, not one point of it
+            long width = ceiling - 200;
+            assertTrue(lo - 200 <= width / 10 && ceiling - hi <= width / 10, "failure " + n + ": " + lo + ".." + hi);
+        }
+    }
+
+    /** {@code min(maxBackoff, interval * 2^n)} computed without overflow. */
+    private static long expectedCeiling(SourceConfig s, int n) {
+        BigInteger doubled = BigInteger.valueOf(s.interval().toMillis()).shiftLeft(n);
+        return doubled.min(BigInteger.valueOf(s.maxBackoff().toMillis())).longValueExact();
+    }
+
+    private static SourceConfig source(Duration interval, Duration maxBackoff) {
+        return new SourceConfig(
+                "s",
+                URL,
+                interval,
+                SourceConfig.DEFAULT_TIMEOUT,
+                Map.of(),
+                null,
+                true,
+                SourceConfig.DEFAULT_MAX_BODY_SIZE,
+                null,
+                null,
+                null,
+                null,
+                null,
+                maxBackoff,
+                List.of());
+    }
+
+    /** A random generator pinned to one end of every requested range; rejects empty ranges as the JDK's do. */
+    private enum Pinned implements RandomGenerator {
+        MIN,
+        MAX;
+
+        @Override
+        public long nextLong() {
+            return this == MIN ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+
+        @Override
+        public long nextLong(long bound) {
+            if (bound <= 0) {
+                throw new IllegalArgumentException("bound must be positive: " + bound);
+            }
+            return this == MIN ? 0 : bound - 1;
+        }
+
+        @Override
+        public long nextLong(long origin, long bound) {
+            if (origin >= bound) {
+                throw new IllegalArgumentException("empty range " + origin + ".." + bound);
+            }
+            return this == MIN ? origin : bound - 1;
+        }
+    }
+
+    // ---- Retry-After ---------------------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @ValueSource(strings = {"5", " 5 ", "05", "00000000000000005"})
+    void retryAfterInSeconds(String header) {
+        assertEquals(NOW.plusSeconds(5), Fetcher.retryAfter(header, NOW));
+    }
+
+    @Test
+    void retryAfterAsHttpDate() {
+        // the IMF-fixdate of RFC 9110 and the unpadded day that Java's RFC_1123 formatter writes
+        assertEquals(NOW.plusSeconds(30), Fetcher.retryAfter("Fri, 01 Mar 2024 12:00:30 GMT", NOW));
+        assertEquals(NOW.plusSeconds(30), Fetcher.retryAfter("Fri, 1 Mar 2024 12:00:30 GMT", NOW));
+        // the two obsolete forms that RFC 9110 still requires recipients to accept: RFC 850 and asctime
+        assertEquals(NOW.plusSeconds(30), Fetcher.retryAfter("Friday, 01-Mar-24 12:00:30 GMT", NOW));
+        assertEquals(NOW.plusSeconds(30), Fetcher.retryAfter("Fri Mar  1 12:00:30 2024", NOW));
+        Instant later = NOW.plus(Duration.ofHours(3)).plusSeconds(7);
+        assertEquals(later, Fetcher.retryAfter(httpDate(later), NOW));
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "0",
+                "Fri, 01 Mar 2024 12:00:00 GMT",
+                "Fri, 01 Mar 2024 11:59:59 GMT",
+                "Thu, 01 Jan 1970 00:00:00 GMT"
+            })
+    void retryAfterNowOrInThePastIsIgnored(String header) {
+        assertNull(Fetcher.retryAfter(header, NOW));
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "",
+                "   ",
+                "soon",
+                "-5",
+                "+5",
+                "1.5",
+                "5s",
+                "PT5S",
+                "5, 6",
+                "Fri, 32 Mar 2024 12:00:30 GMT",
+                "Fri, 01 Mar 2024 25:00:30 GMT",
+                "2024-03-01T12:00:30Z",
+                "Fri, 01 Mar 2024"
+            })
+    void garbageRetryAfterIsIgnored(String header) {
+        assertNull(Fetcher.retryAfter(header, NOW));
+    }
+
+    @Test
+    void absentRetryAfterIsIgnored() {
+        assertNull(Fetcher.retryAfter(null, NOW));
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "86400",
+                "86401",
+                "604800",
+                "9999999999",
+                "99999999999",
+                "99999999999999999999999999",
+                "Sun, 03 Mar 2024 12:00:00 GMT",
+                "Fri, 31 Dec 9999 23:59:59 GMT"
+            })
+    void retryAfterIsCappedAtOneDay(String header) {
+        assertEquals(NOW.plus(DAY), Fetcher.retryAfter(header, NOW));
+    }
+
+    @Test
+    void retryAfterJustUnderTheCapIsKept() {
+        assertEquals(NOW.plus(DAY).minusSeconds(1), Fetcher.retryAfter("86399", NOW));
+    }
+
+    private static String httpDate(Instant t) {
+        return ZonedDateTime.ofInstant(t, ZoneOffset.UTC).format(DateTimeFormatter.RFC_1123_DATE_TIME);
+    }
+
+    // ---- minInterval against an explicit fetch -------------------------------------------------------------------
+
+    /**
+     * {@code fetchNow} is the one trigger that does not go through the schedule: asked again right after a fetch, it
+     * must wait out {@code minInterval} (and not the much longer interval). The first request of a cold JVM takes a
+     * while to reach the upstream; the floor must hold between arrivals all the same.
+     */
+    @Test
+    void fetchNowWaitsOutMinInterval() throws Exception {
+        try (Upstream up = new Upstream().json("{\"v\":1}")) {
+            SourceConfig s = new SourceConfig(
+                    "floor",
+                    URI.create(up.url() + "/floor"),
+                    Duration.ofSeconds(30),
+                    Duration.ofSeconds(5),
+                    Map.of(),
+                    null,
+                    true,
+                    SourceConfig.DEFAULT_MAX_BODY_SIZE,
+                    null,
+                    null,
+                    null,
+                    null,
+                    Duration.ofSeconds(1),
+                    null,
+                    List.of());
+            SourceRegistry registry = new SourceRegistry(AggregatorConfig.of(List.of(s)));
+            Clock clock = Clock.systemUTC();
+            try (Poller poller = new Poller(
+                    clock,
+                    registry,
+                    c -> new Fetcher(c, AggregatorConfig.DEFAULT_USER_AGENT, () -> URL, clock),
+                    (c, r, at) -> {},
+                    id -> false,
+                    Pinned.MIN)) {
+                poller.start(List.of(s)); // start jitter pinned to 0
+                poller.nextCompletion("floor").orElseThrow().get(10, TimeUnit.SECONDS);
+                assertEquals(1, up.hits());
+                poller.fetchNow("floor").orElseThrow().get(10, TimeUnit.SECONDS);
+                assertEquals(2, up.hits());
+                List<Upstream.Request> requests = up.requests();
+                long gapMillis = TimeUnit.NANOSECONDS.toMillis(
+                        requests.get(1).nanoTime() - requests.get(0).nanoTime());
+                assertTrue(gapMillis >= 1000, "second fetch " + gapMillis + " ms after the first, minInterval 1s");
+                assertTrue(gapMillis < 10_000, "waited for the interval instead: " + gapMillis + " ms");
+                Instant next = poller.state("floor").orElseThrow().nextFetchAt();
+                assertTrue(next.isAfter(clock.instant().plusSeconds(20)), "back on the 30s schedule: " + next);
+            }
+        }
+    }
+}

@@ -1,0 +1,495 @@
+package io.github.aggregator.http;
+
+import static io.github.aggregator.http.PollingTest.json;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
+import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.testing.Service;
+import io.github.aggregator.testing.Upstream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * How the service treats its upstreams, asserted on what a real scripted upstream received: conditional requests,
+ * Retry-After, backoff after failures, the User-Agent and the {@code minInterval} floor.
+ */
+class PolitenessTest {
+    private static final Duration WAIT = Duration.ofSeconds(5);
+    private static final String LM1 = "Fri, 01 Mar 2024 12:00:00 GMT";
+    private static final String LM2 = "Fri, 01 Mar 2024 13:00:00 GMT";
+
+    // ---- conditional requests ------------------------------------------------------------------------------------
+
+    /** Which validators the upstream sends with its 200s. */
+    enum Validators {
+        ETAG(true, false),
+        LAST_MODIFIED(false, true),
+        BOTH(true, true),
+        NONE(false, false);
+
+        final boolean etag;
+        final boolean lastModified;
+
+        Validators(boolean etag, boolean lastModified) {
+            this.etag = etag;
+            this.lastModified = lastModified;
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Validators.class)
+    void conditionalRequestsEchoTheValidatorsAndA304MovesOnlyFetchedAt(Validators validators) throws Exception {
+        Versioned content = new Versioned(validators);
+        content.set("{\"n\":1}", "\"v1\"", LM1);
+        try (Upstream up = new Upstream().reply(Upstream.Reply.custom(content));
+                Service svc = Service.start(source("cond", up.url() + "/cond", "200ms", ""))) {
+            JsonNode first = json(svc.get("/api/sources/cond"));
+            assertEquals(1, first.get("version").asLong(), first.toString());
+            assertFalse(instant(first, "changedAt").isAfter(instant(first, "fetchedAt")), first.toString());
+
+            awaitHits(up, 4);
+            JsonNode later = await(
+                    () -> json(svc.get("/api/sources/cond")),
+                    e -> instant(e, "fetchedAt").isAfter(instant(first, "fetchedAt")));
+            assertEquals(1, later.get("version").asLong(), "no change, no new version: " + later);
+            assertEquals(first.get("changedAt"), later.get("changedAt"), later.toString());
+            assertFalse(later.get("stale").asBoolean(), later.toString());
+            assertFalse(later.has("error"), later.toString());
+            assertEquals(first.get("data"), later.get("data"));
+
+            List<Upstream.Request> requests = up.requests();
+            assertConditional(requests.get(0), validators, null, null);
+            for (Upstream.Request r : requests.subList(1, requests.size())) {
+                assertConditional(r, validators, "\"v1\"", LM1);
+            }
+            List<Integer> statuses = content.statuses();
+            assertEquals(200, statuses.get(0));
+            int expected = validators == Validators.NONE ? 200 : 304;
+            assertTrue(
+                    statuses.subList(1, statuses.size()).stream().allMatch(s -> s == expected),
+                    "every later answer is " + expected + ": " + statuses);
+
+            // new content with new validators: a new version, and the new validators are sent from then on
+            content.set("{\"n\":2}", "\"v2\"", LM2);
+            JsonNode changed = await(
+                    () -> json(svc.get("/api/sources/cond")),
+                    e -> e.get("version").asLong() == 2);
+            assertTrue(instant(changed, "changedAt").isAfter(instant(later, "fetchedAt")), changed.toString());
+            int seen = up.requests().size();
+            awaitHits(up, seen + 2);
+            for (Upstream.Request r : up.requests().subList(seen, seen + 2)) {
+                assertConditional(r, validators, "\"v2\"", LM2);
+            }
+            JsonNode settled = json(svc.get("/api/sources/cond"));
+            assertEquals(2, settled.get("version").asLong(), settled.toString());
+            assertEquals(changed.get("changedAt"), settled.get("changedAt"), settled.toString());
+        }
+    }
+
+    @Test
+    void notModifiedAfterFailuresClearsStale() throws Exception {
+        Versioned content = new Versioned(Validators.ETAG);
+        content.set("{\"n\":1}", "\"v1\"", LM1);
+        AtomicBoolean failing = new AtomicBoolean();
+        List<Integer> statusesAfterHealing = new CopyOnWriteArrayList<>();
+        AtomicBoolean healed = new AtomicBoolean();
+        Upstream.Handler handler = exchange -> {
+            if (failing.get()) {
+                send(exchange, 500, "text/plain", "down");
+                return;
+            }
+            int status = content.answer(exchange);
+            if (healed.get()) {
+                statusesAfterHealing.add(status);
+            }
+        };
+        try (Upstream up = new Upstream().reply(Upstream.Reply.custom(handler));
+                Service svc = Service.start(source("nm", up.url() + "/nm", "200ms", ""))) {
+            JsonNode good = json(svc.get("/api/sources/nm"));
+            assertEquals(1, good.get("version").asLong(), good.toString());
+
+            failing.set(true);
+            JsonNode stale = await(
+                    () -> json(svc.get("/api/sources/nm")), e -> e.get("stale").asBoolean());
+            assertTrue(stale.get("error").asText().contains("500"), stale.toString());
+            assertTrue(entry(svc, "nm").get("consecutiveFailures").asInt() >= 1);
+
+            int seen = up.requests().size();
+            healed.set(true);
+            failing.set(false);
+            JsonNode recovered = await(
+                    () -> json(svc.get("/api/sources/nm")), e -> !e.get("stale").asBoolean());
+            assertEquals(1, recovered.get("version").asLong(), recovered.toString());
+            assertFalse(recovered.has("error"), recovered.toString());
+            assertEquals(good.get("changedAt"), recovered.get("changedAt"), recovered.toString());
+            assertTrue(instant(recovered, "fetchedAt").isAfter(instant(good, "fetchedAt")), recovered.toString());
+            assertEquals(good.get("data"), recovered.get("data"));
+            // what cleared it was a 304: the validators survived the failures
+            assertFalse(statusesAfterHealing.isEmpty());
+            assertTrue(statusesAfterHealing.stream().allMatch(s -> s == 304), statusesAfterHealing.toString());
+            List<Upstream.Request> sinceHealing = up.requests();
+            for (Upstream.Request r : sinceHealing.subList(seen, sinceHealing.size())) {
+                assertEquals("\"v1\"", r.headers().getFirst("If-None-Match"));
+            }
+            JsonNode entry = entry(svc, "nm");
+            assertEquals(0, entry.get("consecutiveFailures").asInt(), entry.toString());
+            assertFalse(entry.get("stale").asBoolean(), entry.toString());
+            assertTrue(entry.get("lastError").isNull(), entry.toString());
+        }
+    }
+
+    // ---- Retry-After ---------------------------------------------------------------------------------------------
+
+    static Stream<Arguments> retryAfters() {
+        return Stream.of(
+                Arguments.of(429, false), Arguments.of(503, false), Arguments.of(429, true), Arguments.of(503, true));
+    }
+
+    /**
+     * Every answer is a 429/503 asking for about 5 s of quiet; the interval is 1 s. The upstream must see at most 2
+     * requests in the 6 s after the first, the second one not before the time asked for, and {@code nextFetchAt} must
+     * show that time.
+     */
+    @ParameterizedTest(name = "{0} with an HTTP-date: {1}")
+    @MethodSource("retryAfters")
+    void retryAfterHoldsOffLongerThanTheInterval(int status, boolean httpDate) throws Exception {
+        List<Instant> notBefore = new CopyOnWriteArrayList<>();
+        List<Instant> arrivals = new CopyOnWriteArrayList<>();
+        Upstream.Handler handler = exchange -> {
+            Instant now = Instant.now();
+            arrivals.add(now);
+            String retryAfter;
+            if (httpDate) {
+                // the next whole second at least 5 s ahead: between 5 and 6 s from now
+                Instant at = now.plusSeconds(5).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
+                notBefore.add(at);
+                retryAfter = httpDate(at);
+            } else {
+                notBefore.add(now.plusSeconds(5)); // the fetcher reads its clock after this
+                retryAfter = "5";
+            }
+            exchange.getResponseHeaders().set("Retry-After", retryAfter);
+            send(exchange, status, "application/json", "{\"error\":\"slow down\"}");
+        };
+        try (Upstream up = new Upstream().reply(Upstream.Reply.custom(handler));
+                Service svc = Service.start(source("ra", up.url() + "/ra", "1s", ""))) {
+            awaitHits(up, 1);
+            long firstNanos = up.requests().get(0).nanoTime();
+
+            JsonNode entry = await(
+                    () -> entry(svc, "ra"), e -> e.get("consecutiveFailures").asInt() >= 1);
+            assertTrue(entry.get("lastError").asText().contains(Integer.toString(status)), entry.toString());
+            Instant next = Instant.parse(entry.get("nextFetchAt").asText());
+            Instant asked = notBefore.get(0);
+            assertFalse(next.isBefore(asked.minusMillis(1)), "nextFetchAt " + next + " before Retry-After " + asked);
+            assertTrue(next.isBefore(asked.plusMillis(1500)), "nextFetchAt " + next + " for Retry-After " + asked);
+            assertTrue(
+                    Duration.between(arrivals.get(0), next).toMillis() >= 4900,
+                    "nextFetchAt " + next + " after a request at " + arrivals.get(0));
+
+            long end = firstNanos + TimeUnit.SECONDS.toNanos(6);
+            while (System.nanoTime() < end) {
+                assertTrue(up.hits() <= 2, "requests within 6 s of a Retry-After of 5 s: " + up.hits());
+                Thread.sleep(50);
+            }
+            long within =
+                    up.requests().stream().filter(r -> r.nanoTime() <= end).count();
+            assertTrue(within <= 2, "requests within 6 s of a Retry-After of 5 s: " + within);
+
+            awaitHits(up, 2); // and it does come back afterwards
+            Instant second = arrivals.get(1);
+            assertFalse(second.isBefore(asked.minusMillis(20)), "second request at " + second + ", asked " + asked);
+            long gap = TimeUnit.NANOSECONDS.toMillis(up.requests().get(1).nanoTime() - firstNanos);
+            assertTrue(gap >= 4900, "second request " + gap + " ms after the first");
+        }
+    }
+
+    // ---- backoff -------------------------------------------------------------------------------------------------
+
+    /**
+     * A 500-ing upstream, interval 200ms, maxBackoff 2s. After the n-th failure the wait is uniform in [200, min(2000,
+     * 200·2^n)] ms. Without backoff 5 s would hold 26 requests; with it the expected count is about 7, and the exact
+     * distribution of the sum of the waits gives P(16 or more requests within 5.5 s) ≈ 3·10^-9, so at most 15
+     * within 5 s is essentially certain (and server load only makes waits longer).
+     */
+    @Test
+    void failuresBackOffAndTheFirstSuccessResets() throws Exception {
+        try (Upstream up = new Upstream().reply(Upstream.Reply.status(500, "text/plain", "broken"));
+                Service svc = Service.start(
+                        source("bo", up.url() + "/bo", "200ms", "      maxBackoff: 2s\n      timeout: 1s\n"))) {
+            awaitHits(up, 1);
+            long firstNanos = up.requests().get(0).nanoTime();
+            long end = firstNanos + TimeUnit.SECONDS.toNanos(5);
+            List<Integer> failures = new ArrayList<>();
+            while (System.nanoTime() < end) {
+                JsonNode e = entry(svc, "bo");
+                failures.add(e.get("consecutiveFailures").asInt());
+                if (!e.get("nextFetchAt").isNull()) {
+                    Instant next = Instant.parse(e.get("nextFetchAt").asText());
+                    assertTrue(
+                            next.isBefore(Instant.now().plusMillis(2000 + 200)),
+                            "nextFetchAt " + next + " beyond maxBackoff");
+                }
+                Thread.sleep(100);
+            }
+            long within =
+                    up.requests().stream().filter(r -> r.nanoTime() <= end).count();
+            assertTrue(within <= 15, within + " requests in 5 s despite backoff");
+            for (int i = 1; i < failures.size(); i++) {
+                assertTrue(failures.get(i) >= failures.get(i - 1), "consecutiveFailures went down: " + failures);
+            }
+            int hits = up.hits();
+            int count = entry(svc, "bo").get("consecutiveFailures").asInt();
+            assertTrue(count >= 3, "consecutiveFailures " + count + " after " + hits + " failing requests");
+            assertTrue(count >= hits - 1 && count <= up.hits(), count + " failures for " + hits + " requests");
+
+            // heal: from the first success on, fetches are one interval apart again
+            up.json("{\"ok\":true}");
+            int healedFrom = up.requests().size(); // every request from here on is answered 200
+            awaitHits(up, healedFrom + 6, Duration.ofSeconds(10));
+            List<Upstream.Request> requests = up.requests();
+            long total = 0;
+            for (int i = healedFrom + 1; i <= healedFrom + 5; i++) {
+                long gap = TimeUnit.NANOSECONDS.toMillis(
+                        requests.get(i).nanoTime() - requests.get(i - 1).nanoTime());
+                assertTrue(gap >= 100 && gap <= 1000, "gap of " + gap + " ms with an interval of 200 ms");
+                total += gap;
+            }
+            // still backing off, five gaps would average 1.1 s each: P(total <= 3 s) ≈ 1.4%
+            assertTrue(total >= 900 && total <= 3000, "5 gaps after healing took " + total + " ms");
+            JsonNode healed = await(() -> entry(svc, "bo"), e -> !e.get("stale").asBoolean());
+            assertEquals(0, healed.get("consecutiveFailures").asInt(), healed.toString());
+        }
+    }
+
+    // ---- User-Agent ----------------------------------------------------------------------------------------------
+
+    static Stream<Arguments> userAgents() {
+        String configured = "acme-wall/2.1 (+https://acme.example/wall; ops@acme.example)";
+        String top = "  userAgent: '" + configured + "'\n";
+        return Stream.of(
+                Arguments.of("default", "", "", AggregatorConfig.DEFAULT_USER_AGENT),
+                Arguments.of("configured", top, "", configured),
+                Arguments.of(
+                        "source header", top, "      headers:\n        User-Agent: partner-feed/7\n", "partner-feed/7"),
+                Arguments.of(
+                        "source header in lower case",
+                        "",
+                        "      headers:\n        user-agent: partner-feed/7\n",
+                        "partner-feed/7"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("userAgents")
+    void userAgent(String kind, String aggregatorExtra, String sourceExtra, String expected) throws Exception {
+        try (Upstream up = new Upstream().json("{}");
+                Service svc = Service.start(source("ua", up.url() + "/ua", "200ms", sourceExtra)
+                        .replace("aggregator:\n", "aggregator:\n" + aggregatorExtra))) {
+            awaitHits(up, 2);
+            for (Upstream.Request r : up.requests()) {
+                assertEquals(List.of(expected), r.headers().get("User-Agent"), kind);
+            }
+            assertEquals(200, svc.get("/api/sources/ua").statusCode());
+        }
+    }
+
+    // ---- minInterval ---------------------------------------------------------------------------------------------
+
+    /**
+     * An on-demand source read every 150 ms with idleAfter 20 ms: whenever it has gone idle, the next read wakes it.
+     * However it is woken, the upstream never sees two requests closer than the 1 s floor, counted from its own
+     * arrival times (the floor runs from the end of a fetch, so a slow first request cannot eat into it).
+     */
+    @Test
+    void onDemandWakesNeverUndercutMinInterval() throws Exception {
+        String extra = "      poll: on-demand\n      minInterval: 1s\n      idleAfter: 20ms\n";
+        try (Upstream up = new Upstream().json("{\"n\":1}");
+                Service svc = Service.start(source("od", up.url() + "/od", "1s", extra))) {
+            Thread.sleep(300);
+            assertEquals(0, up.hits(), "an on-demand source nobody reads is not fetched");
+            assertEquals("idle", entry(svc, "od").get("state").asText());
+
+            int wakes = 0;
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (System.nanoTime() < end) {
+                if (entry(svc, "od").get("state").asText().equals("idle")) {
+                    wakes++;
+                }
+                HttpResponse<String> r = svc.get("/api/sources/od");
+                assertEquals(200, r.statusCode(), r.body());
+                Thread.sleep(150);
+            }
+            List<Upstream.Request> requests = up.requests();
+            List<Long> gaps = new ArrayList<>();
+            for (int i = 1; i < requests.size(); i++) {
+                gaps.add(TimeUnit.NANOSECONDS.toMillis(
+                        requests.get(i).nanoTime() - requests.get(i - 1).nanoTime()));
+            }
+            assertTrue(gaps.stream().allMatch(g -> g >= 1000), "ms between requests: " + gaps);
+            assertTrue(wakes >= 2, "reads woke the source only " + wakes + " times");
+            assertTrue(requests.size() >= 3, requests.size() + " requests in 5 s of reading");
+        }
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------------------
+
+    private static void assertConditional(Upstream.Request r, Validators v, String etag, String lastModified) {
+        assertEquals(v.etag && etag != null ? List.of(etag) : null, r.headers().get("If-None-Match"), "If-None-Match");
+        assertEquals(
+                v.lastModified && lastModified != null ? List.of(lastModified) : null,
+                r.headers().get("If-Modified-Since"),
+                "If-Modified-Since");
+    }
+
+    /**
+     * Content with validators that answers conditional requests as an HTTP cache-aware origin does: If-None-Match
+     * decides when present, else If-Modified-Since. Records the status of each answer.
+     */
+    private static final class Versioned implements Upstream.Handler {
+        private record Version(String body, String etag, String lastModified) {}
+
+        private final Validators validators;
+        private final AtomicReference<Version> current = new AtomicReference<>();
+        private final List<Integer> statuses = new CopyOnWriteArrayList<>();
+
+        Versioned(Validators validators) {
+            this.validators = validators;
+        }
+
+        void set(String body, String etag, String lastModified) {
+            current.set(
+                    new Version(body, validators.etag ? etag : null, validators.lastModified ? lastModified : null));
+        }
+
+        List<Integer> statuses() {
+            return List.copyOf(statuses);
+        }
+
+        @Override
+        public void handle(HttpExchange exchange) throws IOException {
+            answer(exchange);
+        }
+
+        int answer(HttpExchange exchange) throws IOException {
+            Version v = current.get();
+            if (v.etag() != null) {
+                exchange.getResponseHeaders().set("ETag", v.etag());
+            }
+            if (v.lastModified() != null) {
+                exchange.getResponseHeaders().set("Last-Modified", v.lastModified());
+            }
+            String inm = exchange.getRequestHeaders().getFirst("If-None-Match");
+            String ims = exchange.getRequestHeaders().getFirst("If-Modified-Since");
+            boolean notModified;
+            if (inm != null) {
+                notModified = inm.equals(v.etag());
+            } else {
+                notModified = ims != null
+                        && v.lastModified() != null
+                        && !date(v.lastModified()).isAfter(date(ims));
+            }
+            int status = notModified ? 304 : 200;
+            statuses.add(status);
+            if (notModified) {
+                exchange.sendResponseHeaders(304, -1);
+                exchange.close();
+            } else {
+                send(exchange, 200, "application/json", v.body());
+            }
+            return status;
+        }
+    }
+
+    private static void send(HttpExchange exchange, int status, String type, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    private static String source(String id, String url, String interval, String extra) {
+        return """
+                aggregator:
+                  sources:
+                    - id: %s
+                      url: %s
+                      interval: %s
+                %s""".formatted(id, url, interval, extra);
+    }
+
+    private static JsonNode entry(Service svc, String id) {
+        for (JsonNode s : json(svc.get("/api/sources")).get("sources")) {
+            if (s.get("id").asText().equals(id)) {
+                return s;
+            }
+        }
+        throw new AssertionError("no " + id + " in /api/sources");
+    }
+
+    private static Instant instant(JsonNode envelope, String field) {
+        return Instant.parse(envelope.get(field).asText());
+    }
+
+    private static Instant date(String httpDate) {
+        return ZonedDateTime.parse(httpDate, DateTimeFormatter.RFC_1123_DATE_TIME)
+                .toInstant();
+    }
+
+    private static String httpDate(Instant t) {
+        return ZonedDateTime.ofInstant(t, ZoneOffset.UTC).format(DateTimeFormatter.RFC_1123_DATE_TIME);
+    }
+
+    private static void awaitHits(Upstream up, int atLeast) throws InterruptedException {
+        awaitHits(up, atLeast, WAIT);
+    }
+
+    private static void awaitHits(Upstream up, int atLeast, Duration within) throws InterruptedException {
+        await(() -> up.requests().size(), n -> n >= atLeast, within);
+    }
+
+    private static <T> T await(Supplier<T> get, Predicate<T> done) throws InterruptedException {
+        return await(get, done, WAIT);
+    }
+
+    /** Polls {@code get} until {@code done} holds, for up to {@code within}; fails with the last value otherwise. */
+    private static <T> T await(Supplier<T> get, Predicate<T> done, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        T last = null;
+        while (System.nanoTime() < deadline) {
+            last = get.get();
+            if (done.test(last)) {
+                return last;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("condition not reached within " + within + "; last value: " + last);
+    }
+}
