@@ -144,9 +144,13 @@ public final class Fetcher {
                     continue;
                 }
                 if (status.code() == Status.NOT_MODIFIED_304.code()) {
-                    return sameOrigin && (knownEtag != null || knownLastModified != null)
-                            ? new FetchResult.NotModified()
-                            : fail("HTTP 304 to a request that was not conditional");
+                    if (!sameOrigin || (knownEtag == null && knownLastModified == null)) {
+                        return fail("HTTP 304 to a request that was not conditional");
+                    }
+                    // a 304 may carry updated validators (RFC 9110 15.4.5)
+                    response.headers().first(HeaderNames.ETAG).ifPresent(v -> etag = v);
+                    response.headers().first(HeaderNames.LAST_MODIFIED).ifPresent(v -> lastModified = v);
+                    return new FetchResult.NotModified();
                 }
                 if (status.family() != Status.Family.SUCCESSFUL) {
                     Instant notBefore = status.code() == 429 || status.code() == 503
