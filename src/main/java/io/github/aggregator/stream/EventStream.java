@@ -213,7 +213,7 @@ public final class EventStream implements AutoCloseable {
         Sent st = sent.get(s.id());
         st.version = s.version();
         st.base = s;
-        out.add(new SseEvent(event, eventId(st), Json.text(Json.envelope(s, true)), null));
+        out.add(multiplexed ? new SseEvent(event, cursor(), Frames.envelope(s), null) : Frames.single(s, event));
     }
 
     private void status(Snapshot s, List<SseEvent> out) {

@@ -3,14 +3,28 @@ package io.github.aggregator.stream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * One Server-Sent Events frame, already encoded. A frame with only a comment is a heartbeat or a closing note.
- *
- * @param name the {@code event:} field, or null
- * @param id the {@code id:} field, or null
- * @param data the {@code data:} payload (split on line breaks), or null
- * @param comment a {@code :} comment line, or null
+ * One Server-Sent Events frame. A frame with only a comment is a heartbeat or a closing note. Immutable; the wire form
+ * is computed once, so one frame shared by many subscribers is encoded once. Thread-safe.
  */
-public record SseEvent(String name, String id, String data, String comment) {
+public final class SseEvent {
+    private final String name;
+    private final String id;
+    private final String data;
+    private final String comment;
+    private volatile byte[] encoded;
+
+    /**
+     * @param name the {@code event:} field, or null
+     * @param id the {@code id:} field, or null
+     * @param data the {@code data:} payload (split on line breaks), or null
+     * @param comment a {@code :} comment line, or null
+     */
+    public SseEvent(String name, String id, String data, String comment) {
+        this.name = name;
+        this.id = id;
+        this.data = data;
+        this.comment = comment;
+    }
 
     /** A heartbeat / note comment frame. */
     public static SseEvent comment(String text) {
@@ -22,8 +36,33 @@ public record SseEvent(String name, String id, String data, String comment) {
         return ("retry: " + millis + "\n\n").getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** The frame as it goes on the wire, terminated by a blank line. */
+    public String name() {
+        return name;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String data() {
+        return data;
+    }
+
+    public String comment() {
+        return comment;
+    }
+
+    /** The frame as it goes on the wire, terminated by a blank line. Do not modify the array. */
     public byte[] encode() {
+        byte[] e = encoded;
+        if (e == null) {
+            e = wire().getBytes(StandardCharsets.UTF_8);
+            encoded = e;
+        }
+        return e;
+    }
+
+    private String wire() {
         StringBuilder sb = new StringBuilder();
         if (comment != null) {
             sb.append(": ").append(clean(comment)).append('\n');
@@ -40,10 +79,15 @@ public record SseEvent(String name, String id, String data, String comment) {
             }
         }
         sb.append('\n');
-        return sb.toString().getBytes(StandardCharsets.UTF_8);
+        return sb.toString();
     }
 
     private static String clean(String s) {
         return s.replace('\r', ' ').replace('\n', ' ');
+    }
+
+    @Override
+    public String toString() {
+        return wire();
     }
 }

@@ -1,0 +1,32 @@
+package io.github.aggregator.stream;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.aggregator.source.Json;
+import io.github.aggregator.source.Snapshot;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Encodes each snapshot's envelope once, however many subscribers receive it: with 10,000 subscribers a change would
+ * otherwise be serialized 10,000 times. Entries are keyed by snapshot identity and go when the snapshot is no longer
+ * referenced. Thread-safe.
+ */
+final class Frames {
+    private static final Cache<Snapshot, String> ENVELOPES =
+            Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
+    private static final Cache<Snapshot, ConcurrentHashMap<String, SseEvent>> SINGLE =
+            Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
+
+    private Frames() {}
+
+    /** The envelope of {@code s} with its data, serialized. */
+    static String envelope(Snapshot s) {
+        return ENVELOPES.get(s, k -> Json.text(Json.envelope(k, true)));
+    }
+
+    /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is the version. */
+    static SseEvent single(Snapshot s, String event) {
+        return SINGLE.get(s, k -> new ConcurrentHashMap<>())
+                .computeIfAbsent(event, e -> new SseEvent(e, Long.toString(s.version()), envelope(s), null));
+    }
+}
