@@ -1,0 +1,400 @@
+package io.github.aggregator.bench;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The fan-out benchmark, run by {@code bench/fanout.sh}. On 127.0.0.1 only:
+ *
+ * <ol>
+ *   <li>starts an {@link Upstream} in this JVM and the service in its own JVM, polling it every 200 ms;
+ *   <li>warms the service up with a few hundred subscribers and two changes, then takes the baseline RSS after a GC;
+ *   <li>opens N SSE subscribers ({@link Subscribers}), takes the RSS again after a GC;
+ *   <li>forces K changes of the upstream body and records, per change, when each subscriber received it;
+ *   <li>closes the subscribers and times how long the service takes to release them;
+ *   <li>measures the JSON endpoint against a bare Helidon route ({@link Throughput}).
+ * </ol>
+ *
+ * The report ({@code key: value} lines) goes to stdout, progress to stderr.
+ */
+public final class Fanout {
+    private static final String SOURCE = "bench";
+    private static final Pattern VERSION = Pattern.compile("\"version\":(\\d+)");
+    private static final Pattern SUBSCRIBERS = Pattern.compile("\"subscribers\":(\\d+)");
+    private static final int WARMUP_SUBSCRIBERS = 500;
+    private static final Duration CHANGE_DEADLINE = Duration.ofSeconds(10);
+
+    private final Map<String, String> options;
+    private final int n;
+    private final int k;
+    private final Path work;
+    private final Path pids;
+    private final List<String> serverOpts;
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+    private final List<String> report = new ArrayList<>();
+    private int port;
+
+    private Fanout(Map<String, String> options) {
+        this.options = options;
+        this.n = Integer.parseInt(option("subscribers"));
+        this.k = Integer.parseInt(option("changes"));
+        this.work = Path.of(option("work"));
+        this.pids = work.resolve("pids");
+        this.serverOpts = split(option("server-opts"));
+    }
+
+    /**
+     * Arguments, all required: {@code --subscribers N --changes K --jar AGGREGATOR_JAR --classpath BENCH_CP --work DIR
+     * --server-opts "JVM OPTIONS" --server-settings "KEY=VALUE ..." --wrk "WRK OPTIONS"}; the server settings are Helidon
+     * web server settings added to the service's {@code server} section (may be empty).
+     */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            options.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        new Fanout(options).run();
+    }
+
+    private void run() throws Exception {
+        Files.createDirectories(work);
+        try (Upstream upstream = new Upstream();
+                JvmProcess service = startService(upstream)) {
+            fanout(upstream, service);
+            Throughput throughput = new Throughput(
+                    work,
+                    pids,
+                    serverOpts,
+                    split(option("server-settings")),
+                    option("classpath"),
+                    new Wrk(split(option("wrk")), pids));
+            report.addAll(throughput.measure("http://127.0.0.1:" + port + "/api/sources/" + SOURCE));
+            long warnings = read(work.resolve("service.log"))
+                    .lines()
+                    .filter(l -> l.contains("WARNING") || l.contains("SEVERE"))
+                    .count();
+            report.add("service_log_warnings: " + warnings + " (" + work.resolve("service.log") + ")");
+            if (!service.alive()) {
+                throw new IllegalStateException("the service died during the run");
+            }
+        }
+        report.forEach(System.out::println);
+    }
+
+    private JvmProcess startService(Upstream upstream) throws Exception {
+        int limit = n + 1000;
+        List<String> settings = split(option("server-settings"));
+        List<String> server = new ArrayList<>(List.of("server:", "  host: 127.0.0.1"));
+        settings.forEach(kv -> server.add("  " + kv.replaceFirst("=", ": ")));
+        Path config = work.resolve("fanout.yaml");
+        Files.writeString(
+                config,
+                String.join(
+                        "\n",
+                        "# generated by bench/fanout.sh: one source polling the benchmark's own upstream",
+                        String.join("\n", server),
+                        "aggregator:",
+                        "  heartbeat: 15s",
+                        "  maxSubscribers: " + limit,
+                        "  maxSubscribersPerClient: " + limit + "   # every subscriber comes from 127.0.0.1",
+                        "  sources:",
+                        "    - id: " + SOURCE,
+                        "      url: " + upstream.url(),
+                        "      interval: 200ms",
+                        "      timeout: 2s",
+                        ""));
+        port = freePort();
+        progress("service: java " + String.join(" ", serverOpts) + " -jar " + option("jar") + " on port " + port);
+        JvmProcess service = new JvmProcess(
+                "service",
+                serverOpts,
+                List.of("-jar", option("jar"), "--config", config.toString()),
+                Map.of("PORT", Integer.toString(port)),
+                work.resolve("service.log"),
+                pids);
+        await("the service to serve data", Duration.ofSeconds(30), () -> status("/api/sources/" + SOURCE) == 200);
+        report.add("server_jvm_options: " + String.join(" ", serverOpts));
+        report.add("server_settings: " + (settings.isEmpty() ? "(Helidon defaults)" : String.join(" ", settings)));
+        return service;
+    }
+
+    private void fanout(Upstream upstream, JvmProcess service) throws Exception {
+        int warm = Math.min(WARMUP_SUBSCRIBERS, n);
+        progress("warm-up: " + warm + " subscribers, 2 changes");
+        try (Subscribers subs = connect(warm, 2)) {
+            changes(upstream, subs, 2, 1000);
+        }
+        release(upstream);
+
+        service.gc();
+        long rss0 = service.rssKb();
+        long heap0 = service.heapUsedKb();
+        long threads0 = service.threads();
+        progress("baseline: RSS " + rss0 + " KiB, live heap " + heap0 + " KiB");
+
+        long start = System.nanoTime();
+        try (Subscribers subs = connect(n, k)) {
+            double connectSeconds = (System.nanoTime() - start) / 1e9;
+            int serverCount = subscribersOnServer();
+            service.gc();
+            long rss1 = service.rssKb();
+            long heap1 = service.heapUsedKb();
+            long established = subs.established();
+            report.add("subscribers_requested: " + n);
+            report.add("subscribers_established: " + established + " (the service counts " + serverCount + ")");
+            report.add("subscriber_failures: " + subs.failed() + (subs.failed() > 0 ? " " + subs.failures() : ""));
+            long[] connect = subs.connectTimes();
+            report.add(String.format(
+                    Locale.ROOT,
+                    "connect_seconds: %.1f (%.0f subscribers/s; connect to snapshot p50 %s ms, p99 %s ms)",
+                    connectSeconds,
+                    established / connectSeconds,
+                    ms(percentile(connect, 50)),
+                    ms(percentile(connect, 99))));
+            report.add("server_rss_kb: before " + rss0 + ", with subscribers " + rss1 + " (after a full GC each)");
+            report.add(String.format(
+                    Locale.ROOT, "rss_per_subscriber_kb: %.2f", (rss1 - rss0) / (double) Math.max(1, established)));
+            report.add(String.format(
+                    Locale.ROOT,
+                    "live_heap_per_subscriber_kb: %.2f (heap after full GC: %d -> %d KiB)",
+                    (heap1 - heap0) / (double) Math.max(1, established),
+                    heap0,
+                    heap1));
+            report.add("server_threads: " + threads0 + " -> " + service.threads() + " (platform threads)");
+
+            long[] cpu0 = JvmProcess.cpuMillis(service.pid());
+            long writes0 = service.writeCalls();
+            long[] self0 = JvmProcess.cpuMillis(ProcessHandle.current().pid());
+            progress(k + " changes");
+            int first = changes(upstream, subs, k, 100);
+            long[] cpu1 = JvmProcess.cpuMillis(service.pid());
+            long writes = service.writeCalls() - writes0;
+            long[] self1 = JvmProcess.cpuMillis(ProcessHandle.current().pid());
+            long user = cpu1[0] - cpu0[0], system = cpu1[1] - cpu0[1];
+            long self = self1[0] + self1[1] - self0[0] - self0[1];
+            summarizeChanges(upstream, subs, established, first);
+            report.add(String.format(
+                    Locale.ROOT,
+                    "server_cpu_per_change_ms: %.1f (user %.1f, system %.1f; %.1f us per subscriber;"
+                            + " bench client %.1f ms per change)",
+                    (user + system) / (double) k,
+                    user / (double) k,
+                    system / (double) k,
+                    (user + system) * 1000.0 / k / Math.max(1, established),
+                    self / (double) k));
+            report.add(String.format(
+                    Locale.ROOT,
+                    "server_write_syscalls_per_update: %.2f",
+                    writes / (double) k / Math.max(1, established)));
+            report.add("subscribers_dropped: " + subs.dropped());
+        }
+        double released = release(upstream);
+        report.add(String.format(
+                Locale.ROOT,
+                "release_seconds: %.1f (all subscribers gone from the service after they reset)",
+                released));
+        report.add("server_peak_rss_kb: " + service.peakRssKb()
+                + " (VmHWM: the most the service held in the fan-out part)");
+    }
+
+    /** Opens {@code count} subscribers and waits until each is established or failed. */
+    private Subscribers connect(int count, int changes) throws Exception {
+        Subscribers subs = new Subscribers(
+                new InetSocketAddress("127.0.0.1", port), "/api/sources/" + SOURCE + "/events", count, changes, 128);
+        subs.start();
+        long next = System.nanoTime();
+        while (subs.established() + subs.failed() < count) {
+            if (System.nanoTime() - next > 0) {
+                progress("  " + subs.established() + " established, " + subs.failed() + " failed");
+                next = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            }
+            Thread.sleep(50);
+        }
+        return subs;
+    }
+
+    /**
+     * Forces {@code count} changes, each once every subscriber got the previous one (or the deadline passed).
+     *
+     * @return the upstream's number of the first change
+     */
+    private int changes(Upstream upstream, Subscribers subs, int count, long pauseMillis) throws Exception {
+        subs.expectFrom(version());
+        int first = -1;
+        for (int i = 1; i <= count; i++) {
+            int change = upstream.next();
+            first = first < 0 ? change : first;
+            int nth = i;
+            long want = subs.established() - subs.dropped();
+            awaitQuietly(CHANGE_DEADLINE, () -> subs.received(nth) >= want);
+            Thread.sleep(pauseMillis);
+        }
+        return first;
+    }
+
+    private void summarizeChanges(Upstream upstream, Subscribers subs, long established, int first) {
+        long[] spreads = new long[k];
+        long[] firsts = new long[k];
+        long[] latencies = new long[(int) (k * established)];
+        int samples = 0;
+        long missed = 0;
+        for (int i = 1; i <= k; i++) {
+            long served = upstream.servedAt(first + i - 1);
+            long min = Long.MAX_VALUE, max = Long.MIN_VALUE;
+            for (long t : subs.receivedAt(i)) {
+                if (t == 0) {
+                    continue;
+                }
+                min = Math.min(min, t);
+                max = Math.max(max, t);
+                if (samples < latencies.length) {
+                    latencies[samples++] = t - served;
+                }
+            }
+            missed += established - subs.received(i);
+            spreads[i - 1] = max - min;
+            firsts[i - 1] = min - served;
+        }
+        latencies = Arrays.copyOf(latencies, samples);
+        report.add("changes: " + k + " (updates missed: " + missed + " of " + k * established + ")");
+        report.add(line("spread_ms", spreads));
+        report.add(line("latency_ms", latencies) + "  (upstream served the body -> subscriber read the event)");
+        report.add(line("first_subscriber_latency_ms", firsts) + "  (fetch, store and the first write)");
+    }
+
+    /** Triggers a change so every stream writes, then waits until the service holds no subscriber. */
+    private double release(Upstream upstream) throws Exception {
+        long start = System.nanoTime();
+        upstream.next();
+        await("the service to release its subscribers", Duration.ofSeconds(40), () -> subscribersOnServer() == 0);
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    private static String line(String name, long[] nanos) {
+        return String.format(
+                Locale.ROOT,
+                "%s: p50 %s, p99 %s, max %s",
+                name,
+                ms(percentile(nanos, 50)),
+                ms(percentile(nanos, 99)),
+                ms(percentile(nanos, 100)));
+    }
+
+    /** Nearest-rank percentile; {@code p = 100} is the maximum. */
+    static long percentile(long[] values, int p) {
+        if (values.length == 0) {
+            return 0;
+        }
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    private static String ms(long nanos) {
+        return String.format(Locale.ROOT, "%.1f", nanos / 1e6);
+    }
+
+    private long version() throws Exception {
+        Matcher m = VERSION.matcher(new String(
+                get("http://127.0.0.1:" + port + "/api/sources/" + SOURCE, null).body()));
+        if (!m.find()) {
+            throw new IllegalStateException("no version in the service's answer");
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    private int subscribersOnServer() throws Exception {
+        Matcher m = SUBSCRIBERS.matcher(new String(
+                get("http://127.0.0.1:" + port + "/api/sources", null).body()));
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    private int status(String path) {
+        try {
+            return get("http://127.0.0.1:" + port + path, null).statusCode();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    private HttpResponse<byte[]> get(String url, String ifNoneMatch) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
+        if (ifNoneMatch != null) {
+            b.header("If-None-Match", ifNoneMatch);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    interface Check {
+        boolean done() throws Exception;
+    }
+
+    static void await(String what, Duration timeout, Check check) throws Exception {
+        if (!awaitQuietly(timeout, check)) {
+            throw new IllegalStateException("gave up waiting " + timeout.toSeconds() + " s for " + what);
+        }
+    }
+
+    private static boolean awaitQuietly(Duration timeout, Check check) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!check.done()) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.sleep(5);
+        }
+        return true;
+    }
+
+    static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private String option(String name) {
+        String v = options.get(name);
+        if (v == null) {
+            throw new IllegalArgumentException("missing --" + name);
+        }
+        return v;
+    }
+
+    static List<String> split(String s) {
+        return s.isBlank() ? List.of() : List.of(s.trim().split("\\s+"));
+    }
+
+    static void progress(String message) {
+        System.err.println("fanout: " + message);
+    }
+}
