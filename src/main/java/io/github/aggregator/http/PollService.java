@@ -8,6 +8,7 @@ import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.Frames;
 import io.github.aggregator.stream.Hub;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.DateTime;
@@ -146,7 +147,7 @@ public final class PollService implements HttpService {
             res.headers().contentType(MediaTypes.APPLICATION_JSON);
             res.send();
         } else {
-            JsonBody.send(req, res, Json.bytes(Json.envelope(s, true)));
+            JsonBody.send(req, res, Frames.envelopeBytes(s));
         }
     }
 

@@ -11,8 +11,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * otherwise be serialized 10,000 times. Entries are keyed by snapshot identity and go when the snapshot is no longer
  * referenced. Thread-safe.
  */
-final class Frames {
+public final class Frames {
     private static final Cache<Snapshot, String> ENVELOPES =
+            Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
+    private static final Cache<Snapshot, byte[]> BYTES =
             Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
     private static final Cache<Snapshot, ConcurrentHashMap<String, SseEvent>> SINGLE =
             Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
@@ -22,6 +24,11 @@ final class Frames {
     /** The envelope of {@code s} with its data, serialized. */
     static String envelope(Snapshot s) {
         return ENVELOPES.get(s, k -> Json.text(Json.envelope(k, true)));
+    }
+
+    /** The envelope of {@code s} with its data as UTF-8, for the polling endpoint. Do not modify the array. */
+    public static byte[] envelopeBytes(Snapshot s) {
+        return BYTES.get(s, k -> envelope(k).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is the version. */

@@ -74,9 +74,20 @@ public final class SseEvent {
             sb.append("id: ").append(clean(id)).append('\n');
         }
         if (data != null) {
-            for (String line : data.split("\r\n|\r|\n", -1)) {
-                sb.append("data: ").append(line).append('\n');
+            // one data: line per line of the payload (CRLF, CR or LF), split by hand: this runs once per event
+            sb.append("data: ");
+            for (int i = 0; i < data.length(); i++) {
+                char c = data.charAt(i);
+                if (c == '\r' || c == '\n') {
+                    if (c == '\r' && i + 1 < data.length() && data.charAt(i + 1) == '\n') {
+                        i++;
+                    }
+                    sb.append("\ndata: ");
+                } else {
+                    sb.append(c);
+                }
             }
+            sb.append('\n');
         }
         sb.append('\n');
         return sb.toString();
