@@ -122,7 +122,7 @@ public final class EventsService implements HttpService {
                 .first(LAST_EVENT_ID)
                 .orElseGet(() -> req.query().first("lastEventId").orElse(null));
         AggregatorConfig config = registry.config();
-        String client = req.remotePeer().host();
+        String client = clientAddress(req, config);
         EventStream stream;
         try {
             stream = new EventStream(
@@ -161,6 +161,24 @@ public final class EventsService implements HttpService {
         } finally {
             ids.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
         }
+    }
+
+    /**
+     * The address the per-client limit counts: the connection's peer, or behind a reverse proxy the last entry of the
+     * configured header (the address the nearest proxy saw; entries before it can be forged by the client).
+     */
+    static String clientAddress(ServerRequest req, AggregatorConfig config) {
+        if (config.clientAddressHeader() != null) {
+            Optional<String> forwarded = req.headers().first(HeaderNames.create(config.clientAddressHeader()));
+            if (forwarded.isPresent()) {
+                String[] hops = forwarded.get().split(",");
+                String last = hops[hops.length - 1].trim();
+                if (!last.isEmpty()) {
+                    return last.length() > 64 ? last.substring(0, 64) : last;
+                }
+            }
+        }
+        return req.remotePeer().host();
     }
 
     /** The reconnect delay for one client: the configured base plus a random part of the spread. */

@@ -19,6 +19,8 @@ import java.util.Set;
  * @param maxSubscribers open SSE connections allowed in total (default 20000)
  * @param maxSubscribersPerClient open SSE connections allowed per client address (default 100)
  * @param maxSourcesPerStream sources one multiplexed stream may list (default 50)
+ * @param clientAddressHeader header naming the client's address when behind a reverse proxy (e.g. {@code
+ *     X-Forwarded-For}, whose last entry is used), or null to use the connection's remote address (default)
  */
 public record AggregatorConfig(
         List<SourceConfig> sources,
@@ -31,7 +33,8 @@ public record AggregatorConfig(
         Duration retrySpread,
         int maxSubscribers,
         int maxSubscribersPerClient,
-        int maxSourcesPerStream) {
+        int maxSourcesPerStream,
+        String clientAddressHeader) {
 
     public static final int DEFAULT_HISTORY_SIZE = 64;
     public static final Duration DEFAULT_COLD_WAIT = Duration.ofSeconds(5);
@@ -83,6 +86,12 @@ public record AggregatorConfig(
         if (maxSourcesPerStream < 1) {
             throw new IllegalArgumentException("maxSourcesPerStream: must be at least 1");
         }
+        if (clientAddressHeader != null && !clientAddressHeader.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]*")) {
+            throw new IllegalArgumentException("clientAddressHeader: is not a header name");
+        }
+        if (clientAddressHeader != null && clientAddressHeader.isEmpty()) {
+            clientAddressHeader = null;
+        }
     }
 
     /** Settings with every default and the given sources. */
@@ -98,7 +107,8 @@ public record AggregatorConfig(
                 DEFAULT_RETRY_SPREAD,
                 DEFAULT_MAX_SUBSCRIBERS,
                 DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT,
-                DEFAULT_MAX_SOURCES_PER_STREAM);
+                DEFAULT_MAX_SOURCES_PER_STREAM,
+                null);
     }
 
     /** The enabled sources, in file order. */

@@ -53,7 +53,8 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             "userAgent",
             "maxSubscribers",
             "maxSubscribersPerClient",
-            "maxSourcesPerStream");
+            "maxSourcesPerStream",
+            "clientAddressHeader");
     private static final Set<String> SOURCE_KEYS = Set.of(
             "id",
             "url",
@@ -198,7 +199,8 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                                 "maxSourcesPerStream",
                                 null,
                                 Integer::parseInt,
-                                AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM));
+                                AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM),
+                        scalar(fields, "clientAddressHeader", null, v -> v, null));
             } catch (IllegalArgumentException e) {
                 NodeTuple t = fields.get(e.getMessage().split(":", 2)[0]);
                 throw fieldError(t == null ? line(node) : line(t.getValueNode()), null, e.getMessage());
