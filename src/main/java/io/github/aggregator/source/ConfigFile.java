@@ -221,22 +221,7 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             boolean enabled = scalar(fields, "enabled", id, v -> bool(v), true);
             if (!enabled && usesUnsetVariable(node)) {
                 // kept in the file for later, never polled: only its id and field names can be checked now
-                return new SourceConfig(
-                        id,
-                        URI.create("/"),
-                        SourceConfig.DEFAULT_INTERVAL,
-                        SourceConfig.DEFAULT_TIMEOUT,
-                        Map.of(),
-                        null,
-                        false,
-                        SourceConfig.DEFAULT_MAX_BODY_SIZE,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        List.of());
+                return SourceConfig.placeholder(id);
             }
             if (combined) {
                 return combinedSource(id, enabled, fields, node);

@@ -132,16 +132,16 @@ public record SourceConfig(
         }
     }
 
-    /** An upstream source with every optional field at its default. */
-    public static SourceConfig of(String id, URI url, Duration interval) {
+    /** A disabled source that is kept by id only: every other field at its default, never polled. */
+    static SourceConfig placeholder(String id) {
         return new SourceConfig(
                 id,
-                url,
-                interval,
+                URI.create("/"),
+                DEFAULT_INTERVAL,
                 DEFAULT_TIMEOUT,
                 Map.of(),
                 null,
-                true,
+                false,
                 DEFAULT_MAX_BODY_SIZE,
                 null,
                 null,

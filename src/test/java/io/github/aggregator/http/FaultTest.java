@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.Upstream;
@@ -458,16 +459,7 @@ class FaultTest {
 
     /** Polls {@code get} until {@code done} holds, for up to {@link #WAIT}; fails with the last value otherwise. */
     private static <T> T await(Supplier<T> get, Predicate<T> done) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = get.get();
-            if (done.test(last)) {
-                return last;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("condition not reached within " + WAIT + "; last value: " + last);
+        return Await.until(get, done, WAIT);
     }
 
     private static JsonNode parse(String text) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
@@ -481,15 +482,6 @@ class PolitenessTest {
 
     /** Polls {@code get} until {@code done} holds, for up to {@code within}; fails with the last value otherwise. */
     private static <T> T await(Supplier<T> get, Predicate<T> done, Duration within) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = get.get();
-            if (done.test(last)) {
-                return last;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("condition not reached within " + within + "; last value: " + last);
+        return Await.until(get, done, within);
     }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.Upstream;
@@ -614,16 +615,7 @@ class PollingTest {
 
     /** Polls {@code get} until {@code done} holds, for up to 5 s; fails with the last value otherwise. */
     static <T> T await(Supplier<T> get, Predicate<T> done) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = get.get();
-            if (done.test(last)) {
-                return last;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("condition not reached within " + WAIT + "; last value: " + last);
+        return Await.until(get, done, WAIT);
     }
 
     private static void awaitHits(Upstream up, int atLeast) throws InterruptedException {

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.github.aggregator.source.Json;
+import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.Upstream;
@@ -206,19 +206,8 @@ class SlowSubscriberTest {
         return frames.stream().map(f -> f.event() + ":" + f.id()).toList().toString();
     }
 
-    @FunctionalInterface
-    private interface Check {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitTrue(Check check, Duration within, String what) throws Exception {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!check.holds()) {
-            if (System.nanoTime() > deadline) {
-                fail("not within " + within.toMillis() + " ms: " + what);
-            }
-            Thread.sleep(20);
-        }
+    private static void awaitTrue(Await.Check check, Duration within, String what) throws Exception {
+        Await.isTrue(check, within, what);
     }
 
     /**

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
+import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -408,18 +409,7 @@ class StreamTest {
         }
     }
 
-    @FunctionalInterface
-    private interface Check {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitTrue(Check check, Duration within, String what) throws Exception {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!check.holds()) {
-            if (System.nanoTime() > deadline) {
-                fail("not within " + within.toMillis() + " ms: " + what);
-            }
-            Thread.sleep(20);
-        }
+    private static void awaitTrue(Await.Check check, Duration within, String what) throws Exception {
+        Await.isTrue(check, within, what);
     }
 }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.aggregator.source.ConfigException;
 import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -273,16 +274,7 @@ class TransformTest {
 
     /** Polls {@code get} until {@code done} holds, for up to {@link #WAIT}; fails with the last value otherwise. */
     static <T> T await(Supplier<T> get, Predicate<T> done) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = get.get();
-            if (done.test(last)) {
-                return last;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("condition not reached within " + WAIT + "; last value: " + last);
+        return Await.until(get, done, WAIT);
     }
 
     static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
