@@ -49,12 +49,14 @@ public final class EventsService implements HttpService {
     private final Hub hub;
     private final Poller poller;
     private final Deltas deltas = new Deltas();
+    private final WriteWatchdog watchdog;
 
     public EventsService(SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller) {
         this.registry = registry;
         this.store = store;
         this.hub = hub;
         this.poller = poller;
+        this.watchdog = new WriteWatchdog(registry.config().writeTimeout());
     }
 
     @Override
@@ -139,9 +141,10 @@ public final class EventsService implements HttpService {
         try (stream;
                 OutputStream out = res.outputStream()) {
             ids.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
-            out.write(SseEvent.retry(retryMillis(config)));
-            write(out, stream.start(lastEventId));
-            out.flush();
+            List<SseEvent> first = new ArrayList<>();
+            first.add(SseEvent.retryFrame(retryMillis(config)));
+            first.addAll(stream.start(lastEventId));
+            write(out, first);
             BooleanSupplier alive = StreamLiveness.of(res);
             while (!stream.ended()) {
                 List<SseEvent> events = stream.next();
@@ -159,6 +162,7 @@ public final class EventsService implements HttpService {
             // Helidon reports a write to a connection the client closed as a plain RuntimeException
             LOG.log(Level.DEBUG, "stream ended: " + e.getClass().getSimpleName());
         } finally {
+            Thread.interrupted(); // a write cut off by the watchdog leaves the flag set; the thread goes on serving
             ids.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
         }
     }
@@ -188,13 +192,18 @@ public final class EventsService implements HttpService {
                 + (spread > 0 ? ThreadLocalRandom.current().nextLong(spread + 1) : 0);
     }
 
-    private static void write(OutputStream out, List<SseEvent> events) throws IOException {
+    private void write(OutputStream out, List<SseEvent> events) throws IOException {
         if (events.isEmpty()) {
             return;
         }
-        for (SseEvent e : events) {
-            out.write(e.encode());
+        watchdog.started();
+        try {
+            for (SseEvent e : events) {
+                out.write(e.encode());
+            }
+            out.flush();
+        } finally {
+            watchdog.finished();
         }
-        out.flush();
     }
 }

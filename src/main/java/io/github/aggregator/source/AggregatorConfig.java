@@ -21,6 +21,7 @@ import java.util.Set;
  * @param maxSourcesPerStream sources one multiplexed stream may list (default 50)
  * @param clientAddressHeader header naming the client's address when behind a reverse proxy (e.g. {@code
  *     X-Forwarded-For}, whose last entry is used), or null to use the connection's remote address (default)
+ * @param writeTimeout how long one write to an SSE client may block before the client is dropped (default 30s)
  */
 public record AggregatorConfig(
         List<SourceConfig> sources,
@@ -34,7 +35,8 @@ public record AggregatorConfig(
         int maxSubscribers,
         int maxSubscribersPerClient,
         int maxSourcesPerStream,
-        String clientAddressHeader) {
+        String clientAddressHeader,
+        Duration writeTimeout) {
 
     public static final int DEFAULT_HISTORY_SIZE = 64;
     public static final Duration DEFAULT_COLD_WAIT = Duration.ofSeconds(5);
@@ -45,6 +47,7 @@ public record AggregatorConfig(
     public static final int DEFAULT_MAX_SUBSCRIBERS = 20_000;
     public static final int DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT = 100;
     public static final int DEFAULT_MAX_SOURCES_PER_STREAM = 50;
+    public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(30);
     public static final String DEFAULT_USER_AGENT =
             "aggregator/0.1 (+https://github.com/aggregator/aggregator; polls once per interval for many clients)";
 
@@ -92,6 +95,9 @@ public record AggregatorConfig(
         if (clientAddressHeader != null && clientAddressHeader.isEmpty()) {
             clientAddressHeader = null;
         }
+        if (writeTimeout.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new IllegalArgumentException("writeTimeout: must be at least 100ms");
+        }
     }
 
     /** Settings with every default and the given sources. */
@@ -108,7 +114,8 @@ public record AggregatorConfig(
                 DEFAULT_MAX_SUBSCRIBERS,
                 DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT,
                 DEFAULT_MAX_SOURCES_PER_STREAM,
-                null);
+                null,
+                DEFAULT_WRITE_TIMEOUT);
     }
 
     /** The enabled sources, in file order. */

@@ -54,7 +54,8 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
             "maxSubscribers",
             "maxSubscribersPerClient",
             "maxSourcesPerStream",
-            "clientAddressHeader");
+            "clientAddressHeader",
+            "writeTimeout");
     private static final Set<String> SOURCE_KEYS = Set.of(
             "id",
             "url",
@@ -200,7 +201,8 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                                 null,
                                 Integer::parseInt,
                                 AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM),
-                        scalar(fields, "clientAddressHeader", null, v -> v, null));
+                        scalar(fields, "clientAddressHeader", null, v -> v, null),
+                        scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT));
             } catch (IllegalArgumentException e) {
                 NodeTuple t = fields.get(e.getMessage().split(":", 2)[0]);
                 throw fieldError(t == null ? line(node) : line(t.getValueNode()), null, e.getMessage());

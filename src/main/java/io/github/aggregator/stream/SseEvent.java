@@ -32,8 +32,10 @@ public final class SseEvent {
     }
 
     /** The {@code retry:} frame that sets the client's reconnect delay. */
-    public static byte[] retry(long millis) {
-        return ("retry: " + millis + "\n\n").getBytes(StandardCharsets.US_ASCII);
+    public static SseEvent retryFrame(long millis) {
+        SseEvent e = new SseEvent(null, null, null, null);
+        e.encoded = ("retry: " + millis + "\n\n").getBytes(StandardCharsets.US_ASCII);
+        return e;
     }
 
     public String name() {
