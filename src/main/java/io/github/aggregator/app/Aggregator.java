@@ -4,6 +4,7 @@ import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Combiner;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.http.AdminService;
 import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
 import io.github.aggregator.http.PollService;
@@ -73,7 +74,10 @@ public final class Aggregator implements AutoCloseable {
                         r,
                         new PollService(registry, store, poller, hub, clock),
                         new EventsService(registry, store, hub, poller),
-                        new DemoService(clock)))
+                        new DemoService(clock),
+                        config.adminToken() == null
+                                ? null
+                                : new AdminService(registry, store, poller, config.adminToken())))
                 .build();
         server.start();
         self[0] = URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port());

@@ -57,7 +57,11 @@ public final class Routes {
     }
 
     /** Registers every route on {@code routing}; tests reuse this with their own services. */
-    public static void routing(HttpRouting.Builder routing, PollService poll, EventsService events, DemoService demo) {
+    public static void routing(
+            HttpRouting.Builder routing, PollService poll, EventsService events, DemoService demo, AdminService admin) {
+        if (admin != null) {
+            routing.register("/api/refresh", admin);
+        }
         routing.get("/", Routes::index)
                 .register("/api", events)
                 .register("/api/sources", poll)
@@ -65,7 +69,10 @@ public final class Routes {
                 .any((req, res) -> {
                     String path = req.path().path();
                     Method method = req.prologue().method();
-                    if (path.startsWith("/api/") && method != Method.GET && method != Method.HEAD) {
+                    if (path.startsWith("/api/")
+                            && !path.startsWith("/api/refresh")
+                            && method != Method.GET
+                            && method != Method.HEAD) {
                         res.header(HeaderNames.ALLOW, "GET");
                         Problem.send(res, Status.METHOD_NOT_ALLOWED_405, "only GET is supported here");
                         return;

@@ -38,10 +38,22 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * @param file the file read
  * @param aggregator the {@code aggregator} section
  * @param server the {@code server} section flattened to dotted keys, for Helidon's web server
+ * @param adminToken the token that protects the admin endpoints ({@code admin.token}, or env {@code
+ *     AGGREGATOR_ADMIN_TOKEN}, which wins); null when none is configured and the admin endpoints are off. A secret:
+ *     never logged or served
  */
-public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, String> server) {
+public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, String> server, String adminToken) {
 
-    private static final Set<String> TOP_KEYS = Set.of("server", "aggregator");
+    private static final Set<String> TOP_KEYS = Set.of("server", "aggregator", "admin");
+    private static final Set<String> ADMIN_KEYS = Set.of("token");
+    /** Shorter admin tokens are refused: they could be guessed. */
+    static final int MIN_ADMIN_TOKEN_LENGTH = 16;
+
+    @Override
+    public String toString() {
+        return "ConfigFile[file=" + file + ", admin=" + (adminToken == null ? "off" : "on") + "]";
+    }
+
     private static final Set<String> AGGREGATOR_KEYS = Set.of(
             "sources",
             "historySize",
@@ -137,7 +149,34 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                 throw new ConfigException(file + ": missing the \"aggregator\" section with sources");
             }
             return new ConfigFile(
-                    Path.of(file), aggregator(top.get("aggregator").getValueNode()), server);
+                    Path.of(file), aggregator(top.get("aggregator").getValueNode()), server, adminToken(top));
+        }
+
+        private String adminToken(Map<String, NodeTuple> top) {
+            String token = null;
+            int line = 0;
+            if (top.containsKey("admin")) {
+                Node node = top.get("admin").getValueNode();
+                line = line(node);
+                token = scalar(mapping(node, null, "admin", ADMIN_KEYS), "token", null, v -> v, null);
+            }
+            String fromEnv = env.get("AGGREGATOR_ADMIN_TOKEN");
+            if (fromEnv != null && !fromEnv.isBlank()) {
+                token = fromEnv.trim();
+                line = 0;
+            }
+            if (token == null || token.isBlank()) {
+                return null;
+            }
+            if (token.length() < MIN_ADMIN_TOKEN_LENGTH || !token.matches("[\\x21-\\x7e]+")) {
+                // never echo the token
+                throw fail(
+                        line,
+                        null,
+                        "admin.token",
+                        "must be at least " + MIN_ADMIN_TOKEN_LENGTH + " printable characters without spaces");
+            }
+            return token;
         }
 
         private AggregatorConfig aggregator(Node node) {

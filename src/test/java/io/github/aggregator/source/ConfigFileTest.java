@@ -350,6 +350,12 @@ class ConfigFileTest {
                             - id: sum
                               combine: [alpha, off]
                         """),
+                bad("admin token too short", 2, null, "admin.token", "at least 16", """
+                        admin:
+                          token: short
+                        aggregator:
+                          sources: []
+                        """),
                 bad("combine empty", 6, "sum", "combine", "non-empty", ALPHA + """
                             - id: sum
                               combine: []
@@ -650,6 +656,18 @@ class ConfigFileTest {
         assertEquals(enabled, s.enabled());
         // unset: a disabled placeholder that keeps nothing; set (even empty): the value itself
         assertEquals(key, s.headers().get("x-api-key"));
+    }
+
+    @Test
+    void adminTokenFromFileOrEnvAndNeverInToString() throws IOException {
+        String yaml = "admin:\n  token: ${T}\naggregator:\n  sources: []\n";
+        ConfigFile fromFile = load(yaml, Map.of("T", "file-token-0123456789"));
+        assertEquals("file-token-0123456789", fromFile.adminToken());
+        assertFalse(fromFile.toString().contains("file-token"), fromFile.toString());
+        ConfigFile fromEnv =
+                load(yaml, Map.of("T", "file-token-0123456789", "AGGREGATOR_ADMIN_TOKEN", "env-token-0123456789"));
+        assertEquals("env-token-0123456789", fromEnv.adminToken());
+        assertNull(load("aggregator:\n  sources: []\n", Map.of()).adminToken());
     }
 
     @Test
