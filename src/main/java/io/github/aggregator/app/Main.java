@@ -33,8 +33,16 @@ public final class Main {
     /** Parses {@code args}, loads the config and starts the service; problems are one line on {@code err}. */
     static Started start(String[] args, Map<String, String> env, PrintStream err) {
         String path = env.getOrDefault("AGGREGATOR_CONFIG", DEFAULT_CONFIG);
+        boolean checkOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "check-config" -> {
+                    if (i != 0) {
+                        err.println("aggregator: check-config must be the first argument");
+                        return new Started(null, 2);
+                    }
+                    checkOnly = true;
+                }
                 case "--config" -> {
                     if (i + 1 >= args.length) {
                         err.println("aggregator: --config needs a file path");
@@ -43,8 +51,9 @@ public final class Main {
                     path = args[++i];
                 }
                 case "-h", "--help" -> {
-                    System.out.println("usage: java -jar aggregator.jar [--config PATH]   (default " + DEFAULT_CONFIG
-                            + ", or env AGGREGATOR_CONFIG; env PORT overrides server.port)");
+                    System.out.println("usage: java -jar aggregator.jar [check-config] [--config PATH]   (default "
+                            + DEFAULT_CONFIG + ", or env AGGREGATOR_CONFIG; env PORT overrides server.port;"
+                            + " check-config validates the file and exits)");
                     return new Started(null, 0);
                 }
                 default -> {
@@ -59,6 +68,12 @@ public final class Main {
         } catch (ConfigException e) {
             err.println("aggregator: " + e.getMessage());
             return new Started(null, 2);
+        }
+        if (checkOnly) {
+            System.out.println("aggregator: " + path + " is valid: "
+                    + config.aggregator().sources().size() + " sources, "
+                    + config.aggregator().enabledSources().size() + " enabled");
+            return new Started(null, 0);
         }
         LogConfig.configureRuntime();
         try {

@@ -89,6 +89,19 @@ class MainTest {
     }
 
     @Test
+    void checkConfigValidatesWithoutStarting() throws IOException {
+        Path good = write("good.yaml", "aggregator:\n  sources:\n    - id: a\n      url: /demo/clock\n");
+        Main.Started ok = Main.start(new String[] {"check-config", "--config", good.toString()}, Map.of(), err);
+        assertEquals(0, ok.exitCode());
+        assertNull(ok.app(), "nothing is started");
+
+        Path bad = write("bad.yaml", BAD_INTERVAL);
+        Main.Started refused = Main.start(new String[] {"check-config", "--config", bad.toString()}, Map.of(), err);
+        assertEquals(2, refused.exitCode());
+        assertTrue(onlyLine().contains("field \"interval\""));
+    }
+
+    @Test
     void configFlagWithoutValueExitsWithTwo() {
         Main.Started started = Main.start(new String[] {"--config"}, Map.of(), err);
 
