@@ -17,7 +17,7 @@ public final class Hub {
     private final ConcurrentHashMap<String, Topic> topics = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Integer> perClient = new ConcurrentHashMap<>();
     private final Set<Subscriber> all = ConcurrentHashMap.newKeySet();
-    private int total; // guarded by perClient's lock-free compute + this
+    private int total; // guarded by this
     private volatile boolean closed;
 
     /**

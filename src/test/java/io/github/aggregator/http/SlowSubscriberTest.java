@@ -49,7 +49,7 @@ class SlowSubscriberTest {
                 Service svc = Service.start(yaml(up, "subscriberQueue: 4"));
                 RawStream stalled = RawStream.open(svc.port(), EVENTS, RECEIVE_BUFFER)) {
             version(svc);
-            awaitTrue(() -> subscribers(svc) == 1, WAIT, "the stalled client subscribed");
+            awaitTrue(() -> svc.subscribers("big") == 1, WAIT, "the stalled client subscribed");
 
             try (SseClient normal = SseClient.open(svc.client(), svc.uri(EVENTS))) {
                 assertNotNull(normal.next(WAIT).retry());
@@ -77,7 +77,8 @@ class SlowSubscriberTest {
             }
 
             // the stalled client really was behind: once it reads, its backlog has collapsed into a later snapshot
-            awaitTrue(() -> subscribers(svc) == 1, WAIT, "the normal client left, the stalled one is still there");
+            awaitTrue(
+                    () -> svc.subscribers("big") == 1, WAIT, "the normal client left, the stalled one is still there");
             assertEquals(200, stalled.status());
             RawFrame first = stalled.nextEvent(WAIT);
             assertNotNull(first);
@@ -93,7 +94,7 @@ class SlowSubscriberTest {
                 Service svc = Service.start(yaml(up, "subscriberQueue: 2"));
                 RawStream stalled = RawStream.open(svc.port(), EVENTS, RECEIVE_BUFFER)) {
             long v = version(svc);
-            awaitTrue(() -> subscribers(svc) == 1, WAIT, "the stalled client subscribed");
+            awaitTrue(() -> svc.subscribers("big") == 1, WAIT, "the stalled client subscribed");
             // enough versions for the socket buffers to be full and the handler blocked in a write
             awaitTrue(() -> version(svc) >= v + 15, Duration.ofSeconds(15), "15 more versions");
 
@@ -189,17 +190,6 @@ class SlowSubscriberTest {
         HttpResponse<String> r = svc.get("/api/sources/big");
         assertEquals(200, r.statusCode());
         return Json.MAPPER.readTree(r.body()).get("version").asLong();
-    }
-
-    private static int subscribers(Service svc) throws IOException {
-        HttpResponse<String> r = svc.get("/api/sources");
-        assertEquals(200, r.statusCode(), r.body());
-        return Json.MAPPER
-                .readTree(r.body())
-                .get("sources")
-                .get(0)
-                .get("subscribers")
-                .asInt();
     }
 
     private static String ids(List<RawFrame> frames) {

@@ -3,7 +3,6 @@ package io.github.aggregator.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
@@ -50,10 +49,11 @@ class StalledClientTest {
                         .write(("GET /api/sources/big/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                         + "Accept: text/event-stream\r\n\r\n")
                                 .getBytes(StandardCharsets.US_ASCII));
-                Await.isTrue(() -> subscribers(svc) == 2, Duration.ofSeconds(5), "both clients subscribed");
+                Await.isTrue(() -> svc.subscribers("big") == 2, Duration.ofSeconds(5), "both clients subscribed");
                 // the stalled client never reads: its socket buffers fill within a few updates, then its writes
                 // block; after writeTimeout the service drops it
-                Await.isTrue(() -> subscribers(svc) == 1, Duration.ofSeconds(15), "the stalled client was dropped");
+                Await.isTrue(
+                        () -> svc.subscribers("big") == 1, Duration.ofSeconds(15), "the stalled client was dropped");
                 // the reading client is unaffected and still receives changes
                 int before = n.get();
                 Await.isTrue(
@@ -67,11 +67,6 @@ class StalledClientTest {
                 assertEquals(200, svc.get("/api/sources/big").statusCode());
             }
         }
-    }
-
-    private static int subscribers(Service svc) throws Exception {
-        JsonNode list = Json.MAPPER.readTree(svc.get("/api/sources").body());
-        return list.get("sources").get(0).get("subscribers").asInt();
     }
 
     private static int number(String envelope) throws Exception {

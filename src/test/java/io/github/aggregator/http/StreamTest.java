@@ -292,14 +292,14 @@ class StreamTest {
                     assertNotNull(sse.next(WAIT).retry());
                     assertEquals("snapshot", sse.nextEvent(WAIT).event());
                 }
-                awaitTrue(() -> subscribers(svc) == 3, WAIT, "three subscribers");
+                awaitTrue(() -> svc.subscribers("one") == 3, WAIT, "three subscribers");
 
                 clients.removeFirst().close();
-                awaitTrue(() -> subscribers(svc) == 2, Duration.ofMillis(1_500), "subscriber count back to 2");
+                awaitTrue(() -> svc.subscribers("one") == 2, Duration.ofMillis(1_500), "subscriber count back to 2");
 
                 clients.forEach(SseClient::close);
                 clients.clear();
-                awaitTrue(() -> subscribers(svc) == 0, Duration.ofMillis(1_500), "subscriber count back to 0");
+                awaitTrue(() -> svc.subscribers("one") == 0, Duration.ofMillis(1_500), "subscriber count back to 0");
             } finally {
                 clients.forEach(SseClient::close);
             }
@@ -316,7 +316,7 @@ class StreamTest {
                 assertNotNull(fresh.next(WAIT).retry());
                 assertEquals("snapshot", fresh.nextEvent(WAIT).event());
                 assertNotNull(resumed.next(WAIT).retry());
-                awaitTrue(() -> subscribers(svc) == 2, WAIT, "two subscribers");
+                awaitTrue(() -> svc.subscribers("one") == 2, WAIT, "two subscribers");
 
                 long start = System.nanoTime();
                 svc.app().close();
@@ -372,17 +372,6 @@ class StreamTest {
         up.json(content(n));
         awaitTrue(() -> version(svc) == before + 1, WAIT, "version " + (before + 1));
         return before + 1;
-    }
-
-    private static int subscribers(Service svc) throws IOException {
-        HttpResponse<String> r = svc.get("/api/sources");
-        assertEquals(200, r.statusCode(), r.body());
-        return Json.MAPPER
-                .readTree(r.body())
-                .get("sources")
-                .get(0)
-                .get("subscribers")
-                .asInt();
     }
 
     private static JsonNode data(Frame f) throws IOException {

@@ -1,7 +1,9 @@
 package io.github.aggregator.testing;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.app.Aggregator;
 import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.source.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -72,6 +74,20 @@ public final class Service implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The {@code subscribers} count of source {@code id} in {@code GET /api/sources}; fails when it is not listed. */
+    public int subscribers(String id) throws IOException {
+        HttpResponse<String> r = get("/api/sources");
+        if (r.statusCode() != 200) {
+            throw new AssertionError("GET /api/sources answered " + r.statusCode() + ": " + r.body());
+        }
+        for (JsonNode s : Json.MAPPER.readTree(r.body()).get("sources")) {
+            if (s.get("id").asText().equals(id)) {
+                return s.get("subscribers").asInt();
+            }
+        }
+        throw new AssertionError("no source " + id + " in /api/sources: " + r.body());
     }
 
     public Aggregator app() {
