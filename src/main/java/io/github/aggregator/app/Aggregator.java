@@ -1,6 +1,7 @@
 package io.github.aggregator.app;
 
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.cluster.RedisTransport;
 import io.github.aggregator.fetch.Combiner;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
@@ -35,6 +36,7 @@ public final class Aggregator implements AutoCloseable {
     /** How long shutdown waits for open streams to write their final comment. */
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(3);
 
+    private final Clock clock;
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Hub hub;
@@ -45,17 +47,18 @@ public final class Aggregator implements AutoCloseable {
     private volatile boolean closed;
 
     private Aggregator(ConfigFile config, Clock clock) {
+        this.clock = clock;
         this.registry = new SourceRegistry(config.aggregator());
         this.store = new SnapshotStore(config.aggregator().historySize());
         this.hub = new Hub(
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
                 config.aggregator().maxSubscribersPerClient());
-        this.transport = new LocalTransport();
-        transport.onSnapshot(s -> {
-            store.offer(s);
-            hub.deliver(s);
-        });
+        this.transport = config.cluster() == null
+                ? new LocalTransport()
+                : new RedisTransport(
+                        config.cluster(), store, config.aggregator().historySize());
+        transport.onSnapshot(this::received);
         URI[] self = new URI[1];
         String userAgent = config.aggregator().userAgent();
         this.poller = new Poller(
@@ -64,7 +67,10 @@ public final class Aggregator implements AutoCloseable {
                 s -> new Fetcher(s, userAgent, () -> self[0], clock),
                 this::record,
                 id -> hub.subscribers(id) > 0,
+                transport::mayProduce,
                 ThreadLocalRandom.current());
+        // shared state first, so the first request is answered from it without an upstream call
+        transport.start(registry.enabled(), this::polledHere);
         Config serverConfig = Config.just(ConfigSources.create(config.server()));
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
@@ -72,12 +78,13 @@ public final class Aggregator implements AutoCloseable {
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
                         r,
-                        new PollService(registry, store, poller, hub, clock),
+                        new PollService(registry, store, poller, hub, clock, transport::clusterState),
                         new EventsService(registry, store, hub, poller),
                         new DemoService(clock),
                         config.adminToken() == null
                                 ? null
-                                : new AdminService(registry, store, poller, config.adminToken())))
+                                : new AdminService(
+                                        registry, store, poller, transport::mayProduce, config.adminToken())))
                 .build();
         server.start();
         self[0] = URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port());
@@ -94,28 +101,48 @@ public final class Aggregator implements AutoCloseable {
         return server.port();
     }
 
-    /** Stores a result, tells every instance, then rebuilds the combined sources that use this one. */
-    private void record(SourceConfig source, FetchResult result, Instant at) {
-        record(source, result, at, 0);
+    /** Whether this instance polls {@code id} now (an idle on-demand source is polled nowhere until read). */
+    private boolean polledHere(String id) {
+        return registry.find(id)
+                .map(s -> s.combined()
+                        || poller.state(id).map(Poller.State::active).orElse(false))
+                .orElse(false);
     }
 
-    private void record(SourceConfig source, FetchResult result, Instant at, int depth) {
+    /** Turns a fetch result into the next snapshot and hands it to the transport, which stores and delivers it. */
+    private void record(SourceConfig source, FetchResult result, Instant at) {
         Optional<Snapshot> before = store.latest(source.id());
-        Snapshot now = store.record(source.id(), result, at);
+        Snapshot now = store.next(source.id(), result, at);
+        if (!transport.publish(now)) {
+            return; // another instance produces this source now
+        }
         boolean wasStale = before.map(Snapshot::stale).orElse(false);
         if (now.stale() && !wasStale) {
             LOG.log(Level.WARNING, "source " + source.id() + ": serving last good data, " + now.error());
         } else if (!now.stale() && wasStale) {
             LOG.log(Level.INFO, "source " + source.id() + ": recovered at version " + now.version());
         }
-        transport.publish(now);
-        if (depth < 64) {
-            for (SourceConfig combined : registry.dependents(source.id())) {
-                // parts are fetched concurrently: one recombination at a time, each reading the parts' latest
-                // state inside the lock, so the last one stored reflects every part stored before it
-                synchronized (combineLocks.computeIfAbsent(combined.id(), k -> new Object())) {
-                    Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, at, depth + 1));
-                }
+    }
+
+    /**
+     * A snapshot from this or another instance: store it, deliver it to this instance's subscribers, and rebuild the
+     * combined sources that use it (where this instance produces them).
+     */
+    private void received(Snapshot s) {
+        if (!store.offer(s)) {
+            return; // older than, or the same as, what is held
+        }
+        hub.deliver(s);
+        poller.observed(s.id());
+        for (SourceConfig combined : registry.dependents(s.id())) {
+            if (!transport.mayProduce(combined.id())) {
+                continue;
+            }
+            // parts arrive concurrently: one recombination at a time, each reading the parts' latest state inside
+            // the lock, so the last one stored reflects every part stored before it (combine cycles are refused by
+            // the config, so this recursion ends)
+            synchronized (combineLocks.computeIfAbsent(combined.id(), k -> new Object())) {
+                Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, clock.instant()));
             }
         }
     }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -44,21 +45,31 @@ public final class SnapshotStore {
      * @return the snapshot now stored
      */
     public Snapshot record(String id, FetchResult result, Instant at) {
-        Entry e = entries.asMap().compute(id, (k, old) -> {
-            Snapshot prev = old == null ? null : old.latest;
-            Snapshot next = switch (result) {
-                case FetchResult.Success ok -> fresh(prev, id, ok.data(), at);
-                case FetchResult.Partial p -> fresh(prev, id, p.data(), at).failed(p.reason());
-                case FetchResult.NotModified n ->
-                    prev == null || !prev.hasData()
-                            ? Snapshot.failedBeforeFirst(id, "upstream answered 304 to an unconditional request")
-                            : prev.succeeded(prev.data(), prev.hash(), at);
-                case FetchResult.Failure f ->
-                    prev == null ? Snapshot.failedBeforeFirst(id, f.reason()) : prev.failed(f.reason());
-            };
-            return with(old, next);
-        });
+        Entry e = entries.asMap()
+                .compute(id, (k, old) -> with(old, apply(old == null ? null : old.latest, id, result, at)));
         return e.latest;
+    }
+
+    /**
+     * The snapshot that applying a fetch result to {@code id} would store, without storing it: the producer hands it
+     * to the transport, which stores it (through {@link #offer}) wherever it goes. The caller makes sure one result
+     * per source is applied at a time.
+     */
+    public Snapshot next(String id, FetchResult result, Instant at) {
+        return apply(latest(id).orElse(null), id, result, at);
+    }
+
+    private static Snapshot apply(Snapshot prev, String id, FetchResult result, Instant at) {
+        return switch (result) {
+            case FetchResult.Success ok -> fresh(prev, id, ok.data(), at);
+            case FetchResult.Partial p -> fresh(prev, id, p.data(), at).failed(p.reason());
+            case FetchResult.NotModified n ->
+                prev == null || !prev.hasData()
+                        ? Snapshot.failedBeforeFirst(id, "upstream answered 304 to an unconditional request")
+                        : prev.succeeded(prev.data(), prev.hash(), at);
+            case FetchResult.Failure f ->
+                prev == null ? Snapshot.failedBeforeFirst(id, f.reason()) : prev.failed(f.reason());
+        };
     }
 
     private static Snapshot fresh(Snapshot prev, String id, JsonNode data, Instant at) {
@@ -67,15 +78,14 @@ public final class SnapshotStore {
     }
 
     /**
-     * Stores a snapshot made elsewhere (another instance) unless it is older than the one held. Versions never go
-     * backwards.
+     * Stores a snapshot unless it is older than the one held, or the same one again. Versions never go backwards.
      *
-     * @return true when it was stored
+     * @return true when it was stored (and is news to subscribers)
      */
     public boolean offer(Snapshot s) {
         boolean[] stored = {false};
         entries.asMap().compute(s.id(), (k, old) -> {
-            if (old != null && old.latest.version() > s.version()) {
+            if (old != null && (old.latest.version() > s.version() || same(old.latest, s))) {
                 return old;
             }
             stored[0] = true;
@@ -113,6 +123,15 @@ public final class SnapshotStore {
             return Optional.of(e.latest);
         }
         return e.history.stream().filter(h -> h.version() == version).findFirst();
+    }
+
+    /** Whether {@code b} says nothing {@code a} does not (the same snapshot, received twice). */
+    private static boolean same(Snapshot a, Snapshot b) {
+        return a.version() == b.version()
+                && a.stale() == b.stale()
+                && Objects.equals(a.fetchedAt(), b.fetchedAt())
+                && Objects.equals(a.error(), b.error())
+                && Objects.equals(a.hash(), b.hash());
     }
 
     /** Drops every source not in {@code ids}. */

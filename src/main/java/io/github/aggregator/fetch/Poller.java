@@ -66,6 +66,7 @@ public final class Poller implements AutoCloseable {
     private final Function<SourceConfig, Fetcher> fetchers;
     private final Listener listener;
     private final Predicate<String> subscribed;
+    private final Predicate<String> mayFetch;
     private final RandomGenerator random;
     private final ScheduledExecutorService timer;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
@@ -87,6 +88,23 @@ public final class Poller implements AutoCloseable {
             Listener listener,
             Predicate<String> subscribed,
             RandomGenerator random) {
+        this(clock, registry, fetchers, listener, subscribed, id -> true, random);
+    }
+
+    /**
+     * @param mayFetch asked on the fetching thread before each fetch: whether this instance fetches the source now
+     *     (in a cluster, only the instance holding its lease does; the others keep the schedule and wait for its
+     *     results, see {@link #observed})
+     */
+    public Poller(
+            Clock clock,
+            SourceRegistry registry,
+            Function<SourceConfig, Fetcher> fetchers,
+            Listener listener,
+            Predicate<String> subscribed,
+            Predicate<String> mayFetch,
+            RandomGenerator random) {
+        this.mayFetch = mayFetch;
         this.clock = clock;
         this.registry = registry;
         this.fetchers = fetchers;
@@ -169,6 +187,17 @@ public final class Poller implements AutoCloseable {
             out.add(task.completion());
         } else if (depth < 64) {
             registry.find(id).ifPresent(s -> s.combine().forEach(part -> completions(part, out, depth + 1)));
+        }
+    }
+
+    /**
+     * A result for {@code id} produced elsewhere (another instance) was stored: completes what waits for the next
+     * completion of {@code id}, unless a fetch here is in flight.
+     */
+    public void observed(String id) {
+        Task task = tasks.get(id);
+        if (task != null) {
+            task.observed();
         }
     }
 
@@ -299,9 +328,23 @@ public final class Poller implements AutoCloseable {
             return done;
         }
 
+        synchronized void observed() {
+            if (inFlight == null) {
+                CompletableFuture<Void> waiting = completion;
+                completion = new CompletableFuture<>();
+                waiting.complete(null);
+            }
+        }
+
         private void fetchOnce(CompletableFuture<Void> done, long startNanos) {
             long delay = source.interval().toMillis();
+            boolean fetched = false;
             try {
+                if (!mayFetch.test(source.id())) {
+                    nextAt = clock.instant().plusMillis(delay);
+                    return; // another instance fetches it; whoever waits keeps waiting for its result
+                }
+                fetched = true;
                 FetchResult result = fetcher.fetch();
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
@@ -311,12 +354,16 @@ public final class Poller implements AutoCloseable {
                 LOG.log(Level.ERROR, "source " + source.id() + ": result handling failed: " + e);
             } finally {
                 synchronized (this) {
-                    lastEndNanos = System.nanoTime();
                     inFlight = null;
-                    completion = new CompletableFuture<>();
+                    if (fetched) {
+                        lastEndNanos = System.nanoTime();
+                        completion = new CompletableFuture<>();
+                    }
                     schedule(delay);
                 }
-                done.complete(null);
+                if (fetched) {
+                    done.complete(null);
+                }
             }
         }
 

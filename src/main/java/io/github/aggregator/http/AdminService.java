@@ -20,14 +20,17 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 
 /**
  * {@code POST /api/refresh} and {@code POST /api/refresh/{id}}: fetch now, for platforms that freeze the CPU between
@@ -42,9 +45,24 @@ public final class AdminService implements HttpService {
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Poller poller;
+    private final Predicate<String> mayFetch;
     private final byte[] tokenDigest;
 
     public AdminService(SourceRegistry registry, SnapshotStore store, Poller poller, String adminToken) {
+        this(registry, store, poller, id -> true, adminToken);
+    }
+
+    /**
+     * @param mayFetch whether this instance fetches a source now; in a cluster the refresh of a source another
+     *     instance polls is answered "deferred" (that instance fetches it on its schedule)
+     */
+    public AdminService(
+            SourceRegistry registry,
+            SnapshotStore store,
+            Poller poller,
+            Predicate<String> mayFetch,
+            String adminToken) {
+        this.mayFetch = mayFetch;
         this.registry = registry;
         this.store = store;
         this.poller = poller;
@@ -87,9 +105,14 @@ public final class AdminService implements HttpService {
         }
         Map<String, Long> before = new LinkedHashMap<>();
         Map<String, CompletableFuture<Void>> fetches = new LinkedHashMap<>();
+        Set<String> elsewhere = new HashSet<>();
         for (SourceConfig s : targets) {
             before.put(s.id(), store.latest(s.id()).map(Snapshot::version).orElse(0L));
-            poller.fetchNow(s.id()).ifPresent(f -> fetches.put(s.id(), f));
+            if (mayFetch.test(s.id())) {
+                poller.fetchNow(s.id()).ifPresent(f -> fetches.put(s.id(), f));
+            } else {
+                elsewhere.add(s.id());
+            }
         }
         ArrayNode results = Json.MAPPER.createArrayNode();
         for (SourceConfig s : targets) {
@@ -98,7 +121,10 @@ public final class AdminService implements HttpService {
             CompletableFuture<Void> f = fetches.get(s.id());
             boolean done = f != null && await(f, s.timeout().plus(GRACE));
             Optional<Snapshot> now = store.latest(s.id());
-            if (!done) {
+            if (elsewhere.contains(s.id())) {
+                r.put("result", "deferred");
+                r.put("reason", "another instance of the cluster polls this source");
+            } else if (!done) {
                 r.put("result", "deferred");
                 poller.state(s.id())
                         .map(Poller.State::nextFetchAt)

@@ -29,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * JSON polling: {@code GET /api/sources} (status of every source) and {@code GET /api/sources/{id}} (the envelope,
@@ -40,8 +41,21 @@ public final class PollService implements HttpService {
     private final Poller poller;
     private final Hub hub;
     private final Clock clock;
+    private final Supplier<Optional<String>> clusterState;
 
     public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock) {
+        this(registry, store, poller, hub, clock, Optional::empty);
+    }
+
+    /** @param clusterState "ok" or "degraded" when clustered, shown as {@code cluster} in the status list */
+    public PollService(
+            SourceRegistry registry,
+            SnapshotStore store,
+            Poller poller,
+            Hub hub,
+            Clock clock,
+            Supplier<Optional<String>> clusterState) {
+        this.clusterState = clusterState;
         this.registry = registry;
         this.store = store;
         this.poller = poller;
@@ -87,6 +101,7 @@ public final class PollService implements HttpService {
             n.put("subscribers", hub.subscribers(s.id()));
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
+        clusterState.get().ifPresent(c -> body.put("cluster", c));
         body.set("sources", sources);
         res.header(HeaderNames.CACHE_CONTROL, "no-cache");
         JsonBody.send(req, res, Json.bytes(body));

@@ -41,17 +41,23 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * @param adminToken the token that protects the admin endpoints ({@code admin.token}, or env {@code
  *     AGGREGATOR_ADMIN_TOKEN}, which wins); null when none is configured and the admin endpoints are off. A secret:
  *     never logged or served
+ * @param cluster the shared Redis ({@code cluster.redis}, or env {@code REDIS_URL}, which wins for the URL); null
+ *     when the service runs alone
  */
-public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, String> server, String adminToken) {
+public record ConfigFile(
+        Path file, AggregatorConfig aggregator, Map<String, String> server, String adminToken, ClusterConfig cluster) {
 
-    private static final Set<String> TOP_KEYS = Set.of("server", "aggregator", "admin");
+    private static final Set<String> TOP_KEYS = Set.of("server", "aggregator", "admin", "cluster");
     private static final Set<String> ADMIN_KEYS = Set.of("token");
+    private static final Set<String> CLUSTER_KEYS = Set.of("redis");
+    private static final Set<String> REDIS_KEYS = Set.of("url", "keyPrefix", "ttl", "timeout");
     /** Shorter admin tokens are refused: they could be guessed. */
     static final int MIN_ADMIN_TOKEN_LENGTH = 16;
 
     @Override
     public String toString() {
-        return "ConfigFile[file=" + file + ", admin=" + (adminToken == null ? "off" : "on") + "]";
+        return "ConfigFile[file=" + file + ", admin=" + (adminToken == null ? "off" : "on") + ", cluster="
+                + (cluster == null ? "off" : cluster.where()) + "]";
     }
 
     private static final Set<String> AGGREGATOR_KEYS = Set.of(
@@ -149,7 +155,63 @@ public record ConfigFile(Path file, AggregatorConfig aggregator, Map<String, Str
                 throw new ConfigException(file + ": missing the \"aggregator\" section with sources");
             }
             return new ConfigFile(
-                    Path.of(file), aggregator(top.get("aggregator").getValueNode()), server, adminToken(top));
+                    Path.of(file),
+                    aggregator(top.get("aggregator").getValueNode()),
+                    server,
+                    adminToken(top),
+                    cluster(top));
+        }
+
+        /** The {@code cluster} section; env REDIS_URL supplies or overrides the URL. Never echoes the URL. */
+        private ClusterConfig cluster(Map<String, NodeTuple> top) {
+            Map<String, NodeTuple> redis = Map.of();
+            int line = 0;
+            if (top.containsKey("cluster")) {
+                Node node = top.get("cluster").getValueNode();
+                line = line(node);
+                if (!(node instanceof ScalarNode s && s.getValue().isEmpty())) {
+                    Map<String, NodeTuple> cluster = mapping(node, null, "cluster", CLUSTER_KEYS);
+                    if (cluster.containsKey("redis")) {
+                        Node r = cluster.get("redis").getValueNode();
+                        line = line(r);
+                        redis = mapping(r, null, "cluster.redis", REDIS_KEYS);
+                    }
+                }
+            }
+            String url = scalar(redis, "url", null, v -> v, null);
+            if (redis.containsKey("url")) {
+                line = line(redis.get("url").getValueNode());
+            }
+            String fromEnv = env.get("REDIS_URL");
+            boolean urlFromEnv = fromEnv != null && !fromEnv.isBlank();
+            if (urlFromEnv) {
+                url = fromEnv.trim();
+            }
+            if (url == null || url.isBlank()) {
+                if (!redis.isEmpty() && !redis.containsKey("url")) {
+                    throw fail(line, null, "cluster.redis.url", "is required (or set REDIS_URL)");
+                }
+                return null; // an empty url (e.g. "${REDIS_URL:-}") means: run alone
+            }
+            URI uri;
+            try {
+                uri = ClusterConfig.parseUrl(url);
+            } catch (IllegalArgumentException e) {
+                throw fail(
+                        urlFromEnv ? 0 : line,
+                        null,
+                        urlFromEnv ? "env REDIS_URL" : "cluster.redis.url",
+                        e.getMessage());
+            }
+            try {
+                return new ClusterConfig(
+                        uri,
+                        scalar(redis, "keyPrefix", null, v -> v, ClusterConfig.DEFAULT_KEY_PREFIX),
+                        scalar(redis, "ttl", null, Durations::parse, ClusterConfig.DEFAULT_TTL),
+                        scalar(redis, "timeout", null, Durations::parse, ClusterConfig.DEFAULT_TIMEOUT));
+            } catch (IllegalArgumentException e) {
+                throw fieldError(line, null, "cluster.redis." + e.getMessage());
+            }
         }
 
         private String adminToken(Map<String, NodeTuple> top) {

@@ -8,8 +8,9 @@ public final class LocalTransport implements Transport {
     private volatile Consumer<Snapshot> receiver = s -> {};
 
     @Override
-    public void publish(Snapshot snapshot) {
+    public boolean publish(Snapshot snapshot) {
         receiver.accept(snapshot);
+        return true;
     }
 
     @Override

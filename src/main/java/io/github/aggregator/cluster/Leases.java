@@ -1,0 +1,162 @@
+package io.github.aggregator.cluster;
+
+import io.github.aggregator.source.SourceConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.SetParams;
+
+/**
+ * The sources this instance produces, each claimed in Redis by a lease ({@code SET key token NX PX ttl}) that this
+ * instance renews while it polls the source. The token is unique per claim and doubles as a fencing token: writes
+ * check it inside Redis, so an instance that lost its lease (paused, partitioned) cannot overwrite its successor.
+ * Thread-safe; every method may block on Redis and throws Jedis' runtime exceptions when Redis is unreachable.
+ */
+final class Leases {
+    /** Renews each lease in {@code KEYS} whose value is still the matching token in ARGV; answers 1/0 per key. */
+    private static final String RENEW = """
+            local out = {}
+            local n = #KEYS
+            for i = 1, n do
+              if redis.call('GET', KEYS[i]) == ARGV[i] then
+                redis.call('PEXPIRE', KEYS[i], ARGV[n + i])
+                out[i] = 1
+              else
+                out[i] = 0
+              end
+            end
+            return out
+            """;
+
+    private static final String RELEASE = """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            return 0
+            """;
+
+    private final String prefix;
+    private final String instance;
+    private final AtomicLong claims = new AtomicLong();
+    private final Map<String, String> held = new ConcurrentHashMap<>();
+    /** When a failed claim of a source may be retried (nanoTime), so a busy source is not claimed on every event. */
+    private final Map<String, Long> refusedUntil = new ConcurrentHashMap<>();
+
+    Leases(String prefix, String instance) {
+        this.prefix = prefix;
+        this.instance = instance;
+    }
+
+    String key(String id) {
+        return prefix + "lease:" + id;
+    }
+
+    /** How long a claim lasts without renewal: the source's interval, within [1s, 60s]; 5s for combined sources. */
+    static Duration ttl(SourceConfig s) {
+        if (s.combined()) {
+            return Duration.ofSeconds(5);
+        }
+        long ms = Math.max(1000, Math.min(60_000, s.interval().toMillis()));
+        return Duration.ofMillis(ms);
+    }
+
+    /** The fencing token of this instance's claim on {@code id}, or null when it holds none. */
+    String token(String id) {
+        return held.get(id);
+    }
+
+    /** Claims {@code s} unless another instance holds it. */
+    boolean claim(UnifiedJedis redis, SourceConfig s) {
+        if (held.containsKey(s.id())) {
+            return true;
+        }
+        Long until = refusedUntil.get(s.id());
+        if (until != null && System.nanoTime() - until < 0) {
+            return false;
+        }
+        String token = instance + ":" + claims.incrementAndGet();
+        long ttl = ttl(s).toMillis();
+        if ("OK".equals(redis.set(key(s.id()), token, SetParams.setParams().nx().px(ttl)))) {
+            held.put(s.id(), token);
+            refusedUntil.remove(s.id());
+            return true;
+        }
+        refusedUntil.put(s.id(), System.nanoTime() + Duration.ofMillis(ttl / 4).toNanos());
+        return false;
+    }
+
+    /**
+     * Renews every held lease whose source {@code keep} still wants, releases the others, and forgets the ones that
+     * expired or were taken over.
+     *
+     * @return the ids whose lease was lost
+     */
+    List<String> renew(
+            UnifiedJedis redis, Map<String, SourceConfig> sources, java.util.function.Predicate<String> keep) {
+        List<String> ids = new ArrayList<>();
+        List<String> lost = new ArrayList<>();
+        for (String id : List.copyOf(held.keySet())) {
+            SourceConfig s = sources.get(id);
+            if (s == null || !keep.test(id)) {
+                release(redis, id);
+            } else {
+                ids.add(id);
+            }
+        }
+        if (ids.isEmpty()) {
+            return lost;
+        }
+        List<String> keys = new ArrayList<>();
+        List<String> args = new ArrayList<>();
+        for (String id : ids) {
+            keys.add(key(id));
+            args.add(held.getOrDefault(id, ""));
+        }
+        for (String id : ids) {
+            args.add(Long.toString(ttl(sources.get(id)).toMillis()));
+        }
+        Object answer = redis.eval(RENEW, keys, args);
+        if (answer instanceof List<?> flags) {
+            for (int i = 0; i < ids.size() && i < flags.size(); i++) {
+                if (!Long.valueOf(1).equals(flags.get(i))) {
+                    held.remove(ids.get(i));
+                    lost.add(ids.get(i));
+                }
+            }
+        }
+        return lost;
+    }
+
+    /** Gives up the claim on {@code id}, if this instance still holds it. */
+    void release(UnifiedJedis redis, String id) {
+        String token = held.remove(id);
+        if (token != null) {
+            redis.eval(RELEASE, List.of(key(id)), List.of(token));
+        }
+    }
+
+    /** Releases every claim; errors are the caller's to swallow. */
+    void releaseAll(UnifiedJedis redis) {
+        for (String id : List.copyOf(held.keySet())) {
+            release(redis, id);
+        }
+    }
+
+    /** Forgets every claim without telling Redis (it is unreachable; the leases expire there on their own). */
+    void forgetAll() {
+        held.clear();
+        refusedUntil.clear();
+    }
+
+    /** Forgets the claim on {@code id} (a write found it taken over). */
+    void forget(String id) {
+        held.remove(id);
+    }
+
+    /** The ids this instance holds. */
+    List<String> heldIds() {
+        return List.copyOf(held.keySet());
+    }
+}

@@ -1,0 +1,131 @@
+package io.github.aggregator.source;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The {@code cluster} section: the shared Redis that lets several instances poll each source once cluster-wide.
+ *
+ * @param redis the Redis URL, {@code redis://[user:password@]host[:port][/db]} or {@code rediss://} for TLS. Holds
+ *     the password: never logged or served; {@link #where()} is the printable form
+ * @param keyPrefix prefix of every Redis key and channel this service uses (default {@code aggregator:}), so that
+ *     several clusters can share one Redis
+ * @param ttl how long shared snapshots and history outlive their last write (default 24h)
+ * @param timeout connect and command timeout of each Redis call (default 2s); a call that takes longer counts as
+ *     Redis being unreachable
+ */
+public record ClusterConfig(URI redis, String keyPrefix, Duration ttl, Duration timeout) {
+    public static final String DEFAULT_KEY_PREFIX = "aggregator:";
+    public static final Duration DEFAULT_TTL = Duration.ofHours(24);
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+
+    public ClusterConfig {
+        Objects.requireNonNull(redis, "redis");
+        if (keyPrefix == null || !keyPrefix.matches("[\\x21-\\x7e]{0,64}")) {
+            throw new IllegalArgumentException("keyPrefix: at most 64 printable characters without spaces");
+        }
+        if (ttl.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("ttl: must be at least 1s");
+        }
+        if (timeout.compareTo(Duration.ofMillis(10)) < 0 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw new IllegalArgumentException("timeout: must be between 10ms and 1m");
+        }
+    }
+
+    /**
+     * Checks a Redis URL. Messages never contain the URL's user or password.
+     *
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    public static URI parseUrl(String text) {
+        URI uri;
+        try {
+            uri = new URI(text.trim());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("not a valid URL (expected redis://[user:password@]host[:port][/db])");
+        }
+        String scheme = uri.getScheme();
+        if (!"redis".equalsIgnoreCase(scheme) && !"rediss".equalsIgnoreCase(scheme)) {
+            throw new IllegalArgumentException(
+                    "must start with redis:// or rediss:// (expected redis://[user:password@]host[:port][/db])");
+        }
+        if (uri.getHost() == null || uri.getHost().isEmpty()) {
+            throw new IllegalArgumentException("has no host (expected redis://[user:password@]host[:port][/db])");
+        }
+        String path = uri.getRawPath();
+        if (path != null && !path.isEmpty() && !path.equals("/") && !path.matches("/\\d{1,4}")) {
+            throw new IllegalArgumentException("the path must be a database number, like /0");
+        }
+        if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+            throw new IllegalArgumentException("query strings and fragments are not supported");
+        }
+        return uri;
+    }
+
+    /** The host. */
+    public String host() {
+        return redis.getHost();
+    }
+
+    /** The port, 6379 when the URL names none. */
+    public int port() {
+        return redis.getPort() < 0 ? 6379 : redis.getPort();
+    }
+
+    /** Whether the connection uses TLS ({@code rediss://}). */
+    public boolean tls() {
+        return "rediss".equalsIgnoreCase(redis.getScheme());
+    }
+
+    /** The database number, 0 when the URL names none. */
+    public int database() {
+        String path = redis.getRawPath();
+        return path == null || path.length() < 2 ? 0 : Integer.parseInt(path.substring(1));
+    }
+
+    /** The user name from the URL, null when none (or only a password is given). */
+    public String user() {
+        String[] info = userInfo();
+        return info == null || info.length < 2 || info[0].isEmpty() ? null : info[0];
+    }
+
+    /** The password from the URL, null when none. A secret. */
+    public String password() {
+        String[] info = userInfo();
+        if (info == null) {
+            return null;
+        }
+        String p = info.length < 2 ? info[0] : info[1];
+        return p.isEmpty() ? null : p;
+    }
+
+    private String[] userInfo() {
+        String raw = redis.getRawUserInfo();
+        if (raw == null) {
+            return null;
+        }
+        int colon = raw.indexOf(':');
+        // "redis://secret@host" is a password alone, as redis-cli reads it
+        String[] parts =
+                colon < 0 ? new String[] {raw} : new String[] {raw.substring(0, colon), raw.substring(colon + 1)};
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = URLDecoder.decode(parts[i], StandardCharsets.UTF_8);
+        }
+        return parts;
+    }
+
+    /** Where Redis is, without credentials: {@code redis://host:port/db}. Safe to log. */
+    public String where() {
+        return redis.getScheme().toLowerCase(java.util.Locale.ROOT) + "://" + host() + ":" + port() + "/" + database();
+    }
+
+    @Override
+    public String toString() {
+        return "ClusterConfig[redis=" + where() + ", keyPrefix=" + keyPrefix + ", ttl=" + ttl + ", timeout=" + timeout
+                + "]";
+    }
+}

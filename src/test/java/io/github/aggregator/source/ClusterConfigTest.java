@@ -1,0 +1,133 @@
+package io.github.aggregator.source;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The {@code cluster} section and REDIS_URL: parsed parts, defaults, refusals that never show the password. */
+class ClusterConfigTest {
+    private static final String SOURCES = "aggregator:\n  sources: []\n";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void offUnlessAUrlIsGiven() throws IOException {
+        assertNull(load(SOURCES, Map.of()).cluster());
+        assertNull(load("cluster:\n  redis:\n    url: ${REDIS_URL:-}\n" + SOURCES, Map.of())
+                .cluster());
+        assertNull(load("cluster:\n" + SOURCES, Map.of()).cluster());
+    }
+
+    @Test
+    void urlPartsAndDefaults() throws IOException {
+        ClusterConfig c = load(
+                        "cluster:\n  redis:\n    url: redis://app:s%40cret@cache.internal:6380/3\n" + SOURCES, Map.of())
+                .cluster();
+        assertEquals("cache.internal", c.host());
+        assertEquals(6380, c.port());
+        assertEquals(3, c.database());
+        assertEquals("app", c.user());
+        assertEquals("s@cret", c.password());
+        assertFalse(c.tls());
+        assertEquals("aggregator:", c.keyPrefix());
+        assertEquals(Duration.ofHours(24), c.ttl());
+        assertEquals(Duration.ofSeconds(2), c.timeout());
+        assertEquals("redis://cache.internal:6380/3", c.where());
+        assertFalse(c.toString().contains("cret"), c.toString());
+    }
+
+    @Test
+    void passwordOnlyTlsAndDefaultPort() throws IOException {
+        ClusterConfig c = load(SOURCES, Map.of("REDIS_URL", "rediss://:pw-123@redis.example"))
+                .cluster();
+        assertTrue(c.tls());
+        assertEquals(6379, c.port());
+        assertEquals(0, c.database());
+        assertNull(c.user());
+        assertEquals("pw-123", c.password());
+        // a bare userinfo is a password, as redis-cli reads it
+        assertEquals(
+                "pw-456",
+                load(SOURCES, Map.of("REDIS_URL", "redis://pw-456@h")).cluster().password());
+    }
+
+    @Test
+    void envWinsOverTheFileAndOtherFieldsStay() throws IOException {
+        ClusterConfig c = load("""
+                        cluster:
+                          redis:
+                            url: redis://file-host:6379
+                            keyPrefix: "shop:"
+                            ttl: 10m
+                            timeout: 500ms
+                        """ + SOURCES, Map.of("REDIS_URL", "redis://env-host:7000"))
+                .cluster();
+        assertEquals("env-host", c.host());
+        assertEquals("shop:", c.keyPrefix());
+        assertEquals(Duration.ofMinutes(10), c.ttl());
+        assertEquals(Duration.ofMillis(500), c.timeout());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "http://user:hunter2-secret@host:6379 | must start with redis:// or rediss://",
+                "redis://user:hunter2-secret@:6379 | has no host",
+                "redis://user:hunter2-secret@host:6379/abc | the path must be a database number",
+                "redis://user:hunter2-secret@host:6379/0?x=hunter2-secret | query strings",
+                "redis://user:hunter2-secret@ho st | not a valid URL",
+            })
+    void badUrlsAreRefusedInOneLineWithoutThePassword(String url, String reason) throws IOException {
+        String fromFile = refused(write("cluster:\n  redis:\n    url: \"" + url + "\"\n" + SOURCES), Map.of());
+        assertTrue(fromFile.contains(":3: field \"cluster.redis.url\": "), fromFile);
+        assertTrue(fromFile.contains(reason), fromFile);
+        assertFalse(fromFile.contains("hunter2"), fromFile);
+        String fromEnv = refused(write(SOURCES), Map.of("REDIS_URL", url));
+        assertTrue(fromEnv.contains("env REDIS_URL"), fromEnv);
+        assertFalse(fromEnv.contains("hunter2"), fromEnv);
+    }
+
+    @Test
+    void badFieldsAreRefused() throws IOException {
+        String m = refused(write("cluster:\n  redis:\n    url: redis://h\n    ttl: 0s\n" + SOURCES), Map.of());
+        assertTrue(m.contains("\"cluster.redis.ttl\": must be at least 1s"), m);
+        m = refused(write("cluster:\n  redis:\n    url: redis://h\n    port: 1\n" + SOURCES), Map.of());
+        assertTrue(m.contains("unknown field in cluster.redis"), m);
+        m = refused(write("cluster:\n  redis:\n    keyPrefix: x\n" + SOURCES), Map.of());
+        assertTrue(m.contains("\"cluster.redis.url\": is required"), m);
+        m = refused(write("cluster:\n  nodes: 3\n" + SOURCES), Map.of());
+        assertTrue(m.contains("unknown field in cluster"), m);
+    }
+
+    private Path write(String yaml) throws IOException {
+        Path file = dir.resolve("cluster-under-test.yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    private ConfigFile load(String yaml, Map<String, String> env) throws IOException {
+        return ConfigFile.load(write(yaml), env);
+    }
+
+    private static String refused(Path file, Map<String, String> env) {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, env));
+        String m = e.getMessage();
+        assertFalse(m.contains("\n"), m);
+        assertTrue(m.startsWith(file.toString()), m);
+        return m;
+    }
+}
