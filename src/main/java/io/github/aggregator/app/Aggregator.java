@@ -1,8 +1,6 @@
 package io.github.aggregator.app;
 
 import io.github.aggregator.cache.SnapshotStore;
-import io.github.aggregator.cluster.RedisTransport;
-import io.github.aggregator.fetch.Combiner;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.http.AdminService;
@@ -11,12 +9,8 @@ import io.github.aggregator.http.EventsService;
 import io.github.aggregator.http.PollService;
 import io.github.aggregator.http.Routes;
 import io.github.aggregator.source.ConfigFile;
-import io.github.aggregator.source.FetchResult;
-import io.github.aggregator.source.Snapshot;
-import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Hub;
-import io.github.aggregator.stream.LocalTransport;
 import io.github.aggregator.stream.Transport;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -25,9 +19,6 @@ import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** One running service: config, poller, store, hub and web server wired together. */
@@ -36,39 +27,39 @@ public final class Aggregator implements AutoCloseable {
     /** How long shutdown waits for open streams to write their final comment. */
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(3);
 
-    private final Clock clock;
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Hub hub;
+    private final Pipeline pipeline;
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
-    private final ConcurrentHashMap<String, Object> combineLocks = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private Aggregator(ConfigFile config, Clock clock) {
-        this.clock = clock;
         this.registry = new SourceRegistry(config.aggregator());
         this.store = new SnapshotStore(config.aggregator().historySize());
         this.hub = new Hub(
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
                 config.aggregator().maxSubscribersPerClient());
-        this.transport = config.cluster() == null
-                ? new LocalTransport()
-                : new RedisTransport(
-                        config.cluster(), store, config.aggregator().historySize());
-        transport.onSnapshot(this::received);
+        Poller[] polling = new Poller[1];
+        this.pipeline = new Pipeline(config, registry, store, clock, s -> {
+            hub.deliver(s);
+            polling[0].observed(s.id());
+        });
+        this.transport = pipeline.transport();
         URI[] self = new URI[1];
         String userAgent = config.aggregator().userAgent();
         this.poller = new Poller(
                 clock,
                 registry,
                 s -> new Fetcher(s, userAgent, () -> self[0], clock),
-                this::record,
+                (source, result, at) -> pipeline.record(source, result, at),
                 id -> hub.subscribers(id) > 0,
                 transport::mayProduce,
                 ThreadLocalRandom.current());
+        polling[0] = this.poller;
         // shared state first, so the first request is answered from it without an upstream call
         transport.start(registry.enabled(), this::polledHere);
         Config serverConfig = Config.just(ConfigSources.create(config.server()));
@@ -109,44 +100,6 @@ public final class Aggregator implements AutoCloseable {
                 .orElse(false);
     }
 
-    /** Turns a fetch result into the next snapshot and hands it to the transport, which stores and delivers it. */
-    private void record(SourceConfig source, FetchResult result, Instant at) {
-        Optional<Snapshot> before = store.latest(source.id());
-        Snapshot now = store.next(source.id(), result, at);
-        if (!transport.publish(now)) {
-            return; // another instance produces this source now
-        }
-        boolean wasStale = before.map(Snapshot::stale).orElse(false);
-        if (now.stale() && !wasStale) {
-            LOG.log(Level.WARNING, "source " + source.id() + ": serving last good data, " + now.error());
-        } else if (!now.stale() && wasStale) {
-            LOG.log(Level.INFO, "source " + source.id() + ": recovered at version " + now.version());
-        }
-    }
-
-    /**
-     * A snapshot from this or another instance: store it, deliver it to this instance's subscribers, and rebuild the
-     * combined sources that use it (where this instance produces them).
-     */
-    private void received(Snapshot s) {
-        if (!store.offer(s)) {
-            return; // older than, or the same as, what is held
-        }
-        hub.deliver(s);
-        poller.observed(s.id());
-        for (SourceConfig combined : registry.dependents(s.id())) {
-            if (!transport.mayProduce(combined.id())) {
-                continue;
-            }
-            // parts arrive concurrently: one recombination at a time, each reading the parts' latest state inside
-            // the lock, so the last one stored reflects every part stored before it (combine cycles are refused by
-            // the config, so this recursion ends)
-            synchronized (combineLocks.computeIfAbsent(combined.id(), k -> new Object())) {
-                Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, clock.instant()));
-            }
-        }
-    }
-
     /** Ends every stream with a final comment, stops polling and stops the server. Idempotent. */
     @Override
     public void close() {
@@ -164,7 +117,7 @@ public final class Aggregator implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         poller.close();
-        transport.close();
+        pipeline.close(); // gives up this instance's leases
         server.stop();
     }
 }

@@ -9,12 +9,23 @@ import java.time.Clock;
 import java.util.Map;
 
 /**
- * Command line: {@code java -jar aggregator.jar [--config PATH]}. The config file is {@code --config}, else env
- * {@code AGGREGATOR_CONFIG}, else {@code config/application.yaml}. Exit codes: 2 for a bad command line or config, 1
- * when the server cannot start.
+ * Command line: {@code java -jar aggregator.jar [check-config | refresh [--source ID]] [--config PATH]} (see {@link
+ * #USAGE}). The config file is {@code --config}, else env {@code AGGREGATOR_CONFIG}, else {@code
+ * config/application.yaml}. Exit codes: 2 for a bad command line or config, 1 when the server cannot start or a
+ * refresh failed.
  */
 public final class Main {
     static final String DEFAULT_CONFIG = "config/application.yaml";
+    /** The command modes besides serving (the first argument). */
+    static final java.util.List<String> COMMANDS = java.util.List.of("check-config", "refresh");
+
+    static final String USAGE = """
+            usage: java -jar aggregator.jar [--config PATH]                 serve (the default)
+                   java -jar aggregator.jar check-config [--config PATH]    validate the config file and exit
+                   java -jar aggregator.jar refresh [--source ID] [--config PATH]
+                                                    fetch once, publish (to Redis when clustered), print, exit 0/1
+            The config file is --config, else env AGGREGATOR_CONFIG, else config/application.yaml.
+            Env: PORT overrides server.port; AGGREGATOR_ADMIN_TOKEN sets admin.token; REDIS_URL turns on the cluster.""";
 
     private Main() {}
 
@@ -33,15 +44,23 @@ public final class Main {
     /** Parses {@code args}, loads the config and starts the service; problems are one line on {@code err}. */
     static Started start(String[] args, Map<String, String> env, PrintStream err) {
         String path = env.getOrDefault("AGGREGATOR_CONFIG", DEFAULT_CONFIG);
-        boolean checkOnly = false;
+        String command = null;
+        String only = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "check-config" -> {
+                case "check-config", "refresh" -> {
                     if (i != 0) {
-                        err.println("aggregator: check-config must be the first argument");
+                        err.println("aggregator: " + args[i] + " must be the first argument");
                         return new Started(null, 2);
                     }
-                    checkOnly = true;
+                    command = args[i];
+                }
+                case "--source" -> {
+                    if (!"refresh".equals(command) || i + 1 >= args.length) {
+                        err.println("aggregator: --source ID goes with the refresh command");
+                        return new Started(null, 2);
+                    }
+                    only = args[++i];
                 }
                 case "--config" -> {
                     if (i + 1 >= args.length) {
@@ -51,9 +70,7 @@ public final class Main {
                     path = args[++i];
                 }
                 case "-h", "--help" -> {
-                    System.out.println("usage: java -jar aggregator.jar [check-config] [--config PATH]   (default "
-                            + DEFAULT_CONFIG + ", or env AGGREGATOR_CONFIG; env PORT overrides server.port;"
-                            + " check-config validates the file and exits)");
+                    System.out.println(USAGE);
                     return new Started(null, 0);
                 }
                 default -> {
@@ -69,7 +86,17 @@ public final class Main {
             err.println("aggregator: " + e.getMessage());
             return new Started(null, 2);
         }
-        if (checkOnly) {
+        if ("refresh".equals(command)) {
+            LogConfig.configureRuntime();
+            logToStderr(); // stdout carries the results, one JSON line per source
+            try {
+                return new Started(null, new OneShotRefresh(config, Clock.systemUTC(), System.out, err).run(only));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new Started(null, 1);
+            }
+        }
+        if ("check-config".equals(command)) {
             System.out.println("aggregator: " + path + " is valid: "
                     + config.aggregator().sources().size() + " sources, "
                     + config.aggregator().enabledSources().size() + " enabled");
@@ -82,6 +109,16 @@ public final class Main {
             err.println("aggregator: cannot start the server: " + rootMessage(e));
             return new Started(null, 1);
         }
+    }
+
+    private static void logToStderr() {
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            root.removeHandler(h);
+        }
+        java.util.logging.ConsoleHandler stderr = new java.util.logging.ConsoleHandler();
+        stderr.setFormatter(new java.util.logging.SimpleFormatter());
+        root.addHandler(stderr);
     }
 
     private static String rootMessage(Throwable e) {

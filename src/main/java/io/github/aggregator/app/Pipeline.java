@@ -1,0 +1,101 @@
+package io.github.aggregator.app;
+
+import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.cluster.RedisTransport;
+import io.github.aggregator.fetch.Combiner;
+import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.source.FetchResult;
+import io.github.aggregator.source.Snapshot;
+import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.LocalTransport;
+import io.github.aggregator.stream.Transport;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * The path of a fetch result to subscribers, shared by the server and the one-shot refresh command: result → next
+ * snapshot → transport (which stores it everywhere) → store, listeners, and the combined sources built from it.
+ * Thread-safe; results of one source must arrive one at a time (the poller guarantees it).
+ */
+final class Pipeline implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Pipeline.class.getName());
+
+    private final SourceRegistry registry;
+    private final SnapshotStore store;
+    private final Transport transport;
+    private final Clock clock;
+    private final Consumer<Snapshot> listener;
+    private final ConcurrentHashMap<String, Object> combineLocks = new ConcurrentHashMap<>();
+
+    /**
+     * @param listener sees every snapshot stored here that is news (after the store has it), on the delivering thread
+     */
+    Pipeline(
+            ConfigFile config, SourceRegistry registry, SnapshotStore store, Clock clock, Consumer<Snapshot> listener) {
+        this.registry = registry;
+        this.store = store;
+        this.clock = clock;
+        this.listener = listener;
+        this.transport = config.cluster() == null
+                ? new LocalTransport()
+                : new RedisTransport(
+                        config.cluster(), store, config.aggregator().historySize());
+        transport.onSnapshot(this::received);
+    }
+
+    Transport transport() {
+        return transport;
+    }
+
+    /**
+     * Turns a fetch result into the next snapshot and hands it to the transport, which stores and delivers it.
+     *
+     * @return the snapshot, or empty when another instance produces this source now
+     */
+    Optional<Snapshot> record(SourceConfig source, FetchResult result, Instant at) {
+        Optional<Snapshot> before = store.latest(source.id());
+        Snapshot now = store.next(source.id(), result, at);
+        if (!transport.publish(now)) {
+            return Optional.empty();
+        }
+        boolean wasStale = before.map(Snapshot::stale).orElse(false);
+        if (now.stale() && !wasStale) {
+            LOG.log(Level.WARNING, "source " + source.id() + ": serving last good data, " + now.error());
+        } else if (!now.stale() && wasStale) {
+            LOG.log(Level.INFO, "source " + source.id() + ": recovered at version " + now.version());
+        }
+        return Optional.of(now);
+    }
+
+    /**
+     * A snapshot from this or another instance: store it, tell the listener, and rebuild the combined sources that
+     * use it (where this instance produces them).
+     */
+    private void received(Snapshot s) {
+        if (!store.offer(s)) {
+            return; // older than, or the same as, what is held
+        }
+        listener.accept(s);
+        for (SourceConfig combined : registry.dependents(s.id())) {
+            if (!transport.mayProduce(combined.id())) {
+                continue;
+            }
+            // parts arrive concurrently: one recombination at a time, each reading the parts' latest state inside
+            // the lock, so the last one stored reflects every part stored before it (combine cycles are refused by
+            // the config, so this recursion ends)
+            synchronized (combineLocks.computeIfAbsent(combined.id(), k -> new Object())) {
+                Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, clock.instant()));
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+    }
+}
