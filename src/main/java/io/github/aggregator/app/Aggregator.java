@@ -8,7 +8,9 @@ import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
 import io.github.aggregator.http.PollService;
 import io.github.aggregator.http.Routes;
+import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.Transport;
@@ -19,6 +21,11 @@ import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** One running service: config, poller, store, hub and web server wired together. */
@@ -26,6 +33,8 @@ public final class Aggregator implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Aggregator.class.getName());
     /** How long shutdown waits for open streams to write their final comment. */
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(3);
+    /** How often the config file is checked for changes. */
+    static final Duration WATCH_PERIOD = Duration.ofMillis(500);
 
     private final SourceRegistry registry;
     private final SnapshotStore store;
@@ -34,9 +43,12 @@ public final class Aggregator implements AutoCloseable {
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
+    private final ConfigWatcher watcher;
+    private ConfigFile current; // guarded by this
     private volatile boolean closed;
 
-    private Aggregator(ConfigFile config, Clock clock) {
+    private Aggregator(ConfigFile config, Clock clock, Map<String, String> env) {
+        this.current = config;
         this.registry = new SourceRegistry(config.aggregator());
         this.store = new SnapshotStore(config.aggregator().historySize());
         this.hub = new Hub(
@@ -50,11 +62,10 @@ public final class Aggregator implements AutoCloseable {
         });
         this.transport = pipeline.transport();
         URI[] self = new URI[1];
-        String userAgent = config.aggregator().userAgent();
         this.poller = new Poller(
                 clock,
                 registry,
-                s -> new Fetcher(s, userAgent, () -> self[0], clock),
+                s -> new Fetcher(s, registry.config().userAgent(), () -> self[0], clock),
                 (source, result, at) -> pipeline.record(source, result, at),
                 id -> hub.subscribers(id) > 0,
                 transport::mayProduce,
@@ -69,7 +80,7 @@ public final class Aggregator implements AutoCloseable {
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
                         r,
-                        new PollService(registry, store, poller, hub, clock, transport::clusterState),
+                        new PollService(registry, store, poller, hub, clock, this::notes),
                         new EventsService(registry, store, hub, poller),
                         new DemoService(clock),
                         config.adminToken() == null
@@ -80,11 +91,108 @@ public final class Aggregator implements AutoCloseable {
         server.start();
         self[0] = URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port());
         poller.start(registry.enabled());
+        this.watcher = new ConfigWatcher(config.file(), env, WATCH_PERIOD, this::apply);
     }
 
-    /** Starts the service on {@code config}; returns once it listens. */
+    /**
+     * Starts the service on {@code config}; returns once it listens. The config file is watched: {@code env} is what
+     * its {@code ${VAR}}s are read from again on each change.
+     */
+    public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env) {
+        return new Aggregator(config, clock, env);
+    }
+
+    /** {@link #start(ConfigFile, Clock, Map)} with the process environment. */
     public static Aggregator start(ConfigFile config, Clock clock) {
-        return new Aggregator(config, clock);
+        return start(config, clock, System.getenv());
+    }
+
+    /** Top-level facts for {@code GET /api/sources}: cluster state, and the error of a config edit not in force. */
+    private Map<String, String> notes() {
+        Map<String, String> notes = new LinkedHashMap<>();
+        transport.clusterState().ifPresent(c -> notes.put("cluster", c));
+        String error = watcher == null ? null : watcher.error();
+        if (error != null) {
+            notes.put("configError", error);
+        }
+        return notes;
+    }
+
+    /**
+     * Puts a new valid config in force without a restart: added sources start polling, removed (or disabled) ones
+     * stop and their subscribers get {@code removed}, edited ones restart polling with the new settings; unchanged
+     * ones keep their schedule. Every source kept keeps its snapshots, versions and subscribers. Settings read only at
+     * start are reported as needing a restart.
+     */
+    private synchronized void apply(ConfigFile next) {
+        if (closed) {
+            return;
+        }
+        Map<String, SourceConfig> before = byId(current.aggregator().enabledSources());
+        Map<String, SourceConfig> after = byId(next.aggregator().enabledSources());
+        List<String> added = new ArrayList<>();
+        List<String> removed = new ArrayList<>();
+        List<String> changed = new ArrayList<>();
+        before.keySet().stream().filter(id -> !after.containsKey(id)).forEach(removed::add);
+        after.forEach((id, s) -> {
+            if (!before.containsKey(id)) {
+                added.add(id);
+            } else if (!before.get(id).equals(s)) {
+                changed.add(id);
+            }
+        });
+        registry.replace(next.aggregator());
+        transport.retain(after.values());
+        for (String id : removed) {
+            poller.stop(id);
+            hub.remove(id, "source removed from the config");
+        }
+        store.retain(after.keySet());
+        for (String id : changed) {
+            poller.stop(id);
+        }
+        List<SourceConfig> starting = new ArrayList<>();
+        added.forEach(id -> starting.add(after.get(id)));
+        changed.forEach(id -> starting.add(after.get(id)));
+        poller.start(starting);
+        starting.stream().filter(SourceConfig::combined).forEach(pipeline::recombine);
+        List<String> restart = needRestart(current, next);
+        current = next;
+        LOG.log(
+                Level.INFO,
+                "config: reloaded " + next.file() + ": added " + added + ", removed " + removed + ", changed " + changed
+                        + (restart.isEmpty() ? "" : "; takes effect after a restart: " + String.join(", ", restart)));
+    }
+
+    private static List<String> needRestart(ConfigFile a, ConfigFile b) {
+        List<String> out = new ArrayList<>();
+        if (!a.server().equals(b.server())) {
+            out.add("server");
+        }
+        if (!Objects.equals(a.adminToken(), b.adminToken())) {
+            out.add("admin");
+        }
+        if (!Objects.equals(a.cluster(), b.cluster())) {
+            out.add("cluster");
+        }
+        AggregatorConfig x = a.aggregator();
+        AggregatorConfig y = b.aggregator();
+        if (x.historySize() != y.historySize()) {
+            out.add("historySize");
+        }
+        if (x.subscriberQueue() != y.subscriberQueue()) {
+            out.add("subscriberQueue");
+        }
+        if (x.maxSubscribers() != y.maxSubscribers() || x.maxSubscribersPerClient() != y.maxSubscribersPerClient()) {
+            out.add("maxSubscribers");
+        }
+        return out;
+    }
+
+    private static Map<String, SourceConfig> byId(List<SourceConfig> sources) {
+        Map<String, SourceConfig> out = new LinkedHashMap<>();
+        sources.forEach(s -> out.put(s.id(), s));
+        return out;
     }
 
     /** The port the server listens on. */
@@ -107,6 +215,7 @@ public final class Aggregator implements AutoCloseable {
             return;
         }
         closed = true;
+        watcher.close();
         hub.close("server shutting down");
         try {
             // let each stream write its final comment before the server closes the connections

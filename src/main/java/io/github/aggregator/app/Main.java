@@ -104,7 +104,7 @@ public final class Main {
         }
         LogConfig.configureRuntime();
         try {
-            return new Started(Aggregator.start(config, Clock.systemUTC()), 0);
+            return new Started(Aggregator.start(config, Clock.systemUTC(), env), 0);
         } catch (RuntimeException e) {
             err.println("aggregator: cannot start the server: " + rootMessage(e));
             return new Started(null, 1);

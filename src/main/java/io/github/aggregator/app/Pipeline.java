@@ -58,6 +58,9 @@ final class Pipeline implements AutoCloseable {
      * @return the snapshot, or empty when another instance produces this source now
      */
     Optional<Snapshot> record(SourceConfig source, FetchResult result, Instant at) {
+        if (!registry.find(source.id()).map(source::equals).orElse(false)) {
+            return Optional.empty(); // fetched under a config that was replaced meanwhile
+        }
         Optional<Snapshot> before = store.latest(source.id());
         Snapshot now = store.next(source.id(), result, at);
         if (!transport.publish(now)) {
@@ -77,20 +80,23 @@ final class Pipeline implements AutoCloseable {
      * use it (where this instance produces them).
      */
     private void received(Snapshot s) {
-        if (!store.offer(s)) {
-            return; // older than, or the same as, what is held
+        if (registry.find(s.id()).isEmpty() || !store.offer(s)) {
+            return; // not a source in force, or older than (or the same as) what is held
         }
         listener.accept(s);
-        for (SourceConfig combined : registry.dependents(s.id())) {
-            if (!transport.mayProduce(combined.id())) {
-                continue;
-            }
-            // parts arrive concurrently: one recombination at a time, each reading the parts' latest state inside
-            // the lock, so the last one stored reflects every part stored before it (combine cycles are refused by
-            // the config, so this recursion ends)
-            synchronized (combineLocks.computeIfAbsent(combined.id(), k -> new Object())) {
-                Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, clock.instant()));
-            }
+        registry.dependents(s.id()).forEach(this::recombine);
+    }
+
+    /** Rebuilds {@code combined} from its parts' latest snapshots, where this instance produces it. */
+    void recombine(SourceConfig combined) {
+        if (!transport.mayProduce(combined.id())) {
+            return;
+        }
+        // parts arrive concurrently: one recombination at a time, each reading the parts' latest state inside the
+        // lock, so the last one stored reflects every part stored before it (combine cycles are refused by the
+        // config, so the recursion through received() ends)
+        synchronized (combineLocks.computeIfAbsent(combined.id(), k -> new Object())) {
+            Combiner.combine(combined, store::latest).ifPresent(r -> record(combined, r, clock.instant()));
         }
     }
 

@@ -81,6 +81,7 @@ public final class RedisTransport implements Transport {
     private volatile Predicate<String> active = id -> true;
     private volatile boolean degraded;
     private volatile boolean closed;
+    private volatile boolean started;
     private volatile Jedis subscriberConnection;
 
     /**
@@ -151,6 +152,7 @@ public final class RedisTransport implements Transport {
         } catch (RuntimeException e) {
             degrade(e);
         }
+        started = true;
         subscriberThread.start();
         long period = Math.clamp(
                 sources.values().stream()
@@ -167,7 +169,19 @@ public final class RedisTransport implements Transport {
     public void retain(Collection<SourceConfig> all) {
         Map<String, SourceConfig> byId = new LinkedHashMap<>();
         all.forEach(s -> byId.put(s.id(), s));
+        Map<String, SourceConfig> before = sources;
         this.sources = Map.copyOf(byId);
+        if (!degraded && started) {
+            try {
+                for (String id : byId.keySet()) {
+                    if (!before.containsKey(id)) {
+                        load(id); // a source added by a config reload may be shared already
+                    }
+                }
+            } catch (RuntimeException e) {
+                degrade(e);
+            }
+        }
     }
 
     @Override

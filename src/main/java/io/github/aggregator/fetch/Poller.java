@@ -191,6 +191,18 @@ public final class Poller implements AutoCloseable {
     }
 
     /**
+     * Stops polling {@code id} (its source was removed or edited: {@link #start} the new version). A fetch in flight
+     * completes; its result still reaches the listener, which may drop it.
+     */
+    public void stop(String id) {
+        Task task = tasks.remove(id);
+        if (task != null) {
+            task.cancel();
+        }
+        lastRead.remove(id);
+    }
+
+    /**
      * A result for {@code id} produced elsewhere (another instance) was stored: completes what waits for the next
      * completion of {@code id}, unless a fetch here is in flight.
      */
@@ -252,6 +264,7 @@ public final class Poller implements AutoCloseable {
         private boolean started; // guarded by this
         private int failures; // guarded by this
         private boolean idle; // guarded by this
+        private boolean cancelled; // guarded by this
         private volatile Instant nextAt;
 
         Task(Fetcher fetcher) {
@@ -268,8 +281,16 @@ public final class Poller implements AutoCloseable {
             return inFlight != null ? inFlight : completion;
         }
 
+        synchronized void cancel() {
+            cancelled = true;
+            if (next != null) {
+                next.cancel(false);
+            }
+            completion.complete(null); // nobody waits for a source that is gone
+        }
+
         synchronized void schedule(long delayMillis) {
-            if (closed) {
+            if (closed || cancelled) {
                 return;
             }
             if (next != null) {

@@ -24,6 +24,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -41,21 +42,24 @@ public final class PollService implements HttpService {
     private final Poller poller;
     private final Hub hub;
     private final Clock clock;
-    private final Supplier<Optional<String>> clusterState;
+    private final Supplier<Map<String, String>> notes;
 
     public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock) {
-        this(registry, store, poller, hub, clock, Optional::empty);
+        this(registry, store, poller, hub, clock, Map::of);
     }
 
-    /** @param clusterState "ok" or "degraded" when clustered, shown as {@code cluster} in the status list */
+    /**
+     * @param notes top-level fields of the status list, e.g. {@code cluster} ("ok" / "degraded") and {@code
+     *     configError}
+     */
     public PollService(
             SourceRegistry registry,
             SnapshotStore store,
             Poller poller,
             Hub hub,
             Clock clock,
-            Supplier<Optional<String>> clusterState) {
-        this.clusterState = clusterState;
+            Supplier<Map<String, String>> notes) {
+        this.notes = notes;
         this.registry = registry;
         this.store = store;
         this.poller = poller;
@@ -101,7 +105,7 @@ public final class PollService implements HttpService {
             n.put("subscribers", hub.subscribers(s.id()));
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
-        clusterState.get().ifPresent(c -> body.put("cluster", c));
+        notes.get().forEach(body::put);
         body.set("sources", sources);
         res.header(HeaderNames.CACHE_CONTROL, "no-cache");
         JsonBody.send(req, res, Json.bytes(body));

@@ -149,9 +149,13 @@ class RefreshCommandTest {
                 assertEquals(2, env2.get("version").asInt());
                 assertEquals(43, env2.get("data").get("price").asInt());
                 Await.isTrue(
-                        () -> !redis.command("GET", "aggregator:lease:bad").startsWith("$-1"),
+                        () -> !redis.command("GET", "aggregator:lease:bad").startsWith("$-1")
+                                && !redis.command("GET", "aggregator:lease:good")
+                                        .startsWith("$-1")
+                                && good.hits() == 3
+                                && bad.hits() == 1,
                         Duration.ofSeconds(10),
-                        "the service holds its leases");
+                        "the service holds its leases and made its first fetches");
                 int hits = good.hits();
                 Run third = refresh(sources(good, bad), env);
                 assertEquals(0, third.exit(), third.stderr());
@@ -159,6 +163,7 @@ class RefreshCommandTest {
                     assertEquals("skipped", line.get("result").asText(), line.toString());
                 }
                 assertEquals(hits, good.hits(), "the command left the held source to the service");
+                assertEquals(1, bad.hits());
             }
         }
     }

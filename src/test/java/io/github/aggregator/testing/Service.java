@@ -22,11 +22,13 @@ import java.util.Map;
  */
 public final class Service implements AutoCloseable {
     private final Aggregator app;
+    private final Path file;
     private final HttpClient client =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private Service(Aggregator app) {
+    private Service(Aggregator app, Path file) {
         this.app = app;
+        this.file = file;
     }
 
     /** Starts the service on {@code yaml} (written to a temp file) with {@code env} for substitution. */
@@ -36,7 +38,7 @@ public final class Service implements AutoCloseable {
             Path file = dir.resolve("application.yaml");
             String text = yaml.contains("server:") ? yaml : "server:\n  port: 0\n  host: 127.0.0.1\n" + yaml;
             Files.writeString(file, text);
-            return new Service(Aggregator.start(ConfigFile.load(file, env), Clock.systemUTC()));
+            return new Service(Aggregator.start(ConfigFile.load(file, env), Clock.systemUTC(), env), file);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -88,6 +90,11 @@ public final class Service implements AutoCloseable {
             }
         }
         throw new AssertionError("no source " + id + " in /api/sources: " + r.body());
+    }
+
+    /** The config file the service runs on (and watches). */
+    public Path configFile() {
+        return file;
     }
 
     public Aggregator app() {
