@@ -1,27 +1,17 @@
 package io.github.aggregator.http;
 
 import io.github.aggregator.source.Json;
-import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
 import java.lang.System.Logger.Level;
 
-/** The whole HTTP surface: services, the JSON 404 for everything else, and the error mapping. */
+/** The whole HTTP surface: services, the dashboard, the JSON 404 for everything else, and the error mapping. */
 public final class Routes {
     private static final System.Logger LOG = System.getLogger(Routes.class.getName());
-
-    private static final byte[] INDEX = Json.bytes(Json.MAPPER
-            .createObjectNode()
-            .put("service", "aggregator")
-            .put("sources", "/api/sources")
-            .put("source", "/api/sources/{id}")
-            .put("events", "/api/sources/{id}/events"));
 
     private Routes() {}
 
@@ -51,18 +41,13 @@ public final class Routes {
         return b.build();
     }
 
-    private static void index(ServerRequest req, ServerResponse res) {
-        res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        res.send(INDEX);
-    }
-
     /** Registers every route on {@code routing}; tests reuse this with their own services. */
     public static void routing(
             HttpRouting.Builder routing, PollService poll, EventsService events, DemoService demo, AdminService admin) {
         if (admin != null) {
             routing.register("/api/refresh", admin);
         }
-        routing.get("/", Routes::index)
+        routing.register(new PagesService())
                 .register("/api", events)
                 .register("/api/sources", poll)
                 .register("/demo", demo)
