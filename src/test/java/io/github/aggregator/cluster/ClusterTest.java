@@ -353,6 +353,23 @@ class ClusterTest {
         }
     }
 
+    @Test
+    void anInstanceStartedWhileRedisIsDownServesAloneAndJoinsWhenItComesUp() throws Exception {
+        redis.stop();
+        Service a = instance("inst-a");
+        assertEquals("degraded", status(a).get("cluster").asText());
+        Await.isTrue(() -> version(a) >= 1, WAIT, "polls alone");
+        redis.restart();
+        long back = System.nanoTime();
+        Await.isTrue(() -> "ok".equals(status(a).get("cluster").asText()), WAIT, "joined");
+        System.out.println(
+                "joined " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - back) + " ms after Redis came up");
+        // its local version was pushed on rejoin: a second instance starts from it without fetching
+        Service b = instance("inst-b");
+        assertEquals(version(a), version(b));
+        assertEquals(0, fetchesBy("inst-b"));
+    }
+
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
