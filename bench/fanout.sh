@@ -17,6 +17,7 @@ server_opts=${SERVER_JAVA_OPTS--Xmx1g}
 server_settings=${SERVER_SETTINGS:-}
 wrk_opts=${WRK_OPTS:--t2 -c64 -d6s}
 work=target/bench
+unset REDIS_URL # one instance alone: a REDIS_URL in the environment would put the service in cluster mode
 
 # one fd per subscriber on each side, plus the JVMs' own; raised here when the hard limit allows
 need=$((subscribers + 2000))

@@ -359,6 +359,7 @@ public final class Poller implements AutoCloseable {
 
         private void fetchOnce(CompletableFuture<Void> done, long startNanos) {
             long delay = source.interval().toMillis();
+            long from = startNanos; // the delay counts from here, not from when the result was handled
             boolean fetched = false;
             try {
                 if (!mayFetch.test(source.id())) {
@@ -367,7 +368,8 @@ public final class Poller implements AutoCloseable {
                 }
                 fetched = true;
                 FetchResult result = fetcher.fetch();
-                delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
+                from = System.nanoTime();
+                delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
                 nextAt = clock.instant().plusMillis(delay);
                 listener.onResult(source, result, clock.instant());
@@ -377,10 +379,11 @@ public final class Poller implements AutoCloseable {
                 synchronized (this) {
                     inFlight = null;
                     if (fetched) {
-                        lastEndNanos = System.nanoTime();
+                        lastEndNanos = from;
                         completion = new CompletableFuture<>();
                     }
-                    schedule(delay);
+                    // the time spent storing and delivering the result is not added to the period
+                    schedule(Math.max(0, delay - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - from)));
                 }
                 if (fetched) {
                     done.complete(null);
