@@ -5,8 +5,10 @@ import io.github.aggregator.fetch.Combiner;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.http.AdminService;
+import io.github.aggregator.http.Cors;
 import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
+import io.github.aggregator.http.Guard;
 import io.github.aggregator.http.PollService;
 import io.github.aggregator.http.Routes;
 import io.github.aggregator.source.ConfigFile;
@@ -66,14 +68,15 @@ public final class Aggregator implements AutoCloseable {
                 id -> hub.subscribers(id) > 0,
                 ThreadLocalRandom.current());
         Config serverConfig = Config.just(ConfigSources.create(config.server()));
+        Guard guard = new Guard(config.access(), config.adminToken(), clock);
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
-                        r,
-                        new PollService(registry, store, poller, hub, clock),
-                        new EventsService(registry, store, hub, poller),
+                        r.addFilter(new Cors(config.cors())),
+                        new PollService(registry, store, poller, hub, clock, guard),
+                        new EventsService(registry, store, hub, poller, guard),
                         new DemoService(clock),
                         config.adminToken() == null
                                 ? null

@@ -2,6 +2,7 @@ package io.github.aggregator.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.Json;
@@ -24,6 +25,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -31,8 +33,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * JSON polling: {@code GET /api/sources} (status of every source) and {@code GET /api/sources/{id}} (the envelope,
- * with ETag / 304, Last-Modified and a max-age that ends at the next fetch).
+ * JSON polling: {@code GET /api/sources} (status of every source the caller may read) and {@code GET
+ * /api/sources/{id}} (the envelope, with ETag / 304, Last-Modified and a max-age that ends at the next fetch). Token
+ * sources answer only a caller whose token covers them (see {@link Guard}), and are marked {@code private} for caches.
  */
 public final class PollService implements HttpService {
     private final SourceRegistry registry;
@@ -40,13 +43,15 @@ public final class PollService implements HttpService {
     private final Poller poller;
     private final Hub hub;
     private final Clock clock;
+    private final Guard guard;
 
-    public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock) {
+    public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock, Guard guard) {
         this.registry = registry;
         this.store = store;
         this.poller = poller;
         this.hub = hub;
         this.clock = clock;
+        this.guard = guard;
     }
 
     @Override
@@ -56,9 +61,22 @@ public final class PollService implements HttpService {
                 .head("/{id}", (req, res) -> one(req, res, true));
     }
 
+    /**
+     * The status of every source the caller may read: public ones, and those its token covers. An invalid token is
+     * refused (401) rather than silently showing less. Upstream URLs (never with credentials or query) only for the
+     * admin token, which sees every source's status.
+     */
     private void list(ServerRequest req, ServerResponse res) {
+        Guard.Caller caller = guard.caller(req);
+        if (caller.verdict() instanceof Verdict.Invalid invalid) {
+            Guard.unauthorized(res, invalid);
+            return;
+        }
         ArrayNode sources = Json.MAPPER.createArrayNode();
         for (SourceConfig s : registry.enabled()) {
+            if (!caller.admin() && !caller.mayRead(s)) {
+                continue;
+            }
             ObjectNode n = sources.addObject();
             Optional<Snapshot> snap = store.latest(s.id());
             Optional<Poller.State> state = poller.state(s.id());
@@ -66,7 +84,9 @@ public final class PollService implements HttpService {
             if (s.combined()) {
                 s.combine().forEach(n.putArray("combine")::add);
             } else {
-                n.put("url", s.safeUrl());
+                if (caller.admin()) {
+                    n.put("url", s.safeUrl());
+                }
                 n.put("interval", s.interval().toMillis() / 1000.0);
                 n.put("poll", s.poll() == SourceConfig.Poll.ALWAYS ? "always" : "on-demand");
             }
@@ -88,7 +108,8 @@ public final class PollService implements HttpService {
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.set("sources", sources);
-        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        boolean personal = caller.admin() || caller.verdict() != null;
+        res.header(HeaderNames.CACHE_CONTROL, personal ? "private, no-cache" : "no-cache");
         JsonBody.send(req, res, Json.bytes(body));
     }
 
@@ -125,6 +146,10 @@ public final class PollService implements HttpService {
             Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
+        boolean token = source.get().access() == SourceConfig.Access.TOKEN;
+        if (token && !guard.admit(guard.caller(req), List.of(source.get()), res)) {
+            return; // before any read is recorded: a refused request wakes no on-demand source
+        }
         Optional<Snapshot> snap = awaitData(id);
         if (snap.isEmpty() || !snap.get().hasData()) {
             String why = snap.map(Snapshot::error)
@@ -138,7 +163,8 @@ public final class PollService implements HttpService {
         String etag = s.etag();
         res.header(HeaderNames.ETAG, etag);
         res.header(HeaderNames.LAST_MODIFIED, httpDate(s.changedAt()));
-        res.header(HeaderNames.CACHE_CONTROL, "max-age=" + secondsToNextFetch(source.get()));
+        res.header(
+                HeaderNames.CACHE_CONTROL, (token ? "private, " : "") + "max-age=" + secondsToNextFetch(source.get()));
         if (notModified(req, etag, s.changedAt())) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;

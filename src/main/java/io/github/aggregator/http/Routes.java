@@ -73,7 +73,7 @@ public final class Routes {
                             && !path.startsWith("/api/refresh")
                             && method != Method.GET
                             && method != Method.HEAD) {
-                        res.header(HeaderNames.ALLOW, "GET");
+                        res.header(HeaderNames.ALLOW, "GET, HEAD");
                         Problem.send(res, Status.METHOD_NOT_ALLOWED_405, "only GET is supported here");
                         return;
                     }
