@@ -34,7 +34,7 @@ final class AccessSections {
     private static final Set<String> JWT_KEYS =
             Set.of("hs256Secret", "rs256PublicKey", "claim", "issuer", "audience", "leeway");
     private static final Set<String> CORS_KEYS = Set.of("allowedOrigins", "allowCredentials", "maxAge");
-    private static final Pattern SHA256 = Pattern.compile("sha256:([0-9a-fA-F]*)");
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
     private static final String PEM_BEGIN = "-----BEGIN PUBLIC KEY-----";
     private static final String PEM_END = "-----END PUBLIC KEY-----";
 
@@ -111,12 +111,12 @@ final class AccessSections {
     /** {@code sha256:<64 hex digits>} as given, or the digest of a plain key. Never echoes the value. */
     private static byte[] keyDigest(String value) {
         String v = value.trim();
-        Matcher m = SHA256.matcher(v);
-        if (m.matches()) {
-            if (m.group(1).length() != 64) {
+        if (v.regionMatches(true, 0, "sha256:", 0, 7)) {
+            Matcher m = SHA256.matcher(v.substring(7));
+            if (!m.matches()) {
                 throw new IllegalArgumentException("sha256: must be followed by 64 hex digits (the key's SHA-256)");
             }
-            return HexFormat.of().parseHex(m.group(1));
+            return HexFormat.of().parseHex(v.substring(7));
         }
         if (v.length() < AccessConfig.MIN_KEY_LENGTH || !v.matches("[\\x21-\\x7e]+")) {
             throw new IllegalArgumentException("must be at least " + AccessConfig.MIN_KEY_LENGTH
@@ -145,7 +145,7 @@ final class AccessSections {
                         ConfigFile.Reading.line(item),
                         null,
                         field,
-                        "unknown source \"" + (id.length() > 64 ? id.substring(0, 64) + "…" : id) + "\"");
+                        "\"" + (id.length() > 64 ? id.substring(0, 64) + "…" : id) + "\" is not a configured source");
             }
             granted.add(id);
         }
