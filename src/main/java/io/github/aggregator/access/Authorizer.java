@@ -17,7 +17,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.text.ParseException;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.Collection;
 import java.util.Date;
 import java.util.HashSet;
@@ -107,7 +106,10 @@ public final class Authorizer {
             JWTClaimsSet set = signed.getJWTClaimsSet();
             claims.verify(set, null);
             Date exp = set.getExpirationTime();
-            return new Verdict.Valid(scope(set.getClaim(jwt.claim())), exp == null ? null : exp.toInstant());
+            // accepted until exp plus the leeway: a stream it opens lasts as long as a poll would be accepted
+            return new Verdict.Valid(
+                    scope(set.getClaim(jwt.claim())),
+                    exp == null ? null : exp.toInstant().plus(jwt.leeway()));
         } catch (ExpiredJWTException e) {
             return new Verdict.Invalid("the token has expired");
         } catch (BadJWTException e) {
@@ -138,11 +140,6 @@ public final class Authorizer {
             }
         }
         return ids.contains("*") ? Scope.everything() : new Scope(false, ids);
-    }
-
-    /** The moment {@code verdict} stops being valid, or null for never. */
-    public static Instant expiry(Verdict verdict) {
-        return verdict instanceof Verdict.Valid v ? v.expiresAt() : null;
     }
 
     static byte[] sha256(String text) {

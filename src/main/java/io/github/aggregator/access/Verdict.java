@@ -10,7 +10,8 @@ public sealed interface Verdict {
      * A valid credential.
      *
      * @param scope the sources it may read (possibly none)
-     * @param expiresAt when it stops being valid (a JWT's {@code exp}), or null for never (a static key)
+     * @param expiresAt when it stops being accepted (a JWT's {@code exp} plus the configured leeway), or null for never
+     *     (a static key, a JWT without {@code exp})
      */
     record Valid(Scope scope, Instant expiresAt) implements Verdict {}
 
