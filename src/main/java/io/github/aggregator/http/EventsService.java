@@ -69,7 +69,16 @@ public final class EventsService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/sources/{id}/events", this::one).get("/events", this::many);
+        rules.get("/sources/{id}/events", this::one)
+                .get("/events", this::many)
+                .head("/sources/{id}/events", EventsService::noHead)
+                .head("/events", EventsService::noHead);
+    }
+
+    /** A stream has no head of its own to give: 405, as for other methods. */
+    private static void noHead(ServerRequest req, ServerResponse res) {
+        res.header(HeaderNames.ALLOW, "GET");
+        Problem.send(req, res, Status.METHOD_NOT_ALLOWED_405, "an event stream answers GET only");
     }
 
     private void one(ServerRequest req, ServerResponse res) {
@@ -80,7 +89,7 @@ public final class EventsService implements HttpService {
             return;
         }
         Guard.Caller caller = guard.caller(req);
-        if (guard.admit(caller, List.of(source.get()), res)) {
+        if (guard.admit(req, res, caller, List.of(source.get()))) {
             stream(req, res, List.of(id), false, caller);
         }
     }
@@ -91,7 +100,7 @@ public final class EventsService implements HttpService {
         List<String> ids = new ArrayList<>();
         if (param.isEmpty()) {
             if (caller.verdict() instanceof Verdict.Invalid invalid) {
-                Guard.unauthorized(res, invalid);
+                Guard.unauthorized(req, res, invalid);
                 return;
             }
             registry.enabled().stream().filter(caller::mayRead).forEach(s -> ids.add(s.id()));
@@ -123,7 +132,7 @@ public final class EventsService implements HttpService {
                     .map(registry::find)
                     .flatMap(Optional::stream)
                     .toList();
-            if (!guard.admit(caller, sources, res)) {
+            if (!guard.admit(req, res, caller, sources)) {
                 return;
             }
             ids.addAll(listed);

@@ -81,7 +81,7 @@ public final class Guard {
      * True when {@code caller} may read every one of {@code sources}; otherwise answers 401 (no token, or an invalid
      * one) or 403 (a valid token that does not cover them all, or the admin token) and returns false.
      */
-    boolean admit(Caller caller, List<SourceConfig> sources, ServerResponse res) {
+    boolean admit(ServerRequest req, ServerResponse res, Caller caller, List<SourceConfig> sources) {
         List<String> refused = sources.stream()
                 .filter(s -> !caller.mayRead(s))
                 .map(SourceConfig::id)
@@ -93,23 +93,26 @@ public final class Guard {
         if (caller.admin()) {
             res.header(HeaderNames.WWW_AUTHENTICATE, REALM + ", error=\"insufficient_scope\"");
             Problem.send(
-                    res, Status.FORBIDDEN_403, "the admin token reads no source; " + which + " needs an access token");
+                    req,
+                    res,
+                    Status.FORBIDDEN_403,
+                    "the admin token reads no source; " + which + " needs an access token");
         } else if (caller.verdict() == null) {
             res.header(HeaderNames.WWW_AUTHENTICATE, REALM);
-            Problem.send(res, Status.UNAUTHORIZED_401, which + " needs an access token (" + forms() + ")");
+            Problem.send(req, res, Status.UNAUTHORIZED_401, which + " needs an access token (" + forms() + ")");
         } else if (caller.verdict() instanceof Verdict.Invalid i) {
-            unauthorized(res, i);
+            unauthorized(req, res, i);
         } else {
             res.header(HeaderNames.WWW_AUTHENTICATE, REALM + ", error=\"insufficient_scope\"");
-            Problem.send(res, Status.FORBIDDEN_403, "the token does not cover " + which);
+            Problem.send(req, res, Status.FORBIDDEN_403, "the token does not cover " + which);
         }
         return false;
     }
 
     /** Answers 401 for a presented token that is not valid. */
-    static void unauthorized(ServerResponse res, Verdict.Invalid invalid) {
+    static void unauthorized(ServerRequest req, ServerResponse res, Verdict.Invalid invalid) {
         res.header(HeaderNames.WWW_AUTHENTICATE, REALM + ", error=\"invalid_token\"");
-        Problem.send(res, Status.UNAUTHORIZED_401, invalid.reason());
+        Problem.send(req, res, Status.UNAUTHORIZED_401, invalid.reason());
     }
 
     /** True once the token of {@code caller} has expired (a stream then ends). */

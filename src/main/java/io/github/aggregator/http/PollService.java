@@ -56,7 +56,8 @@ public final class PollService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::list)
+        rules.get("/", (req, res) -> list(req, res, false))
+                .head("/", (req, res) -> list(req, res, true))
                 .get("/{id}", (req, res) -> one(req, res, false))
                 .head("/{id}", (req, res) -> one(req, res, true));
     }
@@ -66,10 +67,10 @@ public final class PollService implements HttpService {
      * refused (401) rather than silently showing less. Upstream URLs (never with credentials or query) only for the
      * admin token, which sees every source's status.
      */
-    private void list(ServerRequest req, ServerResponse res) {
+    private void list(ServerRequest req, ServerResponse res, boolean head) {
         Guard.Caller caller = guard.caller(req);
         if (caller.verdict() instanceof Verdict.Invalid invalid) {
-            Guard.unauthorized(res, invalid);
+            Guard.unauthorized(req, res, invalid);
             return;
         }
         ArrayNode sources = Json.MAPPER.createArrayNode();
@@ -110,7 +111,12 @@ public final class PollService implements HttpService {
         body.set("sources", sources);
         boolean personal = caller.admin() || caller.verdict() != null;
         res.header(HeaderNames.CACHE_CONTROL, personal ? "private, no-cache" : "no-cache");
-        JsonBody.send(req, res, Json.bytes(body));
+        if (head) {
+            res.headers().contentType(MediaTypes.APPLICATION_JSON);
+            res.send();
+        } else {
+            JsonBody.send(req, res, Json.bytes(body));
+        }
     }
 
     /** An upstream source is active unless it idles on demand; a combined one while any part is active. */
@@ -143,11 +149,11 @@ public final class PollService implements HttpService {
         String id = req.path().pathParameters().get("id");
         Optional<SourceConfig> source = registry.find(id);
         if (source.isEmpty()) {
-            Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
+            Problem.send(req, res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
         boolean token = source.get().access() == SourceConfig.Access.TOKEN;
-        if (token && !guard.admit(guard.caller(req), List.of(source.get()), res)) {
+        if (token && !guard.admit(req, res, guard.caller(req), List.of(source.get()))) {
             return; // before any read is recorded: a refused request wakes no on-demand source
         }
         Optional<Snapshot> snap = awaitData(id);
@@ -156,7 +162,7 @@ public final class PollService implements HttpService {
                     .map(e -> "; last attempt failed: " + e)
                     .orElse("");
             res.header(HeaderNames.RETRY_AFTER, Long.toString(secondsToNextFetch(source.get())));
-            Problem.send(res, Status.SERVICE_UNAVAILABLE_503, "source \"" + id + "\" has no data yet" + why);
+            Problem.send(req, res, Status.SERVICE_UNAVAILABLE_503, "source \"" + id + "\" has no data yet" + why);
             return;
         }
         Snapshot s = snap.get();
