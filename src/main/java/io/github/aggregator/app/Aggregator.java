@@ -4,8 +4,10 @@ import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.http.AdminService;
+import io.github.aggregator.http.Cors;
 import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
+import io.github.aggregator.http.Guard;
 import io.github.aggregator.http.PollService;
 import io.github.aggregator.http.Routes;
 import io.github.aggregator.source.AggregatorConfig;
@@ -74,14 +76,15 @@ public final class Aggregator implements AutoCloseable {
         // shared state first, so the first request is answered from it without an upstream call
         transport.start(registry.enabled(), this::polledHere);
         Config serverConfig = Config.just(ConfigSources.create(config.server()));
+        Guard guard = new Guard(config.access(), config.adminToken(), clock);
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
-                        r,
-                        new PollService(registry, store, poller, hub, clock, this::notes),
-                        new EventsService(registry, store, hub, poller),
+                        r.addFilter(new Cors(config.cors())),
+                        new PollService(registry, store, poller, hub, clock, guard, this::notes),
+                        new EventsService(registry, store, hub, poller, guard),
                         new DemoService(clock),
                         config.adminToken() == null
                                 ? null
@@ -174,6 +177,12 @@ public final class Aggregator implements AutoCloseable {
         }
         if (!Objects.equals(a.cluster(), b.cluster())) {
             out.add("cluster");
+        }
+        if (!Objects.equals(a.access(), b.access())) {
+            out.add("access");
+        }
+        if (!Objects.equals(a.cors(), b.cors())) {
+            out.add("cors");
         }
         AggregatorConfig x = a.aggregator();
         AggregatorConfig y = b.aggregator();

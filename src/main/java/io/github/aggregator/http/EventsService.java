@@ -1,8 +1,10 @@
 package io.github.aggregator.http;
 
+import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Deltas;
 import io.github.aggregator.stream.EventStream;
@@ -37,6 +39,10 @@ import java.util.function.BooleanSupplier;
  * drains its own bounded queue on its own virtual thread. The stream is written by hand rather than through {@code
  * SseSink}, which cannot emit the {@code retry:} field. A client that left is noticed on the next write, at the
  * latest at the next heartbeat.
+ *
+ * <p>Token sources are streamed only to a caller whose token covers them (a multiplexed stream is refused with 403
+ * when any listed source is not covered; without {@code sources} it carries every source the caller may read). A
+ * stream opened with an expiring token ends when the token expires, at the next event or heartbeat.
  */
 public final class EventsService implements HttpService {
     private static final System.Logger LOG = System.getLogger(EventsService.class.getName());
@@ -50,34 +56,54 @@ public final class EventsService implements HttpService {
     private final Poller poller;
     private final Deltas deltas = new Deltas();
     private final WriteWatchdog watchdog;
+    private final Guard guard;
 
-    public EventsService(SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller) {
+    public EventsService(SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller, Guard guard) {
         this.registry = registry;
         this.store = store;
         this.hub = hub;
         this.poller = poller;
+        this.guard = guard;
         this.watchdog = new WriteWatchdog(registry.config().writeTimeout());
     }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/sources/{id}/events", this::one).get("/events", this::many);
+        rules.get("/sources/{id}/events", this::one)
+                .get("/events", this::many)
+                .head("/sources/{id}/events", EventsService::noHead)
+                .head("/events", EventsService::noHead);
+    }
+
+    /** A stream has no head of its own to give: 405, as for other methods. */
+    private static void noHead(ServerRequest req, ServerResponse res) {
+        res.header(HeaderNames.ALLOW, "GET");
+        Problem.send(req, res, Status.METHOD_NOT_ALLOWED_405, "an event stream answers GET only");
     }
 
     private void one(ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
-        if (registry.find(id).isEmpty()) {
+        Optional<SourceConfig> source = registry.find(id);
+        if (source.isEmpty()) {
             Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
-        stream(req, res, List.of(id), false);
+        Guard.Caller caller = guard.caller(req);
+        if (guard.admit(req, res, caller, List.of(source.get()))) {
+            stream(req, res, List.of(id), false, caller);
+        }
     }
 
     private void many(ServerRequest req, ServerResponse res) {
         Optional<String> param = req.query().first("sources").asOptional();
+        Guard.Caller caller = guard.caller(req);
         List<String> ids = new ArrayList<>();
         if (param.isEmpty()) {
-            registry.enabled().forEach(s -> ids.add(s.id()));
+            if (caller.verdict() instanceof Verdict.Invalid invalid) {
+                Guard.unauthorized(req, res, invalid);
+                return;
+            }
+            registry.enabled().stream().filter(caller::mayRead).forEach(s -> ids.add(s.id()));
         } else {
             Set<String> listed = new LinkedHashSet<>();
             for (String part : param.get().split(",")) {
@@ -102,6 +128,13 @@ public final class EventsService implements HttpService {
                                 : "unknown sources: " + Problem.echo(String.join(", ", unknown)));
                 return;
             }
+            List<SourceConfig> sources = listed.stream()
+                    .map(registry::find)
+                    .flatMap(Optional::stream)
+                    .toList();
+            if (!guard.admit(req, res, caller, sources)) {
+                return;
+            }
             ids.addAll(listed);
         }
         if (ids.size() > registry.config().maxSourcesPerStream()) {
@@ -111,10 +144,11 @@ public final class EventsService implements HttpService {
                     "more than " + registry.config().maxSourcesPerStream() + " sources; list the ones you need");
             return;
         }
-        stream(req, res, ids, true);
+        stream(req, res, ids, true, caller);
     }
 
-    private void stream(ServerRequest req, ServerResponse res, List<String> ids, boolean multiplexed) {
+    private void stream(
+            ServerRequest req, ServerResponse res, List<String> ids, boolean multiplexed, Guard.Caller caller) {
         Optional<String> delta = req.query().first("delta").asOptional();
         if (delta.isPresent() && !delta.get().equals("json-patch")) {
             Problem.send(res, Status.BAD_REQUEST_400, "delta must be json-patch");
@@ -148,6 +182,10 @@ public final class EventsService implements HttpService {
             BooleanSupplier alive = StreamLiveness.of(res);
             while (!stream.ended()) {
                 List<SseEvent> events = stream.next();
+                if (guard.expired(caller)) {
+                    write(out, List.of(SseEvent.comment("access token expired")));
+                    break;
+                }
                 if (!alive.getAsBoolean()) {
                     LOG.log(Level.DEBUG, "stream of " + ids.size() + " source(s): HTTP/2 stream reset by the client");
                     break;

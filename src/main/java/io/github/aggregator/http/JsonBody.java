@@ -19,7 +19,7 @@ final class JsonBody {
 
     static void send(ServerRequest req, ServerResponse res, byte[] body) {
         res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        res.header(HeaderNames.VARY, "Accept-Encoding");
+        res.headers().add(HeaderNames.VARY, "Accept-Encoding"); // added: CORS may have set Vary: Origin
         if (body.length >= MIN_GZIP_SIZE
                 && acceptsGzip(req.headers().first(HeaderNames.ACCEPT_ENCODING).orElse(""))) {
             res.header(HeaderNames.CONTENT_ENCODING, "gzip");

@@ -2,6 +2,7 @@ package io.github.aggregator.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.Json;
@@ -24,6 +25,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -33,8 +35,9 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * JSON polling: {@code GET /api/sources} (status of every source) and {@code GET /api/sources/{id}} (the envelope,
- * with ETag / 304, Last-Modified and a max-age that ends at the next fetch).
+ * JSON polling: {@code GET /api/sources} (status of every source the caller may read) and {@code GET
+ * /api/sources/{id}} (the envelope, with ETag / 304, Last-Modified and a max-age that ends at the next fetch). Token
+ * sources answer only a caller whose token covers them (see {@link Guard}), and are marked {@code private} for caches.
  */
 public final class PollService implements HttpService {
     private final SourceRegistry registry;
@@ -42,10 +45,11 @@ public final class PollService implements HttpService {
     private final Poller poller;
     private final Hub hub;
     private final Clock clock;
+    private final Guard guard;
     private final Supplier<Map<String, String>> notes;
 
-    public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock) {
-        this(registry, store, poller, hub, clock, Map::of);
+    public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock, Guard guard) {
+        this(registry, store, poller, hub, clock, guard, Map::of);
     }
 
     /**
@@ -58,6 +62,7 @@ public final class PollService implements HttpService {
             Poller poller,
             Hub hub,
             Clock clock,
+            Guard guard,
             Supplier<Map<String, String>> notes) {
         this.notes = notes;
         this.registry = registry;
@@ -65,18 +70,33 @@ public final class PollService implements HttpService {
         this.poller = poller;
         this.hub = hub;
         this.clock = clock;
+        this.guard = guard;
     }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::list)
+        rules.get("/", (req, res) -> list(req, res, false))
+                .head("/", (req, res) -> list(req, res, true))
                 .get("/{id}", (req, res) -> one(req, res, false))
                 .head("/{id}", (req, res) -> one(req, res, true));
     }
 
-    private void list(ServerRequest req, ServerResponse res) {
+    /**
+     * The status of every source the caller may read: public ones, and those its token covers. An invalid token is
+     * refused (401) rather than silently showing less. Upstream URLs (never with credentials or query) only for the
+     * admin token, which sees every source's status.
+     */
+    private void list(ServerRequest req, ServerResponse res, boolean head) {
+        Guard.Caller caller = guard.caller(req);
+        if (caller.verdict() instanceof Verdict.Invalid invalid) {
+            Guard.unauthorized(req, res, invalid);
+            return;
+        }
         ArrayNode sources = Json.MAPPER.createArrayNode();
         for (SourceConfig s : registry.enabled()) {
+            if (!caller.admin() && !caller.mayRead(s)) {
+                continue;
+            }
             ObjectNode n = sources.addObject();
             Optional<Snapshot> snap = store.latest(s.id());
             Optional<Poller.State> state = poller.state(s.id());
@@ -84,7 +104,9 @@ public final class PollService implements HttpService {
             if (s.combined()) {
                 s.combine().forEach(n.putArray("combine")::add);
             } else {
-                n.put("url", s.safeUrl());
+                if (caller.admin()) {
+                    n.put("url", s.safeUrl());
+                }
                 n.put("interval", s.interval().toMillis() / 1000.0);
                 n.put("poll", s.poll() == SourceConfig.Poll.ALWAYS ? "always" : "on-demand");
             }
@@ -107,8 +129,14 @@ public final class PollService implements HttpService {
         ObjectNode body = Json.MAPPER.createObjectNode();
         notes.get().forEach(body::put);
         body.set("sources", sources);
-        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        JsonBody.send(req, res, Json.bytes(body));
+        boolean personal = caller.admin() || caller.verdict() != null;
+        res.header(HeaderNames.CACHE_CONTROL, personal ? "private, no-cache" : "no-cache");
+        if (head) {
+            res.headers().contentType(MediaTypes.APPLICATION_JSON);
+            res.send();
+        } else {
+            JsonBody.send(req, res, Json.bytes(body));
+        }
     }
 
     /** An upstream source is active unless it idles on demand; a combined one while any part is active. */
@@ -141,8 +169,12 @@ public final class PollService implements HttpService {
         String id = req.path().pathParameters().get("id");
         Optional<SourceConfig> source = registry.find(id);
         if (source.isEmpty()) {
-            Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
+            Problem.send(req, res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
+        }
+        boolean token = source.get().access() == SourceConfig.Access.TOKEN;
+        if (token && !guard.admit(req, res, guard.caller(req), List.of(source.get()))) {
+            return; // before any read is recorded: a refused request wakes no on-demand source
         }
         Optional<Snapshot> snap = awaitData(id);
         if (snap.isEmpty() || !snap.get().hasData()) {
@@ -150,14 +182,15 @@ public final class PollService implements HttpService {
                     .map(e -> "; last attempt failed: " + e)
                     .orElse("");
             res.header(HeaderNames.RETRY_AFTER, Long.toString(secondsToNextFetch(source.get())));
-            Problem.send(res, Status.SERVICE_UNAVAILABLE_503, "source \"" + id + "\" has no data yet" + why);
+            Problem.send(req, res, Status.SERVICE_UNAVAILABLE_503, "source \"" + id + "\" has no data yet" + why);
             return;
         }
         Snapshot s = snap.get();
         String etag = s.etag();
         res.header(HeaderNames.ETAG, etag);
         res.header(HeaderNames.LAST_MODIFIED, httpDate(s.changedAt()));
-        res.header(HeaderNames.CACHE_CONTROL, "max-age=" + secondsToNextFetch(source.get()));
+        res.header(
+                HeaderNames.CACHE_CONTROL, (token ? "private, " : "") + "max-age=" + secondsToNextFetch(source.get()));
         if (notModified(req, etag, s.changedAt())) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;

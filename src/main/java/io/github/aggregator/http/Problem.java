@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.source.Json;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaType;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 /** RFC 9457 {@code application/problem+json} responses. Details never carry stack traces or secrets. */
@@ -12,6 +14,19 @@ final class Problem {
     static final HttpMediaType PROBLEM_JSON = HttpMediaType.create("application/problem+json");
 
     private Problem() {}
+
+    /** As {@link #send(ServerResponse, Status, String)}, but without a body when {@code req} is a HEAD request. */
+    static void send(ServerRequest req, ServerResponse res, Status status, String detail) {
+        if (req.prologue().method() == Method.HEAD) {
+            // a HEAD answer has no body: bytes after the head would be read as the next response on the connection
+            res.status(status);
+            res.headers().contentType(PROBLEM_JSON);
+            res.header(HeaderNames.CACHE_CONTROL, "no-store");
+            res.send();
+            return;
+        }
+        send(res, status, detail);
+    }
 
     static void send(ServerResponse res, Status status, String detail) {
         ObjectNode body = Json.MAPPER.createObjectNode();

@@ -58,11 +58,11 @@ public final class Routes {
                             && !path.startsWith("/api/refresh")
                             && method != Method.GET
                             && method != Method.HEAD) {
-                        res.header(HeaderNames.ALLOW, "GET");
-                        Problem.send(res, Status.METHOD_NOT_ALLOWED_405, "only GET is supported here");
+                        res.header(HeaderNames.ALLOW, "GET, HEAD");
+                        Problem.send(req, res, Status.METHOD_NOT_ALLOWED_405, "only GET is supported here");
                         return;
                     }
-                    Problem.send(res, Status.NOT_FOUND_404, "no such resource");
+                    Problem.send(req, res, Status.NOT_FOUND_404, "no such resource");
                 })
                 .error(Throwable.class, (req, res, t) -> {
                     LOG.log(
@@ -71,7 +71,7 @@ public final class Routes {
                                     + req.path().path() + " failed: "
                                     + t.getClass().getSimpleName());
                     if (!res.isSent()) {
-                        Problem.send(res, Status.INTERNAL_SERVER_ERROR_500, "internal error");
+                        Problem.send(req, res, Status.INTERNAL_SERVER_ERROR_500, "internal error");
                     }
                 });
     }

@@ -41,13 +41,21 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * @param adminToken the token that protects the admin endpoints ({@code admin.token}, or env {@code
  *     AGGREGATOR_ADMIN_TOKEN}, which wins); null when none is configured and the admin endpoints are off. A secret:
  *     never logged or served
+ * @param access the {@code access} section: keys and JWT settings for sources marked {@code access: token}
+ * @param cors the {@code cors} section: origins whose pages may read the API
  * @param cluster the shared Redis ({@code cluster.redis}, or env {@code REDIS_URL}, which wins for the URL); null
  *     when the service runs alone
  */
 public record ConfigFile(
-        Path file, AggregatorConfig aggregator, Map<String, String> server, String adminToken, ClusterConfig cluster) {
+        Path file,
+        AggregatorConfig aggregator,
+        Map<String, String> server,
+        String adminToken,
+        AccessConfig access,
+        CorsConfig cors,
+        ClusterConfig cluster) {
 
-    private static final Set<String> TOP_KEYS = Set.of("server", "aggregator", "admin", "cluster");
+    private static final Set<String> TOP_KEYS = Set.of("server", "aggregator", "admin", "access", "cors", "cluster");
     private static final Set<String> ADMIN_KEYS = Set.of("token");
     private static final Set<String> CLUSTER_KEYS = Set.of("redis");
     private static final Set<String> REDIS_KEYS = Set.of("url", "keyPrefix", "ttl", "timeout");
@@ -88,8 +96,9 @@ public record ConfigFile(
             "poll",
             "idleAfter",
             "minInterval",
-            "maxBackoff");
-    private static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled");
+            "maxBackoff",
+            "access");
+    private static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
     private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\\+)([^}]*))?}");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|KiB|MB|MiB)?");
 
@@ -124,7 +133,7 @@ public record ConfigFile(
     }
 
     /** One pass over one file; keeps the file name and env for messages and substitution. */
-    private record Reading(String file, Map<String, String> env) {
+    record Reading(String file, Map<String, String> env) {
 
         ConfigFile read(Node root) {
             if (root == null) {
@@ -154,12 +163,17 @@ public record ConfigFile(
             if (!top.containsKey("aggregator")) {
                 throw new ConfigException(file + ": missing the \"aggregator\" section with sources");
             }
-            return new ConfigFile(
-                    Path.of(file),
-                    aggregator(top.get("aggregator").getValueNode()),
-                    server,
-                    adminToken(top),
-                    cluster(top));
+            Node aggregatorNode = top.get("aggregator").getValueNode();
+            AggregatorConfig aggregator = aggregator(aggregatorNode);
+            String adminToken = adminToken(top);
+            AccessConfig access =
+                    AccessSections.access(this, valueOf(top, "access"), aggregator, aggregatorNode, adminToken);
+            CorsConfig cors = AccessSections.cors(this, valueOf(top, "cors"));
+            return new ConfigFile(Path.of(file), aggregator, server, adminToken, access, cors, cluster(top));
+        }
+
+        private static Node valueOf(Map<String, NodeTuple> fields, String key) {
+            return fields.containsKey(key) ? fields.get(key).getValueNode() : null;
         }
 
         /** The {@code cluster} section; env REDIS_URL supplies or overrides the URL. Never echoes the URL. */
@@ -370,7 +384,8 @@ public record ConfigFile(
                         scalar(fields, "idleAfter", id, Durations::parse, null),
                         scalar(fields, "minInterval", id, Durations::parse, null),
                         scalar(fields, "maxBackoff", id, Durations::parse, null),
-                        List.of());
+                        List.of(),
+                        scalar(fields, "access", id, v -> choice(SourceConfig.Access.class, v), null));
             } catch (IllegalArgumentException e) {
                 String field = e.getMessage().split(":", 2)[0];
                 NodeTuple t = fields.get(field.split("\\.", 2)[0]);
@@ -410,7 +425,8 @@ public record ConfigFile(
                     null,
                     null,
                     null,
-                    parts);
+                    parts,
+                    scalar(fields, "access", id, v -> choice(SourceConfig.Access.class, v), null));
         }
 
         /** Every part of a combined source exists, is enabled when the combination is, and no combination loops. */
@@ -458,7 +474,7 @@ public record ConfigFile(
                             && k.getValue().equals(key));
         }
 
-        private static <E extends Enum<E>> E choice(Class<E> type, String value) {
+        static <E extends Enum<E>> E choice(Class<E> type, String value) {
             String v = value.trim().toUpperCase(Locale.ROOT).replace('-', '_');
             for (E e : type.getEnumConstants()) {
                 if (e.name().equals(v)) {
@@ -472,7 +488,7 @@ public record ConfigFile(
             throw new IllegalArgumentException("\"" + value + "\" is not one of " + String.join(", ", names));
         }
 
-        private <T> T scalar(Map<String, NodeTuple> fields, String key, String id, Function<String, T> parse, T dflt) {
+        <T> T scalar(Map<String, NodeTuple> fields, String key, String id, Function<String, T> parse, T dflt) {
             NodeTuple t = fields.get(key);
             if (t == null) {
                 return dflt;
@@ -491,7 +507,7 @@ public record ConfigFile(
             }
         }
 
-        private String substitute(String value, int line, String id, String field) {
+        String substitute(String value, int line, String id, String field) {
             Matcher m = VAR.matcher(value);
             StringBuilder out = new StringBuilder();
             while (m.find()) {
@@ -513,7 +529,7 @@ public record ConfigFile(
             return out.toString();
         }
 
-        private Map<String, NodeTuple> mapping(Node node, String id, String what, Set<String> known) {
+        Map<String, NodeTuple> mapping(Node node, String id, String what, Set<String> known) {
             if (!(node instanceof MappingNode m)) {
                 throw fail(line(node), id, what, "must be a mapping");
             }
@@ -545,7 +561,7 @@ public record ConfigFile(
             return null;
         }
 
-        private String keyOf(NodeTuple t) {
+        String keyOf(NodeTuple t) {
             if (t.getKeyNode() instanceof ScalarNode k) {
                 return k.getValue();
             }
@@ -617,7 +633,7 @@ public record ConfigFile(
             return parts.length == 2 ? fail(line, id, parts[0], parts[1]) : fail(line, id, "?", message);
         }
 
-        private ConfigException fail(int line, String id, String field, String reason) {
+        ConfigException fail(int line, String id, String field, String reason) {
             StringBuilder sb = new StringBuilder(file);
             if (line > 0) {
                 sb.append(':').append(line);
@@ -630,13 +646,13 @@ public record ConfigFile(
             return new ConfigException(sb.toString());
         }
 
-        private static int line(Node node) {
+        static int line(Node node) {
             return node == null || node.getStartMark() == null
                     ? 0
                     : node.getStartMark().getLine() + 1;
         }
 
-        private static boolean bool(String v) {
+        static boolean bool(String v) {
             return switch (v.trim().toLowerCase(Locale.ROOT)) {
                 case "true", "yes", "on" -> true;
                 case "false", "no", "off", "" -> false;

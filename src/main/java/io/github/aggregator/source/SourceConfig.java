@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * @param minInterval floor between two fetches that no trigger may undercut (default 0: none)
  * @param maxBackoff longest wait after repeated failures (default 10 intervals, at most 15 minutes)
  * @param combine ids of the sources whose data this source combines; empty for an upstream source
+ * @param access who may read it: PUBLIC (default) or TOKEN (a token whose grant covers this source)
  */
 public record SourceConfig(
         String id,
@@ -43,7 +44,8 @@ public record SourceConfig(
         Duration idleAfter,
         Duration minInterval,
         Duration maxBackoff,
-        List<String> combine) {
+        List<String> combine,
+        Access access) {
 
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(60);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
@@ -59,6 +61,14 @@ public record SourceConfig(
         JSON,
         /** The body is kept as one JSON string. */
         TEXT
+    }
+
+    /** Who may read a source. */
+    public enum Access {
+        /** Anyone (default). */
+        PUBLIC,
+        /** Only a caller whose token covers the source (see {@link AccessConfig}). */
+        TOKEN
     }
 
     /** When an upstream is fetched. */
@@ -130,6 +140,7 @@ public record SourceConfig(
         if (maxBackoff.compareTo(interval) < 0) {
             throw new IllegalArgumentException("maxBackoff: must not be shorter than interval");
         }
+        access = access == null ? Access.PUBLIC : access;
     }
 
     /** A disabled source that is kept by id only: every other field at its default, never polled. */
@@ -149,7 +160,8 @@ public record SourceConfig(
                 null,
                 null,
                 null,
-                List.of());
+                List.of(),
+                null);
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -139,7 +139,8 @@ class PollerTest {
                 null,
                 null,
                 maxBackoff,
-                List.of());
+                List.of(),
+                null);
     }
 
     /** A random generator pinned to one end of every requested range; rejects empty ranges as the JDK's do. */
@@ -277,7 +278,8 @@ class PollerTest {
                     null,
                     Duration.ofSeconds(1),
                     null,
-                    List.of());
+                    List.of(),
+                    null);
             SourceRegistry registry = new SourceRegistry(AggregatorConfig.of(List.of(s)));
             Clock clock = Clock.systemUTC();
             try (Poller poller = new Poller(

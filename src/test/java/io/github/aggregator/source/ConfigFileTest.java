@@ -8,11 +8,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -724,6 +733,409 @@ class ConfigFileTest {
         assertEquals(URI.create("https://api.apiverve.com/v1/weatherforecast?city=NYC"), weather.url());
         assertEquals("/data", weather.select());
         assertEquals("0", config.server().get("server.port"));
+    }
+
+    // ---- access and cors ------------------------------------------------------------------------------------------
+
+    private static final String KEY = "abcdefghijklmnop0123";
+
+    /** Lines 1-4: ALPHA; line 5 {@code access:}, line 6 {@code keys:}; a case appends its key from line 7 on. */
+    private static final String KEYS = ALPHA + "access:\n  keys:\n";
+
+    /** Lines 1-4: ALPHA; line 5 {@code access:}, line 6 {@code jwt:}; a case appends its fields from line 7 on. */
+    private static final String JWT = ALPHA + "access:\n  jwt:\n";
+
+    static Stream<Arguments> badAccessConfigs() throws Exception {
+        return Stream.of(
+                bad(
+                        "source access neither public nor token",
+                        5,
+                        "alpha",
+                        "access",
+                        "not one of public, token",
+                        ALPHA + """
+                              access: private
+                        """),
+                bad("token source but no keys and no jwt", 5, "alpha", "access", "no keys and no jwt", ALPHA + """
+                              access: token
+                        """),
+                bad(
+                        "public combination of a token source",
+                        6,
+                        "sum",
+                        "access",
+                        "part \"alpha\" needs a token",
+                        ALPHA + """
+                              access: token
+                            - id: sum
+                              combine: [alpha]
+                        access:
+                          keys:
+                            - key: %s
+                              sources: "*"
+                        """.formatted(KEY)),
+                bad("unknown field in access", 6, null, "secret", "unknown field in access", ALPHA + """
+                        access:
+                          secret: x
+                        """),
+                bad("keys not a list", 6, null, "access.keys", "must be a list", ALPHA + """
+                        access:
+                          keys: abc
+                        """),
+                bad("key too short", 7, null, "access.keys[0].key", "at least 16", KEYS + """
+                            - key: short
+                              sources: [alpha]
+                        """),
+                bad("key with a space", 7, null, "access.keys[0].key", "without spaces", KEYS + """
+                            - key: "abcdefgh ijklmnop0123"
+                              sources: [alpha]
+                        """),
+                bad("sha256 key with too few digits", 7, null, "access.keys[0].key", "64 hex digits", KEYS + """
+                            - key: sha256:abc123
+                              sources: [alpha]
+                        """),
+                bad(
+                        "sha256 key that is not hex",
+                        7,
+                        null,
+                        "access.keys[0].key",
+                        "64 hex digits",
+                        KEYS + """
+                            - key: sha256:%s
+                              sources: [alpha]
+                        """.formatted("z".repeat(64))),
+                bad("key without sources", 7, null, "access.keys[0].sources", "is required", KEYS + """
+                            - key: %s
+                        """.formatted(KEY)),
+                bad("key without key", 7, null, "access.keys[0].key", "is required", KEYS + """
+                            - sources: [alpha]
+                        """),
+                bad(
+                        "key for an unknown source",
+                        8,
+                        null,
+                        "access.keys[0].sources",
+                        "\"ghost\" is not a configured",
+                        KEYS + """
+                            - key: %s
+                              sources: [alpha, ghost]
+                        """.formatted(KEY)),
+                bad(
+                        "key with empty sources",
+                        8,
+                        null,
+                        "access.keys[0].sources",
+                        "source ids",
+                        KEYS + """
+                            - key: %s
+                              sources: []
+                        """.formatted(KEY)),
+                bad(
+                        "key with an unknown field",
+                        9,
+                        null,
+                        "scope",
+                        "unknown field in access.keys[0]",
+                        KEYS + """
+                            - key: %s
+                              sources: [alpha]
+                              scope: all
+                        """.formatted(KEY)),
+                bad(
+                        "the same key twice, plain and hashed",
+                        9,
+                        null,
+                        "access.keys[1].key",
+                        "same key as access.keys[0]",
+                        KEYS + """
+                            - key: %s
+                              sources: [alpha]
+                            - key: sha256:%s
+                              sources: "*"
+                        """.formatted(KEY, hex(KEY))),
+                bad(
+                        "key equal to the admin token",
+                        9,
+                        null,
+                        "access.keys[0].key",
+                        "admin token",
+                        """
+                        admin:
+                          token: %s
+                        """.formatted(KEY) + KEYS.replace("access:", "access:") + """
+                            - key: %s
+                              sources: "*"
+                        """.formatted(KEY)),
+                bad("unset variable in a key", 7, null, "access.keys[0].key", "KIOSK_KEY is not set", KEYS + """
+                            - key: ${KIOSK_KEY}
+                              sources: [alpha]
+                        """),
+                bad("jwt without a key", 7, null, "access.jwt", "needs hs256Secret or rs256PublicKey", JWT + """
+                            claim: grants
+                        """),
+                bad("jwt secret too short", 7, null, "access.jwt.hs256Secret", "at least 32 bytes", JWT + """
+                            hs256Secret: short-s3cret
+                        """),
+                bad(
+                        "jwt public key that is not PEM",
+                        7,
+                        null,
+                        "access.jwt.rs256PublicKey",
+                        "not a PEM public key",
+                        JWT + """
+                            rs256PublicKey: not-a-key
+                        """),
+                bad(
+                        "jwt public key with broken base64",
+                        7,
+                        null,
+                        "access.jwt.rs256PublicKey",
+                        "not a valid RSA",
+                        JWT + """
+                            rs256PublicKey: |
+                              -----BEGIN PUBLIC KEY-----
+                              !!!!
+                              -----END PUBLIC KEY-----
+                        """),
+                bad(
+                        "jwt private key instead of public",
+                        7,
+                        null,
+                        "access.jwt.rs256PublicKey",
+                        "private key",
+                        JWT
+                                + """
+                            rs256PublicKey: |
+                        %s""".formatted(indent(
+                                        pem(
+                                                "PRIVATE KEY",
+                                                rsa(2048).getPrivate().getEncoded()),
+                                        6))),
+                bad(
+                        "jwt RSA key under 2048 bits",
+                        7,
+                        null,
+                        "access.jwt.rs256PublicKey",
+                        "at least 2048 bits",
+                        JWT
+                                + """
+                            rs256PublicKey: |
+                        %s""".formatted(indent(
+                                        pem("PUBLIC KEY", rsa(1024).getPublic().getEncoded()), 6))),
+                bad(
+                        "jwt leeway too long",
+                        8,
+                        null,
+                        "access.jwt.leeway",
+                        "between 0s and 10m",
+                        JWT + """
+                            hs256Secret: %s
+                            leeway: 1h
+                        """.formatted("s".repeat(32))),
+                bad("jwt unknown field", 7, null, "secret", "unknown field in access.jwt", JWT + """
+                            secret: x
+                        """),
+                bad("cookie name with a space", 6, null, "access.cookie", "not a cookie name", ALPHA + """
+                        access:
+                          cookie: "my token"
+                        """),
+                bad(
+                        "query parameter name with a slash",
+                        6,
+                        null,
+                        "access.queryParameter",
+                        "not a parameter name",
+                        ALPHA + """
+                        access:
+                          queryParameter: a/b
+                        """),
+                bad("cors origin with a path", 8, null, "cors.allowedOrigins", "not an origin", ALPHA + """
+                        cors:
+                          allowedOrigins:
+                            - https://ok.example.com
+                            - https://dash.example.com/app
+                        """),
+                bad("cors origin null", 6, null, "cors.allowedOrigins", "not an origin", ALPHA + """
+                        cors:
+                          allowedOrigins: ["null"]
+                        """),
+                bad(
+                        "cors credentials with only *",
+                        7,
+                        null,
+                        "cors.allowCredentials",
+                        "never allowed for \"*\"",
+                        ALPHA + """
+                        cors:
+                          allowedOrigins: ["*"]
+                          allowCredentials: true
+                        """),
+                bad(
+                        "cors allowCredentials not a boolean",
+                        7,
+                        null,
+                        "cors.allowCredentials",
+                        "not true or false",
+                        ALPHA + """
+                        cors:
+                          allowedOrigins: [https://dash.example.com]
+                          allowCredentials: sometimes
+                        """),
+                bad("cors maxAge too long", 7, null, "cors.maxAge", "between 0s and 1d", ALPHA + """
+                        cors:
+                          allowedOrigins: [https://dash.example.com]
+                          maxAge: 2d
+                        """),
+                bad("cors maxAge not a duration", 7, null, "cors.maxAge", "not a duration", ALPHA + """
+                        cors:
+                          allowedOrigins: [https://dash.example.com]
+                          maxAge: soon
+                        """),
+                bad("cors unknown field", 6, null, "origins", "unknown field in cors", ALPHA + """
+                        cors:
+                          origins: [https://dash.example.com]
+                        """));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badAccessConfigs")
+    void badAccessOrCorsConfigIsRefusedWithOneLineNamingFileAndField(
+            String name, int line, String id, String field, String reason, String yaml) throws IOException {
+        badConfigIsRefusedWithOneLineNamingFileSourceAndField(name, line, id, field, reason, yaml);
+    }
+
+    @Test
+    void refusedKeysAndSecretsAreNeverEchoed() throws Exception {
+        String privatePem = pem("PRIVATE KEY", rsa(2048).getPrivate().getEncoded());
+        String privateBody = privatePem.lines().skip(1).findFirst().orElseThrow();
+        for (String[] c : List.of(
+                new String[] {"short-s3cret", KEYS + "    - key: short-s3cret\n      sources: [alpha]\n"},
+                new String[] {"spaced s3cret value", KEYS + "    - key: \"spaced s3cret value\"\n      sources: \"*\"\n"
+                },
+                new String[] {
+                    KEY, "admin:\n  token: " + KEY + "\n" + KEYS + "    - key: " + KEY + "\n      sources: \"*\"\n"
+                },
+                new String[] {"tiny-hs-s3cret", JWT + "    hs256Secret: tiny-hs-s3cret\n"},
+                new String[] {privateBody, JWT + "    rs256PublicKey: |\n" + indent(privatePem, 6)})) {
+            String m = refused(write(c[1]), Map.of());
+            assertFalse(m.contains(c[0]), "echoes a secret: " + m);
+        }
+    }
+
+    @Test
+    void accessAndCorsSectionsAreRead() throws Exception {
+        KeyPair rsa = rsa(2048);
+        ConfigFile config = load(
+                """
+                aggregator:
+                  sources:
+                    - id: alpha
+                      url: http://127.0.0.1:9/a
+                      access: token
+                    - id: beta
+                      url: http://127.0.0.1:9/b
+                    - id: both
+                      combine: [alpha, beta]
+                      access: TOKEN
+                access:
+                  keys:
+                    - key: ${KIOSK_KEY}
+                      sources: [alpha, both]
+                    - key: sha256:%s
+                      sources: "*"
+                  jwt:
+                    hs256Secret: ${JWT_SECRET}
+                    rs256PublicKey: |
+                %s
+                    claim: grants
+                    issuer: https://issuer.example.com
+                    audience: aggregator
+                    leeway: 5s
+                  cookie: tok
+                  queryParameter: ""
+                cors:
+                  allowedOrigins: [https://Dash.Example.com, "*", "http://localhost:3000"]
+                  allowCredentials: true
+                  maxAge: 1m
+                """.formatted(
+                                hex("second-key-0123456789"),
+                                indent(pem("PUBLIC KEY", rsa.getPublic().getEncoded()), 8)),
+                Map.of("KIOSK_KEY", KEY, "JWT_SECRET", "j".repeat(40)));
+
+        List<SourceConfig> sources = config.aggregator().sources();
+        assertEquals(SourceConfig.Access.TOKEN, sources.get(0).access());
+        assertEquals(SourceConfig.Access.PUBLIC, sources.get(1).access(), "public is the default");
+        assertEquals(SourceConfig.Access.TOKEN, sources.get(2).access());
+        AccessConfig access = config.access();
+        assertTrue(access.enabled());
+        assertEquals(2, access.keys().size());
+        assertTrue(MessageDigest.isEqual(sha256(KEY), access.keys().get(0).sha256()), "plain keys are kept hashed");
+        assertEquals(
+                new Scope(false, Set.of("alpha", "both")), access.keys().get(0).scope());
+        assertTrue(MessageDigest.isEqual(
+                sha256("second-key-0123456789"), access.keys().get(1).sha256()));
+        assertTrue(access.keys().get(1).scope().covers("anything"));
+        AccessConfig.Jwt jwt = access.jwt();
+        assertEquals("j".repeat(40), new String(jwt.hs256Secret(), StandardCharsets.UTF_8));
+        assertEquals(rsa.getPublic(), jwt.rs256PublicKey());
+        assertEquals("grants", jwt.claim());
+        assertEquals("https://issuer.example.com", jwt.issuer());
+        assertEquals("aggregator", jwt.audience());
+        assertEquals(Duration.ofSeconds(5), jwt.leeway());
+        assertEquals("tok", access.cookie());
+        assertNull(access.queryParameter(), "an empty name turns the query form off");
+        for (String secret : List.of(KEY, "j".repeat(40))) {
+            assertFalse(access.toString().contains(secret), access.toString());
+            assertFalse(config.toString().contains(secret), config.toString());
+        }
+        CorsConfig cors = config.cors();
+        assertEquals(List.of("https://dash.example.com", "*", "http://localhost:3000"), cors.allowedOrigins());
+        assertTrue(cors.listed("https://DASH.example.com"));
+        assertFalse(cors.listed("https://other.example.com"));
+        assertTrue(cors.anyOrigin());
+        assertTrue(cors.allowCredentials());
+        assertEquals(Duration.ofMinutes(1), cors.maxAge());
+    }
+
+    @Test
+    void withoutSectionsEverySourceIsPublicAndNoOriginIsAllowed() throws IOException {
+        ConfigFile config = load(ALPHA, Map.of());
+
+        assertEquals(SourceConfig.Access.PUBLIC, only(config).access());
+        assertFalse(config.access().enabled());
+        assertEquals("access_token", config.access().cookie());
+        assertEquals("access_token", config.access().queryParameter());
+        assertFalse(config.cors().enabled());
+        assertFalse(config.cors().allowCredentials());
+        assertEquals(Duration.ofMinutes(10), config.cors().maxAge());
+    }
+
+    private static KeyPair rsa(int bits) throws NoSuchAlgorithmException {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+        g.initialize(bits);
+        return g.generateKeyPair();
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n"
+                + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+                + "\n-----END " + type + "-----\n";
+    }
+
+    private static String indent(String text, int spaces) {
+        return text.lines().map(l -> " ".repeat(spaces) + l + "\n").collect(Collectors.joining());
+    }
+
+    private static byte[] sha256(String text) throws NoSuchAlgorithmException {
+        return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String hex(String text) {
+        try {
+            return HexFormat.of().formatHex(sha256(text));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------------
