@@ -29,13 +29,15 @@ public final class Routes {
                         .put("title", status.reasonPhrase())
                         .put("status", status.code())
                         .put("detail", "the request could not be processed (" + status.reasonPhrase() + ")"));
-                return DirectHandler.TransportResponse.builder()
+                DirectHandler.TransportResponse.Builder response = DirectHandler.TransportResponse.builder()
                         .status(status)
                         .headers(headers)
                         .header(HeaderNames.CONTENT_TYPE, Problem.PROBLEM_JSON.text())
-                        .entity(body)
-                        .keepAlive(eventType.keepAlive())
-                        .build();
+                        .keepAlive(eventType.keepAlive());
+                if (!"HEAD".equalsIgnoreCase(request.method())) {
+                    response.entity(body); // a HEAD answer has no body, or the next response would start with it
+                }
+                return response.build();
             });
         }
         return b.build();

@@ -365,6 +365,7 @@ class ClusterTest {
         System.out.println(
                 "joined " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - back) + " ms after Redis came up");
         // its local version was pushed on rejoin: a second instance starts from it without fetching
+        Await.isTrue(() -> !redis.command("GET", prefix + "lease:price").equals("$-1"), WAIT, "a claimed it");
         Service b = instance("inst-b");
         assertEquals(version(a), version(b));
         assertEquals(0, fetchesBy("inst-b"));

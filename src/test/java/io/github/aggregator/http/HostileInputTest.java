@@ -425,7 +425,10 @@ class HostileInputTest {
                 problems.add("a secret in the answer to " + what);
             }
         }
-        if (a.request().startsWith("HEAD ") && !a.body().isEmpty()) {
+        // Helidon 4.5 reads the bytes after a HEAD request as the next request even when that request declares
+        // them as its body (Content-Length), so its answer to them may follow on the connection; that is a second
+        // response, not a body
+        if (a.request().startsWith("HEAD ") && !a.body().isEmpty() && !a.body().startsWith("HTTP/1.1 ")) {
             problems.add("a HEAD answer with a body (the next response on the connection would start with it) for "
                     + what + ": " + a.body());
         }
@@ -469,7 +472,12 @@ class HostileInputTest {
                 }
                 String h = head.toString(StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
                 boolean stream = h.contains("text/event-stream");
-                int length = contentLength(h);
+                // a HEAD answer's Content-Length is the GET body's: nothing follows the head but, at most, the
+                // answer to whatever the client sent after its request
+                int length = new String(request, 0, Math.min(5, request.length), StandardCharsets.ISO_8859_1)
+                                .startsWith("HEAD ")
+                        ? -1
+                        : contentLength(h);
                 while ((length < 0 || body.size() < length) && (c = in.read()) >= 0) {
                     body.write(c);
                     if (stream

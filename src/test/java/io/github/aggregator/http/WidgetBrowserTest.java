@@ -83,6 +83,8 @@ class WidgetBrowserTest {
         Await.isTrue(() -> "10.5".equals(browser.text("#price")), WAIT, "the field's value in the element");
         assertEquals("sse", attribute("#price", "data-mode"));
         assertEquals("false", attribute("#price", "data-stale"));
+        // two widgets, two streams: the second may render a moment after the first
+        Await.isTrue(() -> !browser.text("#whole").isEmpty(), WAIT, "the whole value in the second element");
         JsonNode whole = Json.MAPPER.readTree(browser.text("#whole"));
         assertEquals("ACME", whole.at("/quote/symbol").asText(), "without data-field, the whole value as JSON");
 
