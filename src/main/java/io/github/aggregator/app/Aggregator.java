@@ -7,8 +7,12 @@ import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.http.AdminService;
 import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
+import io.github.aggregator.http.HealthService;
+import io.github.aggregator.http.MetricsService;
 import io.github.aggregator.http.PollService;
 import io.github.aggregator.http.Routes;
+import io.github.aggregator.observe.Health;
+import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.ConfigFile;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Snapshot;
@@ -25,6 +29,8 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -41,7 +47,10 @@ public final class Aggregator implements AutoCloseable {
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
+    private final Metrics metrics = new Metrics();
+    private final Health health = new Health();
     private final ConcurrentHashMap<String, Object> combineLocks = new ConcurrentHashMap<>();
+    private volatile boolean listening;
     private volatile boolean closed;
 
     private Aggregator(ConfigFile config, Clock clock) {
@@ -50,7 +59,8 @@ public final class Aggregator implements AutoCloseable {
         this.hub = new Hub(
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
-                config.aggregator().maxSubscribersPerClient());
+                config.aggregator().maxSubscribersPerClient(),
+                metrics);
         this.transport = new LocalTransport();
         transport.onSnapshot(s -> {
             store.offer(s);
@@ -64,14 +74,18 @@ public final class Aggregator implements AutoCloseable {
                 s -> new Fetcher(s, userAgent, () -> self[0], clock),
                 this::record,
                 id -> hub.subscribers(id) > 0,
-                ThreadLocalRandom.current());
+                ThreadLocalRandom.current(),
+                metrics);
+        registerHealthChecks();
         Config serverConfig = Config.just(ConfigSources.create(config.server()));
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
-                        r,
+                        // before Routes' catch-all 404
+                        r.register("/observe/health", new HealthService(health))
+                                .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
                         new PollService(registry, store, poller, hub, clock),
                         new EventsService(registry, store, hub, poller),
                         new DemoService(clock),
@@ -80,6 +94,7 @@ public final class Aggregator implements AutoCloseable {
                                 : new AdminService(registry, store, poller, config.adminToken())))
                 .build();
         server.start();
+        listening = true;
         self[0] = URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port());
         poller.start(registry.enabled());
     }
@@ -87,6 +102,46 @@ public final class Aggregator implements AutoCloseable {
     /** Starts the service on {@code config}; returns once it listens. */
     public static Aggregator start(ConfigFile config, Clock clock) {
         return new Aggregator(config, clock);
+    }
+
+    /**
+     * The built-in checks behind {@code /observe/health}. This is the place to add more: a part wired here registers
+     * its own named check on {@link #health}, e.g. the cluster mode's {@code health.readiness("redis", ...)} that is
+     * DOWN while Redis is unreachable, or an UP result with a {@code "cluster": "degraded"} detail. See {@link Health}
+     * for what a check may do.
+     */
+    private void registerHealthChecks() {
+        // live: the process is worth keeping as long as it still schedules fetches
+        health.liveness("poller", () -> poller.running() ? Health.Result.up() : Health.Result.down("poller stopped"));
+        // ready: config loaded (it is, or there would be no instance) and the server listening, until shutdown begins
+        health.readiness("server", () -> {
+            if (closed) {
+                return Health.Result.down("shutting down");
+            }
+            return listening ? Health.Result.up(Map.of("port", server.port())) : Health.Result.down("starting");
+        });
+        // stale upstreams do not make the instance unready: it serves their last good data, marked stale
+        health.readiness("sources", () -> {
+            int enabled = 0;
+            int withData = 0;
+            int stale = 0;
+            for (SourceConfig s : registry.enabled()) {
+                enabled++;
+                Optional<Snapshot> latest = store.latest(s.id());
+                withData += latest.filter(Snapshot::hasData).isPresent() ? 1 : 0;
+                stale += latest.filter(Snapshot::stale).isPresent() ? 1 : 0;
+            }
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("enabled", enabled);
+            details.put("withData", withData);
+            details.put("stale", stale);
+            return Health.Result.up(details);
+        });
+    }
+
+    /** The checks behind {@code /observe/health}, to add more (see {@link #registerHealthChecks}). */
+    public Health health() {
+        return health;
     }
 
     /** The port the server listens on. */
@@ -102,6 +157,9 @@ public final class Aggregator implements AutoCloseable {
     private void record(SourceConfig source, FetchResult result, Instant at, int depth) {
         Optional<Snapshot> before = store.latest(source.id());
         Snapshot now = store.record(source.id(), result, at);
+        if (now.version() > before.map(Snapshot::version).orElse(0L)) {
+            metrics.changed(source.id());
+        }
         boolean wasStale = before.map(Snapshot::stale).orElse(false);
         if (now.stale() && !wasStale) {
             LOG.log(Level.WARNING, "source " + source.id() + ": serving last good data, " + now.error());

@@ -6,7 +6,9 @@ import io.helidon.logging.common.LogConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
+import sun.misc.Signal;
 
 /**
  * Command line: {@code java -jar aggregator.jar [--config PATH]}. The config file is {@code --config}, else env
@@ -15,6 +17,13 @@ import java.util.Map;
  */
 public final class Main {
     static final String DEFAULT_CONFIG = "config/application.yaml";
+    /** The command modes, given as the first argument; without one the service runs. */
+    static final List<String> COMMANDS = List.of("check-config", "refresh");
+    /**
+     * PLACEHOLDER until the cluster mode lands: it reads the Redis address from this variable. Named here so that the
+     * deployment descriptors in functions/ can be checked against it; remove once the cluster code reads it.
+     */
+    static final String REDIS_URL_ENV = "REDIS_URL";
 
     private Main() {}
 
@@ -25,6 +34,20 @@ public final class Main {
         }
         Aggregator app = started.app();
         Runtime.getRuntime().addShutdownHook(new Thread(app::close, "shutdown"));
+        exitZeroOnSigterm();
+    }
+
+    /**
+     * SIGTERM is how platforms (Kubernetes, Cloud Run, Knative, systemd) stop a service: after the graceful close (the
+     * shutdown hook) the process exits with 0 rather than the JVM's 143, so a normal stop is not reported as a failure.
+     * sun.misc.Signal is the only JDK API for this; where it is unavailable the JVM's default (143) stays.
+     */
+    private static void exitZeroOnSigterm() {
+        try {
+            Signal.handle(new Signal("TERM"), signal -> System.exit(0));
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            // signal handling reserved (e.g. -Xrs): keep the default
+        }
     }
 
     /** The outcome of {@link #start}: a running service, or an exit code after one line on stderr. */
@@ -33,15 +56,15 @@ public final class Main {
     /** Parses {@code args}, loads the config and starts the service; problems are one line on {@code err}. */
     static Started start(String[] args, Map<String, String> env, PrintStream err) {
         String path = env.getOrDefault("AGGREGATOR_CONFIG", DEFAULT_CONFIG);
-        boolean checkOnly = false;
+        String command = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "check-config" -> {
+                case "check-config", "refresh" -> {
                     if (i != 0) {
-                        err.println("aggregator: check-config must be the first argument");
+                        err.println("aggregator: " + args[i] + " must be the first argument");
                         return new Started(null, 2);
                     }
-                    checkOnly = true;
+                    command = args[i];
                 }
                 case "--config" -> {
                     if (i + 1 >= args.length) {
@@ -51,9 +74,11 @@ public final class Main {
                     path = args[++i];
                 }
                 case "-h", "--help" -> {
-                    System.out.println("usage: java -jar aggregator.jar [check-config] [--config PATH]   (default "
-                            + DEFAULT_CONFIG + ", or env AGGREGATOR_CONFIG; env PORT overrides server.port;"
-                            + " check-config validates the file and exits)");
+                    System.out.println(
+                            "usage: java -jar aggregator.jar [" + String.join("|", COMMANDS)
+                                    + "] [--config PATH]   (default " + DEFAULT_CONFIG
+                                    + ", or env AGGREGATOR_CONFIG; env PORT overrides server.port;"
+                                    + " check-config validates the file and exits; refresh fetches every source once and exits)");
                     return new Started(null, 0);
                 }
                 default -> {
@@ -62,6 +87,9 @@ public final class Main {
                 }
             }
         }
+        if (command == null) {
+            Warmup.start();
+        }
         ConfigFile config;
         try {
             config = ConfigFile.load(Path.of(path), env);
@@ -69,11 +97,17 @@ public final class Main {
             err.println("aggregator: " + e.getMessage());
             return new Started(null, 2);
         }
-        if (checkOnly) {
+        if ("check-config".equals(command)) {
             System.out.println("aggregator: " + path + " is valid: "
                     + config.aggregator().sources().size() + " sources, "
                     + config.aggregator().enabledSources().size() + " enabled");
             return new Started(null, 0);
+        }
+        if ("refresh".equals(command)) {
+            // PLACEHOLDER: the one-shot refresh mode is being written elsewhere; the name is reserved here so that the
+            // scheduled deployment (functions/) can be checked against the commands this class accepts
+            err.println("aggregator: refresh is not yet implemented");
+            return new Started(null, 1);
         }
         LogConfig.configureRuntime();
         try {

@@ -1,5 +1,6 @@
 package io.github.aggregator.fetch;
 
+import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
@@ -67,6 +68,7 @@ public final class Poller implements AutoCloseable {
     private final Listener listener;
     private final Predicate<String> subscribed;
     private final RandomGenerator random;
+    private final Metrics metrics;
     private final ScheduledExecutorService timer;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final ConcurrentHashMap<String, Task> tasks = new ConcurrentHashMap<>();
@@ -79,6 +81,7 @@ public final class Poller implements AutoCloseable {
      * @param listener receives each result
      * @param subscribed whether a source has SSE subscribers right now
      * @param random jitter and backoff randomness
+     * @param metrics counts each fetch's outcome and latency
      */
     public Poller(
             Clock clock,
@@ -86,8 +89,10 @@ public final class Poller implements AutoCloseable {
             Function<SourceConfig, Fetcher> fetchers,
             Listener listener,
             Predicate<String> subscribed,
-            RandomGenerator random) {
+            RandomGenerator random,
+            Metrics metrics) {
         this.clock = clock;
+        this.metrics = metrics;
         this.registry = registry;
         this.fetchers = fetchers;
         this.listener = listener;
@@ -98,6 +103,17 @@ public final class Poller implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /** A poller whose metrics nobody reads. */
+    public Poller(
+            Clock clock,
+            SourceRegistry registry,
+            Function<SourceConfig, Fetcher> fetchers,
+            Listener listener,
+            Predicate<String> subscribed,
+            RandomGenerator random) {
+        this(clock, registry, fetchers, listener, subscribed, random, new Metrics());
     }
 
     /**
@@ -178,6 +194,11 @@ public final class Poller implements AutoCloseable {
         return task == null ? Optional.empty() : Optional.of(task.state());
     }
 
+    /** True until {@link #close}, while the scheduler takes work. */
+    public boolean running() {
+        return !closed && !timer.isShutdown();
+    }
+
     @Override
     public void close() {
         closed = true;
@@ -199,6 +220,15 @@ public final class Poller implements AutoCloseable {
             return true;
         }
         return depth < 64 && registry.dependents(id).stream().anyMatch(c -> wanted(c.id(), idleAfter, depth + 1));
+    }
+
+    private static Metrics.Outcome outcome(FetchResult result) {
+        return switch (result) {
+            case FetchResult.Failure f -> Metrics.Outcome.FAILURE;
+            case FetchResult.NotModified n -> Metrics.Outcome.NOT_MODIFIED;
+            case FetchResult.Success ok -> Metrics.Outcome.SUCCESS;
+            case FetchResult.Partial p -> Metrics.Outcome.SUCCESS; // only combinations are partial, never fetched
+        };
     }
 
     /** Delay after the {@code failures}-th consecutive failure: uniform in [interval, min(max, interval * 2^n)]. */
@@ -302,7 +332,9 @@ public final class Poller implements AutoCloseable {
         private void fetchOnce(CompletableFuture<Void> done, long startNanos) {
             long delay = source.interval().toMillis();
             try {
+                long fetchStart = System.nanoTime();
                 FetchResult result = fetcher.fetch();
+                metrics.fetched(source.id(), outcome(result), System.nanoTime() - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
                 nextAt = clock.instant().plusMillis(delay);
