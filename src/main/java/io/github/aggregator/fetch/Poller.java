@@ -167,6 +167,26 @@ public final class Poller implements AutoCloseable {
     }
 
     /**
+     * For a reader waiting for data that was never fetched: starts now the first fetch of {@code id} (or of those of
+     * its parts never fetched) that would otherwise wait out the start-up jitter, then returns {@link
+     * #nextCompletion}. Never fetches a source twice at once, and never one that was fetched before (its schedule,
+     * backoff and Retry-After stay in force).
+     */
+    public Optional<CompletableFuture<Void>> fetchFirst(String id) {
+        startFirst(id, 0);
+        return nextCompletion(id);
+    }
+
+    private void startFirst(String id, int depth) {
+        Task task = tasks.get(id);
+        if (task != null) {
+            task.runIfNeverStarted();
+        } else if (depth < 64) {
+            registry.find(id).ifPresent(s -> s.combine().forEach(part -> startFirst(part, depth + 1)));
+        }
+    }
+
+    /**
      * The next fetch of {@code id} to complete (the one in flight, if any); for a combined source, the next fetch of
      * any of its parts. Empty when nothing of it is polled.
      */
@@ -301,6 +321,12 @@ public final class Poller implements AutoCloseable {
             idle = false;
             LOG.log(Level.DEBUG, "source " + source.id() + ": active");
             return Optional.of(run());
+        }
+
+        synchronized void runIfNeverStarted() {
+            if (!started && !idle) {
+                run();
+            }
         }
 
         synchronized CompletableFuture<Void> run() {
