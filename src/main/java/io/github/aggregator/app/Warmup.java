@@ -5,9 +5,12 @@ import io.github.aggregator.source.Jq;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.stream.Frames;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
 import io.helidon.webserver.http.HttpRouting;
 import java.lang.System.Logger.Level;
 import java.time.Instant;
+import java.util.Map;
 
 /**
  * Start-up work moved off the path to the first response: while the main thread reads the config and starts the web
@@ -24,11 +27,13 @@ final class Warmup {
 
     /** Starts the warm-up threads (daemons: they never delay exit). */
     static void start() {
-        // two chains, each in the order the service needs it: the HTTP side (Helidon's service registry, bootstrapped
-        // by the first routing builder, while the config is read; then the web client, once the server listens) and
+        // two chains, each in the order the service needs it: the HTTP side (Helidon's config machinery and its service
+        // registry, bootstrapped by the first routing builder, while the config file is read; then the web client,
+        // once the server listens) and
         // the data side (jq's builtin functions, needed at the first fetch of a part of a combined source, and
         // JSON encoding and hashing of a snapshot, at the first answer)
         thread("warmup-http", () -> {
+            Config.just(ConfigSources.create(Map.of()));
             HttpRouting.builder();
             Fetcher.preload();
         });
