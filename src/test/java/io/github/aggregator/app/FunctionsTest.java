@@ -39,8 +39,8 @@ class FunctionsTest {
     private static final Path FUNCTIONS = Path.of("functions");
     private static final List<String> DESCRIPTORS =
             List.of("knative/service.yaml", "cloudrun/service.yaml", "lambda/template.yaml", "kubernetes/cronjob.yaml");
-    /** Variables that the platform's own machinery reads, not the service. */
-    private static final Pattern PLATFORM_ENV = Pattern.compile("AWS_LWA_[A-Z_]+");
+    /** Variables that the platform's own machinery (the Lambda Web Adapter, the JVM) reads, not the service. */
+    private static final Pattern PLATFORM_ENV = Pattern.compile("AWS_LWA_[A-Z_]+|JAVA_TOOL_OPTIONS");
 
     private static final Map<String, Object> docs = new LinkedHashMap<>();
     private static String dockerfile;
