@@ -32,6 +32,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -66,12 +67,13 @@ public final class Aggregator implements AutoCloseable {
             store.offer(s);
             hub.deliver(s);
         });
-        URI[] self = new URI[1];
+        // this service's own base URI, known once the server listens; a fetch of a path-URL source waits for it
+        CompletableFuture<URI> self = new CompletableFuture<>();
         String userAgent = config.aggregator().userAgent();
         this.poller = new Poller(
                 clock,
                 registry,
-                s -> new Fetcher(s, userAgent, () -> self[0], clock),
+                s -> new Fetcher(s, userAgent, self::join, clock),
                 this::record,
                 id -> hub.subscribers(id) > 0,
                 ThreadLocalRandom.current(),
@@ -93,10 +95,18 @@ public final class Aggregator implements AutoCloseable {
                                 ? null
                                 : new AdminService(registry, store, poller, config.adminToken())))
                 .build();
-        server.start();
-        listening = true;
-        self[0] = URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port());
+        // polling starts before the server listens, so that the first request finds every source scheduled (and can
+        // start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the server
         poller.start(registry.enabled());
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            poller.close();
+            self.completeExceptionally(e);
+            throw e;
+        }
+        self.complete(URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port()));
+        listening = true;
     }
 
     /** Starts the service on {@code config}; returns once it listens. */

@@ -125,7 +125,7 @@ public final class Poller implements AutoCloseable {
             if (s.combined()) {
                 continue;
             }
-            Task task = new Task(fetchers.apply(s));
+            Task task = new Task(s);
             if (tasks.putIfAbsent(s.id(), task) == null && s.poll() == SourceConfig.Poll.ALWAYS) {
                 long cap = Math.min(MAX_START_JITTER.toMillis(), s.interval().toMillis() / 10);
                 task.schedule(cap <= 0 ? 0 : random.nextLong(cap + 1));
@@ -264,7 +264,7 @@ public final class Poller implements AutoCloseable {
 
     /** The schedule and in-flight state of one upstream source. */
     private final class Task {
-        private final Fetcher fetcher;
+        private volatile Fetcher fetcher; // made by the first fetch, on its own thread: off the start-up path
         private final SourceConfig source;
         private CompletableFuture<Void> inFlight; // guarded by this
         private CompletableFuture<Void> completion = new CompletableFuture<>(); // guarded by this
@@ -275,9 +275,8 @@ public final class Poller implements AutoCloseable {
         private boolean idle; // guarded by this
         private volatile Instant nextAt;
 
-        Task(Fetcher fetcher) {
-            this.fetcher = fetcher;
-            this.source = fetcher.source();
+        Task(SourceConfig source) {
+            this.source = source;
             this.idle = source.poll() == SourceConfig.Poll.ON_DEMAND;
         }
 
@@ -359,6 +358,9 @@ public final class Poller implements AutoCloseable {
             long delay = source.interval().toMillis();
             try {
                 long fetchStart = System.nanoTime();
+                if (fetcher == null) {
+                    fetcher = fetchers.apply(source); // one fetch at a time per task: no race
+                }
                 FetchResult result = fetcher.fetch();
                 metrics.fetched(source.id(), outcome(result), System.nanoTime() - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
@@ -366,7 +368,9 @@ public final class Poller implements AutoCloseable {
                 nextAt = clock.instant().plusMillis(delay);
                 listener.onResult(source, result, clock.instant());
             } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "source " + source.id() + ": result handling failed: " + e);
+                if (!closed) { // after close, failures of the fetches it cut short are expected
+                    LOG.log(Level.ERROR, "source " + source.id() + ": fetch or result handling failed: " + e);
+                }
             } finally {
                 synchronized (this) {
                     lastEndNanos = System.nanoTime();
