@@ -357,10 +357,10 @@ public final class Poller implements AutoCloseable {
         private void fetchOnce(CompletableFuture<Void> done, long startNanos) {
             long delay = source.interval().toMillis();
             try {
-                long fetchStart = System.nanoTime();
                 if (fetcher == null) {
                     fetcher = fetchers.apply(source); // one fetch at a time per task: no race
                 }
+                long fetchStart = System.nanoTime();
                 FetchResult result = fetcher.fetch();
                 metrics.fetched(source.id(), outcome(result), System.nanoTime() - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
