@@ -8,10 +8,15 @@ import io.github.aggregator.http.Cors;
 import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
 import io.github.aggregator.http.Guard;
+import io.github.aggregator.http.HealthService;
+import io.github.aggregator.http.MetricsService;
 import io.github.aggregator.http.PollService;
 import io.github.aggregator.http.Routes;
+import io.github.aggregator.observe.Health;
+import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Hub;
@@ -28,6 +33,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** One running service: config, poller, store, hub and web server wired together. */
@@ -46,7 +53,10 @@ public final class Aggregator implements AutoCloseable {
     private final Poller poller;
     private final WebServer server;
     private final ConfigWatcher watcher;
+    private final Metrics metrics = new Metrics();
+    private final Health health = new Health();
     private ConfigFile current; // guarded by this
+    private volatile boolean listening;
     private volatile boolean closed;
 
     private Aggregator(ConfigFile config, Clock clock, Map<String, String> env) {
@@ -56,23 +66,30 @@ public final class Aggregator implements AutoCloseable {
         this.hub = new Hub(
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
-                config.aggregator().maxSubscribersPerClient());
+                config.aggregator().maxSubscribersPerClient(),
+                metrics);
         Poller[] polling = new Poller[1];
-        this.pipeline = new Pipeline(config, registry, store, clock, s -> {
+        this.pipeline = new Pipeline(config, registry, store, clock, (s, newVersion) -> {
+            if (newVersion) {
+                metrics.changed(s.id());
+            }
             hub.deliver(s);
             polling[0].observed(s.id());
         });
         this.transport = pipeline.transport();
-        URI[] self = new URI[1];
+        // this service's own base URI, known once the server listens; a fetch of a path-URL source waits for it
+        CompletableFuture<URI> self = new CompletableFuture<>();
         this.poller = new Poller(
                 clock,
                 registry,
-                s -> new Fetcher(s, registry.config().userAgent(), () -> self[0], clock),
+                s -> new Fetcher(s, registry.config().userAgent(), self::join, clock),
                 (source, result, at) -> pipeline.record(source, result, at),
                 id -> hub.subscribers(id) > 0,
                 transport::mayProduce,
-                ThreadLocalRandom.current());
+                ThreadLocalRandom.current(),
+                metrics);
         polling[0] = this.poller;
+        registerHealthChecks();
         // shared state first, so the first request is answered from it without an upstream call
         transport.start(registry.enabled(), this::polledHere);
         Config serverConfig = Config.just(ConfigSources.create(config.server()));
@@ -82,7 +99,10 @@ public final class Aggregator implements AutoCloseable {
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
-                        r.addFilter(new Cors(config.cors())),
+                        // before Routes' catch-all 404
+                        r.addFilter(new Cors(config.cors()))
+                                .register("/observe/health", new HealthService(health))
+                                .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
                         new PollService(registry, store, poller, hub, clock, guard, this::notes),
                         new EventsService(registry, store, hub, poller, guard),
                         new DemoService(clock),
@@ -91,9 +111,20 @@ public final class Aggregator implements AutoCloseable {
                                 : new AdminService(
                                         registry, store, poller, transport::mayProduce, config.adminToken())))
                 .build();
-        server.start();
-        self[0] = URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port());
+        // polling is scheduled before the server listens, so that the first request finds every source scheduled (and
+        // can start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the
+        // server
         poller.start(registry.enabled());
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            poller.close();
+            pipeline.close();
+            self.completeExceptionally(e);
+            throw e;
+        }
+        self.complete(URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port()));
+        listening = true;
         this.watcher = new ConfigWatcher(config.file(), env, WATCH_PERIOD, this::apply);
     }
 
@@ -202,6 +233,57 @@ public final class Aggregator implements AutoCloseable {
         Map<String, SourceConfig> out = new LinkedHashMap<>();
         sources.forEach(s -> out.put(s.id(), s));
         return out;
+    }
+
+    /**
+     * The built-in checks behind {@code /observe/health}. This is the place to add more: a part wired here registers
+     * its own named check on {@link #health}, e.g. the cluster mode's {@code health.readiness("redis", ...)} that is
+     * DOWN while Redis is unreachable, or an UP result with a {@code "cluster": "degraded"} detail. See {@link Health}
+     * for what a check may do.
+     */
+    private void registerHealthChecks() {
+        // live: the process is worth keeping as long as it still schedules fetches
+        health.liveness("poller", () -> poller.running() ? Health.Result.up() : Health.Result.down("poller stopped"));
+        // ready: config loaded (it is, or there would be no instance) and the server listening, until shutdown begins
+        health.readiness("server", () -> {
+            if (closed) {
+                return Health.Result.down("shutting down");
+            }
+            return listening ? Health.Result.up(Map.of("port", server.port())) : Health.Result.down("starting");
+        });
+        // clustered: ready once Redis was reached (a new instance has the shared data then); an instance that loses
+        // Redis later stays ready, serving and polling alone, with "degraded" as detail
+        transport
+                .clusterState()
+                .ifPresent(initial -> health.readiness("cluster", () -> {
+                    String state = transport.clusterState().orElse("ok");
+                    if (!transport.joinedOnce()) {
+                        return Health.Result.down("Redis not reached yet");
+                    }
+                    return Health.Result.up(Map.of("cluster", state));
+                }));
+        // stale upstreams do not make the instance unready: it serves their last good data, marked stale
+        health.readiness("sources", () -> {
+            int enabled = 0;
+            int withData = 0;
+            int stale = 0;
+            for (SourceConfig s : registry.enabled()) {
+                enabled++;
+                Optional<Snapshot> latest = store.latest(s.id());
+                withData += latest.filter(Snapshot::hasData).isPresent() ? 1 : 0;
+                stale += latest.filter(Snapshot::stale).isPresent() ? 1 : 0;
+            }
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("enabled", enabled);
+            details.put("withData", withData);
+            details.put("stale", stale);
+            return Health.Result.up(details);
+        });
+    }
+
+    /** The checks behind {@code /observe/health}, to add more (see {@link #registerHealthChecks}). */
+    public Health health() {
+        return health;
     }
 
     /** The port the server listens on. */

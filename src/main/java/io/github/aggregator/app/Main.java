@@ -6,7 +6,9 @@ import io.helidon.logging.common.LogConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
+import sun.misc.Signal;
 
 /**
  * Command line: {@code java -jar aggregator.jar [check-config | refresh [--source ID]] [--config PATH]} (see {@link
@@ -17,7 +19,7 @@ import java.util.Map;
 public final class Main {
     static final String DEFAULT_CONFIG = "config/application.yaml";
     /** The command modes besides serving (the first argument). */
-    static final java.util.List<String> COMMANDS = java.util.List.of("check-config", "refresh");
+    static final List<String> COMMANDS = List.of("check-config", "refresh");
 
     static final String USAGE = """
             usage: java -jar aggregator.jar [--config PATH]                 serve (the default)
@@ -36,6 +38,20 @@ public final class Main {
         }
         Aggregator app = started.app();
         Runtime.getRuntime().addShutdownHook(new Thread(app::close, "shutdown"));
+        exitZeroOnSigterm();
+    }
+
+    /**
+     * SIGTERM is how platforms (Kubernetes, Cloud Run, Knative, systemd) stop a service: after the graceful close (the
+     * shutdown hook) the process exits with 0 rather than the JVM's 143, so a normal stop is not reported as a failure.
+     * sun.misc.Signal is the only JDK API for this; where it is unavailable the JVM's default (143) stays.
+     */
+    private static void exitZeroOnSigterm() {
+        try {
+            Signal.handle(new Signal("TERM"), signal -> System.exit(0));
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            // signal handling reserved (e.g. -Xrs): keep the default
+        }
     }
 
     /** The outcome of {@link #start}: a running service, or an exit code after one line on stderr. */
@@ -78,6 +94,9 @@ public final class Main {
                     return new Started(null, 2);
                 }
             }
+        }
+        if (command == null) {
+            Warmup.start();
         }
         ConfigFile config;
         try {

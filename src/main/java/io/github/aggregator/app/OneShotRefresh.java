@@ -67,7 +67,7 @@ final class OneShotRefresh {
         }
         SnapshotStore store = new SnapshotStore(config.aggregator().historySize());
         Map<String, Result> results = new LinkedHashMap<>();
-        try (Pipeline pipeline = new Pipeline(config, registry, store, clock, s -> {});
+        try (Pipeline pipeline = new Pipeline(config, registry, store, clock, (s, changed) -> {});
                 ExecutorService fetches = Executors.newVirtualThreadPerTaskExecutor()) {
             // the shared state first, so versions continue from the cluster's
             pipeline.transport().start(registry.enabled(), id -> true);

@@ -15,7 +15,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 
 /**
  * The path of a fetch result to subscribers, shared by the server and the one-shot refresh command: result → next
@@ -29,14 +28,17 @@ final class Pipeline implements AutoCloseable {
     private final SnapshotStore store;
     private final Transport transport;
     private final Clock clock;
-    private final Consumer<Snapshot> listener;
+    private final Listener listener;
     private final ConcurrentHashMap<String, Object> combineLocks = new ConcurrentHashMap<>();
 
-    /**
-     * @param listener sees every snapshot stored here that is news (after the store has it), on the delivering thread
-     */
-    Pipeline(
-            ConfigFile config, SourceRegistry registry, SnapshotStore store, Clock clock, Consumer<Snapshot> listener) {
+    /** Sees every snapshot stored here that is news (after the store has it), on the delivering thread. */
+    @FunctionalInterface
+    interface Listener {
+        /** @param newVersion whether {@code s} is a version this instance did not hold (a change) */
+        void received(Snapshot s, boolean newVersion);
+    }
+
+    Pipeline(ConfigFile config, SourceRegistry registry, SnapshotStore store, Clock clock, Listener listener) {
         this.registry = registry;
         this.store = store;
         this.clock = clock;
@@ -80,10 +82,11 @@ final class Pipeline implements AutoCloseable {
      * use it (where this instance produces them).
      */
     private void received(Snapshot s) {
+        long before = store.latest(s.id()).map(Snapshot::version).orElse(0L);
         if (registry.find(s.id()).isEmpty() || !store.offer(s)) {
             return; // not a source in force, or older than (or the same as) what is held
         }
-        listener.accept(s);
+        listener.received(s, s.version() > before);
         registry.dependents(s.id()).forEach(this::recombine);
     }
 

@@ -82,6 +82,7 @@ public final class RedisTransport implements Transport {
     private volatile boolean degraded;
     private volatile boolean closed;
     private volatile boolean started;
+    private volatile boolean joinedOnce;
     private volatile Jedis subscriberConnection;
 
     /**
@@ -148,6 +149,7 @@ public final class RedisTransport implements Transport {
         try {
             redis.ping();
             loadAll();
+            joinedOnce = true;
             LOG.log(Level.INFO, "cluster: joined via " + config.where() + " as instance " + instance);
         } catch (RuntimeException e) {
             degrade(e);
@@ -238,6 +240,11 @@ public final class RedisTransport implements Transport {
     @Override
     public Optional<String> clusterState() {
         return Optional.of(degraded ? "degraded" : "ok");
+    }
+
+    @Override
+    public boolean joinedOnce() {
+        return joinedOnce;
     }
 
     /** This instance's id in the cluster (random per process). */
@@ -344,6 +351,7 @@ public final class RedisTransport implements Transport {
             load(id);
         }
         degraded = false;
+        joinedOnce = true;
         LOG.log(Level.INFO, "cluster: Redis at " + config.where() + " is reachable again; rejoined the cluster");
     }
 

@@ -84,6 +84,14 @@ public final class Fetcher {
         this.client = builder.build();
     }
 
+    /**
+     * Initializes the web client machinery (protocol discovery, default config) that the first fetcher would otherwise
+     * pay for; the service calls it on a background thread while it starts. Idempotent; thread-safe.
+     */
+    public static void preload() {
+        WebClient.builder().shareConnectionCache(false).build();
+    }
+
     /** The source this fetcher calls. */
     public SourceConfig source() {
         return source;

@@ -1,5 +1,6 @@
 package io.github.aggregator.fetch;
 
+import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
@@ -68,6 +69,7 @@ public final class Poller implements AutoCloseable {
     private final Predicate<String> subscribed;
     private final Predicate<String> mayFetch;
     private final RandomGenerator random;
+    private final Metrics metrics;
     private final ScheduledExecutorService timer;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final ConcurrentHashMap<String, Task> tasks = new ConcurrentHashMap<>();
@@ -80,6 +82,7 @@ public final class Poller implements AutoCloseable {
      * @param listener receives each result
      * @param subscribed whether a source has SSE subscribers right now
      * @param random jitter and backoff randomness
+     * @param metrics counts each fetch's outcome and latency
      */
     public Poller(
             Clock clock,
@@ -87,8 +90,9 @@ public final class Poller implements AutoCloseable {
             Function<SourceConfig, Fetcher> fetchers,
             Listener listener,
             Predicate<String> subscribed,
-            RandomGenerator random) {
-        this(clock, registry, fetchers, listener, subscribed, id -> true, random);
+            RandomGenerator random,
+            Metrics metrics) {
+        this(clock, registry, fetchers, listener, subscribed, id -> true, random, metrics);
     }
 
     /**
@@ -103,9 +107,11 @@ public final class Poller implements AutoCloseable {
             Listener listener,
             Predicate<String> subscribed,
             Predicate<String> mayFetch,
-            RandomGenerator random) {
+            RandomGenerator random,
+            Metrics metrics) {
         this.mayFetch = mayFetch;
         this.clock = clock;
+        this.metrics = metrics;
         this.registry = registry;
         this.fetchers = fetchers;
         this.listener = listener;
@@ -118,6 +124,17 @@ public final class Poller implements AutoCloseable {
         });
     }
 
+    /** A poller whose metrics nobody reads. */
+    public Poller(
+            Clock clock,
+            SourceRegistry registry,
+            Function<SourceConfig, Fetcher> fetchers,
+            Listener listener,
+            Predicate<String> subscribed,
+            RandomGenerator random) {
+        this(clock, registry, fetchers, listener, subscribed, random, new Metrics());
+    }
+
     /**
      * Starts polling the upstream sources among {@code sources} (combined ones have nothing to fetch): always-polled
      * ones get their first fetch within a short jitter, on-demand ones start idle.
@@ -127,7 +144,7 @@ public final class Poller implements AutoCloseable {
             if (s.combined()) {
                 continue;
             }
-            Task task = new Task(fetchers.apply(s));
+            Task task = new Task(s);
             if (tasks.putIfAbsent(s.id(), task) == null && s.poll() == SourceConfig.Poll.ALWAYS) {
                 long cap = Math.min(MAX_START_JITTER.toMillis(), s.interval().toMillis() / 10);
                 task.schedule(cap <= 0 ? 0 : random.nextLong(cap + 1));
@@ -165,6 +182,26 @@ public final class Poller implements AutoCloseable {
         }
         if (depth < 64) {
             registry.find(id).ifPresent(s -> s.combine().forEach(part -> wake(part, woken, depth + 1)));
+        }
+    }
+
+    /**
+     * For a reader waiting for data that was never fetched: starts now the first fetch of {@code id} (or of those of
+     * its parts never fetched) that would otherwise wait out the start-up jitter, then returns {@link
+     * #nextCompletion}. Never fetches a source twice at once, and never one that was fetched before (its schedule,
+     * backoff and Retry-After stay in force).
+     */
+    public Optional<CompletableFuture<Void>> fetchFirst(String id) {
+        startFirst(id, 0);
+        return nextCompletion(id);
+    }
+
+    private void startFirst(String id, int depth) {
+        Task task = tasks.get(id);
+        if (task != null) {
+            task.runIfNeverStarted();
+        } else if (depth < 64) {
+            registry.find(id).ifPresent(s -> s.combine().forEach(part -> startFirst(part, depth + 1)));
         }
     }
 
@@ -219,6 +256,11 @@ public final class Poller implements AutoCloseable {
         return task == null ? Optional.empty() : Optional.of(task.state());
     }
 
+    /** True until {@link #close}, while the scheduler takes work. */
+    public boolean running() {
+        return !closed && !timer.isShutdown();
+    }
+
     @Override
     public void close() {
         closed = true;
@@ -242,6 +284,15 @@ public final class Poller implements AutoCloseable {
         return depth < 64 && registry.dependents(id).stream().anyMatch(c -> wanted(c.id(), idleAfter, depth + 1));
     }
 
+    private static Metrics.Outcome outcome(FetchResult result) {
+        return switch (result) {
+            case FetchResult.Failure f -> Metrics.Outcome.FAILURE;
+            case FetchResult.NotModified n -> Metrics.Outcome.NOT_MODIFIED;
+            case FetchResult.Success ok -> Metrics.Outcome.SUCCESS;
+            case FetchResult.Partial p -> Metrics.Outcome.SUCCESS; // only combinations are partial, never fetched
+        };
+    }
+
     /** Delay after the {@code failures}-th consecutive failure: uniform in [interval, min(max, interval * 2^n)]. */
     static long backoffMillis(SourceConfig s, int failures, RandomGenerator random) {
         long interval = s.interval().toMillis();
@@ -255,7 +306,7 @@ public final class Poller implements AutoCloseable {
 
     /** The schedule and in-flight state of one upstream source. */
     private final class Task {
-        private final Fetcher fetcher;
+        private volatile Fetcher fetcher; // made by the first fetch, on its own thread: off the start-up path
         private final SourceConfig source;
         private CompletableFuture<Void> inFlight; // guarded by this
         private CompletableFuture<Void> completion = new CompletableFuture<>(); // guarded by this
@@ -267,9 +318,8 @@ public final class Poller implements AutoCloseable {
         private boolean cancelled; // guarded by this
         private volatile Instant nextAt;
 
-        Task(Fetcher fetcher) {
-            this.fetcher = fetcher;
-            this.source = fetcher.source();
+        Task(SourceConfig source) {
+            this.source = source;
             this.idle = source.poll() == SourceConfig.Poll.ON_DEMAND;
         }
 
@@ -323,6 +373,12 @@ public final class Poller implements AutoCloseable {
             return Optional.of(run());
         }
 
+        synchronized void runIfNeverStarted() {
+            if (!started && !idle) {
+                run();
+            }
+        }
+
         synchronized CompletableFuture<Void> run() {
             if (inFlight != null) {
                 return inFlight;
@@ -367,14 +423,21 @@ public final class Poller implements AutoCloseable {
                     return; // another instance fetches it; whoever waits keeps waiting for its result
                 }
                 fetched = true;
+                if (fetcher == null) {
+                    fetcher = fetchers.apply(source); // one fetch at a time per task: no race
+                }
+                long fetchStart = System.nanoTime();
                 FetchResult result = fetcher.fetch();
                 from = System.nanoTime();
+                metrics.fetched(source.id(), outcome(result), from - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
                 nextAt = clock.instant().plusMillis(delay);
                 listener.onResult(source, result, clock.instant());
             } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "source " + source.id() + ": result handling failed: " + e);
+                if (!closed) { // after close, failures of the fetches it cut short are expected
+                    LOG.log(Level.ERROR, "source " + source.id() + ": fetch or result handling failed: " + e);
+                }
             } finally {
                 synchronized (this) {
                     inFlight = null;

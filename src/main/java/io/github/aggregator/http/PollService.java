@@ -205,14 +205,17 @@ public final class PollService implements HttpService {
 
     /**
      * The snapshot after recording this read. When the read wakes an idle on-demand source, or there is no data yet,
-     * waits up to the cold-wait for that fetch.
+     * waits up to the cold-wait for that fetch; a source never fetched yet (the service just started) is fetched now
+     * rather than after its start-up jitter.
      */
     private Optional<Snapshot> awaitData(String id) throws InterruptedException {
         Optional<CompletableFuture<Void>> woken = poller.touch(id);
         Optional<Snapshot> snap = store.latest(id);
         Optional<CompletableFuture<Void>> wait = woken.isPresent()
                 ? woken
-                : snap.isPresent() && snap.get().hasData() ? Optional.empty() : poller.nextCompletion(id);
+                : snap.isPresent() && snap.get().hasData()
+                        ? Optional.empty()
+                        : snap.isEmpty() ? poller.fetchFirst(id) : poller.nextCompletion(id);
         Duration coldWait = registry.config().coldWait();
         if (wait.isPresent() && !coldWait.isZero()) {
             try {

@@ -18,7 +18,6 @@ import net.thisptr.jackson.jq.exception.JsonQueryException;
  */
 public final class Jq {
     static final int MAX_OUTPUTS = 10_000;
-    private static final Scope ROOT = rootScope();
 
     private final String text;
     private final JsonQuery query;
@@ -49,7 +48,7 @@ public final class Jq {
     public JsonNode apply(JsonNode in) {
         List<JsonNode> out = new ArrayList<>(1);
         try {
-            query.apply(Scope.newChildScope(ROOT), in, value -> {
+            query.apply(Scope.newChildScope(Builtins.ROOT), in, value -> {
                 if (out.size() >= MAX_OUTPUTS) {
                     throw new JsonQueryException("more than " + MAX_OUTPUTS + " outputs");
                 }
@@ -98,9 +97,23 @@ public final class Jq {
         return m.length() > 200 ? m.substring(0, 200) + "…" : m;
     }
 
-    private static Scope rootScope() {
-        Scope scope = Scope.newEmptyScope();
-        BuiltinFunctionLoader.getInstance().loadFunctions(Versions.JQ_1_6, scope);
-        return scope;
+    /**
+     * Loads jq's builtin functions now rather than at the first {@link #apply}. They take about as long as the rest of
+     * the start-up together (jackson-jq compiles its jq-defined builtins from source), and compiling an expression
+     * does not need them, so the service loads them on a background thread while it starts. Idempotent; thread-safe.
+     */
+    public static void preload() {
+        Builtins.ROOT.hashCode();
+    }
+
+    /** The scope with jq's builtin functions, loaded on first use (class initialization is lazy and thread-safe). */
+    private static final class Builtins {
+        static final Scope ROOT = rootScope();
+
+        private static Scope rootScope() {
+            Scope scope = Scope.newEmptyScope();
+            BuiltinFunctionLoader.getInstance().loadFunctions(Versions.JQ_1_6, scope);
+            return scope;
+        }
     }
 }

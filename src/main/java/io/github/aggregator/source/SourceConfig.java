@@ -122,7 +122,7 @@ public record SourceConfig(
             throw new IllegalArgumentException("select: needs format json (use transform on text)");
         }
         poll = poll == null ? Poll.ALWAYS : poll;
-        idleAfter = idleAfter == null ? interval.multipliedBy(3) : idleAfter;
+        idleAfter = idleAfter == null ? times(interval, 3) : idleAfter;
         if (idleAfter.isNegative() || idleAfter.isZero()) {
             throw new IllegalArgumentException("idleAfter: must be positive");
         }
@@ -134,13 +134,21 @@ public record SourceConfig(
             throw new IllegalArgumentException("interval: must not be shorter than minInterval");
         }
         if (maxBackoff == null) {
-            Duration capped = min(interval.multipliedBy(10), MAX_DEFAULT_BACKOFF);
+            Duration capped = min(times(interval, 10), MAX_DEFAULT_BACKOFF);
             maxBackoff = capped.compareTo(interval) < 0 ? interval : capped;
         }
         if (maxBackoff.compareTo(interval) < 0) {
             throw new IllegalArgumentException("maxBackoff: must not be shorter than interval");
         }
         access = access == null ? Access.PUBLIC : access;
+    }
+
+    /**
+     * {@code d * n}, like {@link Duration#multipliedBy} (ArithmeticException on overflow) but without its BigDecimal
+     * arithmetic, whose class initialization alone cost ~15 ms on the path to the service's first answer.
+     */
+    private static Duration times(Duration d, int n) {
+        return Duration.ofSeconds(Math.multiplyExact(d.getSeconds(), n), (long) d.getNano() * n);
     }
 
     /** A disabled source that is kept by id only: every other field at its default, never polled. */

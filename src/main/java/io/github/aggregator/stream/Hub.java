@@ -1,5 +1,6 @@
 package io.github.aggregator.stream;
 
+import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.Snapshot;
 import java.util.List;
 import java.util.Set;
@@ -14,6 +15,7 @@ public final class Hub {
     private final int queueCapacity;
     private final int maxSubscribers;
     private final int maxPerClient;
+    private final Metrics metrics;
     private final ConcurrentHashMap<String, Topic> topics = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Integer> perClient = new ConcurrentHashMap<>();
     private final Set<Subscriber> all = ConcurrentHashMap.newKeySet();
@@ -24,14 +26,21 @@ public final class Hub {
      * @param queueCapacity signals buffered per subscriber before they collapse into one resync
      * @param maxSubscribers open subscriptions allowed in total
      * @param maxPerClient open subscriptions allowed per client address
+     * @param metrics counts events handed to subscribers and queue overflows
      */
-    public Hub(int queueCapacity, int maxSubscribers, int maxPerClient) {
+    public Hub(int queueCapacity, int maxSubscribers, int maxPerClient, Metrics metrics) {
         if (queueCapacity < 1 || maxSubscribers < 1 || maxPerClient < 1) {
             throw new IllegalArgumentException("queue capacity and limits must be at least 1");
         }
         this.queueCapacity = queueCapacity;
         this.maxSubscribers = maxSubscribers;
         this.maxPerClient = maxPerClient;
+        this.metrics = metrics;
+    }
+
+    /** A hub whose metrics nobody reads. */
+    public Hub(int queueCapacity, int maxSubscribers, int maxPerClient) {
+        this(queueCapacity, maxSubscribers, maxPerClient, new Metrics());
     }
 
     /** A subscription refused because a limit is reached; the message says which. */
@@ -118,13 +127,23 @@ public final class Hub {
             }
             t.last = s;
         }
+        long delivered = 0;
         for (Subscriber sub : t.subscribers) {
             if (status != null) {
-                sub.offer(status);
+                countOverflow(s.id(), sub.offer(status));
+                delivered++;
             }
             if (change != null) {
-                sub.offer(change);
+                countOverflow(s.id(), sub.offer(change));
+                delivered++;
             }
+        }
+        metrics.delivered(s.id(), delivered);
+    }
+
+    private void countOverflow(String id, boolean overflowed) {
+        if (overflowed) {
+            metrics.overflowed(id);
         }
     }
 

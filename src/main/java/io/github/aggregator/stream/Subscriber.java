@@ -40,14 +40,19 @@ final class Subscriber {
         return client;
     }
 
-    /** Queues {@code signal}; never blocks. On overflow the queue becomes a single resync. */
-    void offer(Signal signal) {
+    /**
+     * Queues {@code signal}; never blocks. On overflow the queue becomes a single resync.
+     *
+     * @return true when this offer overflowed the queue
+     */
+    boolean offer(Signal signal) {
         lock.lock();
         try {
             if (closed) {
-                return;
+                return false;
             }
-            if (queue.size() >= capacity) {
+            boolean overflowed = queue.size() >= capacity;
+            if (overflowed) {
                 // a removal is not state that a resync can restore: it survives the collapse
                 queue.removeIf(q -> !(q instanceof Signal.Removed));
                 queue.add(new Signal.Resync());
@@ -60,6 +65,7 @@ final class Subscriber {
                 queue.add(signal);
             }
             nonEmpty.signal();
+            return overflowed;
         } finally {
             lock.unlock();
         }

@@ -50,6 +50,11 @@ public interface Transport extends AutoCloseable {
         return Optional.empty();
     }
 
+    /** False while a distributed transport has not reached its cluster even once since start. */
+    default boolean joinedOnce() {
+        return true;
+    }
+
     /** Gives up this instance's claims and stops delivering. */
     @Override
     void close();

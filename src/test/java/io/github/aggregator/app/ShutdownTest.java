@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The real service as its own process, stopped the way a platform stops it (SIGTERM): every open stream gets a final
- * comment and ends, and the process exits promptly without a stack trace.
+ * comment and ends, and the process exits with 0 within 5 s, without a stack trace.
  */
 class ShutdownTest {
     private static final Duration WAIT = Duration.ofSeconds(5);
@@ -99,8 +99,9 @@ class ShutdownTest {
                             process.waitFor(WAIT.toMillis(), TimeUnit.MILLISECONDS),
                             "still running " + WAIT + " after SIGTERM; output:\n" + output(log));
                     long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-                    // 143 = 128 + SIGTERM: the JVM ran its shutdown hooks and exited on the signal
-                    assertEquals(143, process.exitValue(), "exit code; output:\n" + output(log));
+                    assertTrue(millis < WAIT.toMillis(), "exited " + millis + " ms after SIGTERM");
+                    // SIGTERM is a normal stop: after the shutdown hook the process exits with 0 (not the JVM's 143)
+                    assertEquals(0, process.exitValue(), "exit code; output:\n" + output(log));
                     String output = output(log);
                     assertFalse(output.contains("\tat "), "a stack trace in the output:\n" + output);
                     assertFalse(output.contains("Exception"), "an exception in the output:\n" + output);

@@ -304,4 +304,53 @@ class PollerTest {
             }
         }
     }
+
+    /**
+     * A reader waiting for a source that was never fetched does not wait out the start-up jitter (here pinned to its
+     * 1 s maximum): the first fetch starts at once, replaces the jittered one, and a fetched source is never fetched
+     * again by this call.
+     */
+    @Test
+    void fetchFirstStartsTheFirstFetchWithoutTheStartJitter() throws Exception {
+        try (Upstream up = new Upstream().json("{\"v\":1}")) {
+            SourceConfig s = new SourceConfig(
+                    "cold",
+                    URI.create(up.url() + "/cold"),
+                    Duration.ofSeconds(30),
+                    Duration.ofSeconds(5),
+                    Map.of(),
+                    null,
+                    true,
+                    SourceConfig.DEFAULT_MAX_BODY_SIZE,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    List.of(),
+                    null);
+            SourceRegistry registry = new SourceRegistry(AggregatorConfig.of(List.of(s)));
+            Clock clock = Clock.systemUTC();
+            try (Poller poller = new Poller(
+                    clock,
+                    registry,
+                    c -> new Fetcher(c, AggregatorConfig.DEFAULT_USER_AGENT, () -> URL, clock),
+                    (c, r, at) -> {},
+                    id -> false,
+                    Pinned.MAX)) {
+                poller.start(List.of(s)); // start jitter pinned to its maximum, 1 s
+                long start = System.nanoTime();
+                poller.fetchFirst("cold").orElseThrow().get(10, TimeUnit.SECONDS);
+                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertEquals(1, up.hits());
+                assertTrue(millis < 900, "waited " + millis + " ms, as long as the start jitter");
+                poller.fetchFirst("cold"); // fetched before: nothing more
+                Thread.sleep(1_500); // past the jittered first fetch, which must have been replaced
+                assertEquals(1, up.hits(), "fetched again");
+                Instant next = poller.state("cold").orElseThrow().nextFetchAt();
+                assertTrue(next.isAfter(clock.instant().plusSeconds(20)), "on the 30s schedule: " + next);
+            }
+        }
+    }
 }

@@ -1,0 +1,101 @@
+package io.github.aggregator.http;
+
+import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.observe.Metrics;
+import io.github.aggregator.observe.PrometheusText;
+import io.github.aggregator.source.Snapshot;
+import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.Hub;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code GET /observe/metrics}: every enabled source's counters and gauges in the Prometheus text format (0.0.4),
+ * labelled {@code source="id"}. Fetch metrics are shown for upstream sources only (combined sources are not fetched).
+ */
+public final class MetricsService implements HttpService {
+    private final SourceRegistry registry;
+    private final SnapshotStore store;
+    private final Hub hub;
+    private final Metrics metrics;
+
+    public MetricsService(SourceRegistry registry, SnapshotStore store, Hub hub, Metrics metrics) {
+        this.registry = registry;
+        this.store = store;
+        this.hub = hub;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::scrape);
+    }
+
+    private void scrape(ServerRequest req, ServerResponse res) {
+        // set as written: Helidon's media type would reorder the parameters
+        res.header(HeaderNames.CONTENT_TYPE, PrometheusText.CONTENT_TYPE);
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        res.send(text().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The whole exposition, one family after the other. */
+    String text() {
+        List<SourceConfig> sources = registry.enabled();
+        Map<String, Metrics.Reading> readings = new LinkedHashMap<>();
+        sources.forEach(s -> readings.put(s.id(), metrics.read(s.id())));
+        List<SourceConfig> upstream =
+                sources.stream().filter(s -> !s.combined()).toList();
+        PrometheusText out = new PrometheusText();
+
+        out.family(
+                "aggregator_fetches_total", "counter", "Upstream fetches by outcome (success, not_modified, failure).");
+        for (SourceConfig s : upstream) {
+            for (Metrics.Outcome o : Metrics.Outcome.values()) {
+                out.sample(
+                        "aggregator_fetches_total",
+                        readings.get(s.id()).fetches(o),
+                        "source",
+                        s.id(),
+                        "outcome",
+                        o.label());
+            }
+        }
+        out.family(
+                "aggregator_fetch_duration_seconds",
+                "histogram",
+                "Time of one upstream fetch, connect to last body byte, in seconds.");
+        for (SourceConfig s : upstream) {
+            Metrics.Reading r = readings.get(s.id());
+            out.histogram("aggregator_fetch_duration_seconds", r.latencyBuckets(), r.latencyNanos(), "source", s.id());
+        }
+        out.family(
+                "aggregator_changes_total", "counter", "New versions of the source's data recorded by this instance.");
+        readings.forEach((id, r) -> out.sample("aggregator_changes_total", r.changes(), "source", id));
+        out.family("aggregator_stale", "gauge", "1 while the source serves its last good data after a failed fetch.");
+        readings.forEach((id, r) -> out.sample(
+                "aggregator_stale", store.latest(id).map(Snapshot::stale).orElse(false) ? 1 : 0, "source", id));
+        out.family("aggregator_subscribers", "gauge", "Open SSE streams that follow the source.");
+        readings.forEach((id, r) -> out.sample("aggregator_subscribers", hub.subscribers(id), "source", id));
+        out.family(
+                "aggregator_events_delivered_total",
+                "counter",
+                "Update and status events handed to the source's subscribers (one per subscriber).");
+        readings.forEach((id, r) -> out.sample("aggregator_events_delivered_total", r.delivered(), "source", id));
+        out.family(
+                "aggregator_queue_overflows_total",
+                "counter",
+                "Subscriber queues that overflowed and collapsed into one snapshot of the latest state.");
+        readings.forEach((id, r) -> out.sample("aggregator_queue_overflows_total", r.overflows(), "source", id));
+        out.family("aggregator_streams", "gauge", "Open SSE streams in total (a multiplexed stream counts once).");
+        out.sample("aggregator_streams", hub.total());
+        return out.text();
+    }
+}
