@@ -147,6 +147,10 @@ class ClusterTest {
                 ids.add(f.id());
             }
             assertEquals(1, ids.stream().distinct().count(), "the same version everywhere: " + ids);
+            for (Service s : all) {
+                String metrics = s.get("/observe/metrics").body();
+                assertTrue(metrics.contains("aggregator_changes_total{source=\"price\"} 2"), metrics);
+            }
             // the change was fetched by one instance; the other two delivered it from Redis
             String fetcher = upstream.requests().get(mark).headers().getFirst("User-Agent");
             System.out.println("change fetched by " + fetcher + ", delivered by all three as version " + ids.get(0));
@@ -297,6 +301,10 @@ class ClusterTest {
             redis.stop();
             for (Service s : all) {
                 Await.isTrue(() -> "degraded".equals(status(s).get("cluster").asText()), WAIT, "degraded");
+                // still ready (it serves and polls alone), with the degraded state as detail
+                HttpResponse<String> ready = s.get("/observe/health/ready");
+                assertEquals(200, ready.statusCode(), ready.body());
+                assertTrue(ready.body().contains("\"cluster\":\"degraded\""), ready.body());
             }
             // each instance polls for itself now, and keeps serving
             int mark = upstream.hits();
@@ -359,11 +367,16 @@ class ClusterTest {
         Service a = instance("inst-a");
         assertEquals("degraded", status(a).get("cluster").asText());
         Await.isTrue(() -> version(a) >= 1, WAIT, "polls alone");
+        // not ready before it has reached the cluster once: a load balancer keeps traffic on the joined instances
+        HttpResponse<String> ready = a.get("/observe/health/ready");
+        assertEquals(503, ready.statusCode(), ready.body());
+        assertTrue(ready.body().contains("Redis not reached yet"), ready.body());
         redis.restart();
         long back = System.nanoTime();
         Await.isTrue(() -> "ok".equals(status(a).get("cluster").asText()), WAIT, "joined");
         System.out.println(
                 "joined " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - back) + " ms after Redis came up");
+        Await.isTrue(() -> a.get("/observe/health/ready").statusCode() == 200, WAIT, "ready once joined");
         // its local version was pushed on rejoin: a second instance starts from it without fetching
         Await.isTrue(() -> !redis.command("GET", prefix + "lease:price").equals("$-1"), WAIT, "a claimed it");
         Service b = instance("inst-b");
