@@ -29,9 +29,9 @@ import org.openqa.selenium.logging.LogEntry;
  * follows its changes, over Server-Sent Events, or by polling with conditional requests when the page has no
  * {@code EventSource}.
  *
- * <p>The host page is the service's own {@code /} with the element and the script added to it, i.e. the same origin:
- * from another origin the widget's requests need CORS, which is not part of this change. The script is included by its
- * absolute URL, as a site would.
+ * <p>The host page is the service's own {@code /} with the element and the script added to it, i.e. the same origin;
+ * {@link WidgetCrossOriginBrowserTest} embeds it in a page of another origin. The script is included by its absolute
+ * URL, as a site would.
  */
 class WidgetBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
