@@ -5,6 +5,8 @@
 #   plain       java -jar target/aggregator.jar
 #   aot         java -XX:AOTCache=target/aggregator.aot -jar ...   (the cache bin/aot makes; remade when stale)
 #   aot+c1      the same with -XX:TieredStopAtLevel=1 (C1 only: less JIT work at start, slower code later)
+#   aot+redis   the AOT cache, clustered (REDIS_URL): the first answer is the shared snapshot read from Redis at start
+#               (only when redis-server is installed; the script runs its own on port BENCH_PORT+1)
 # Prints each run and the medians, and writes them to bench/results/startup.txt.
 # Usage: bench/startup.sh [RUNS]. NICE=-10 (as root) runs the measured JVM ahead of other jobs on a shared machine;
 # the report records it and the load average.
@@ -33,13 +35,38 @@ probe() {
 variants=(plain aot aot+c1)
 declare -A opts=([plain]="" [aot]="-XX:AOTCache=target/aggregator.aot"
                  [aot+c1]="-XX:AOTCache=target/aggregator.aot -XX:TieredStopAtLevel=1")
+declare -A envs=([plain]="REDIS_URL=" [aot]="REDIS_URL=" [aot+c1]="REDIS_URL=")
 declare -A times
+# Clustered (when redis-server is installed; CLUSTER=0 skips it): the first answer comes from the shared snapshot in
+# Redis, which the script's own redis-server (free port, no persistence) holds after a seeding run
+redis_pid=""
+cleanup() { if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+if [ "${CLUSTER:-1}" != 0 ] && command -v redis-server >/dev/null; then
+  redis_port=$((port + 1))
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 1 200); do
+    if exec 4<>"/dev/tcp/127.0.0.1/$redis_port" 2>/dev/null; then exec 4<&-; break; fi
+    read -r -t 0.05 -u 9 _ || true
+  done
+  redis_url="redis://127.0.0.1:$redis_port"
+  env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port REDIS_URL="$redis_url" \
+    "$JAVA_HOME/bin/java" -XX:AOTCache=target/aggregator.aot -jar target/aggregator.jar >/dev/null 2>&1 &
+  seed=$!
+  for _ in $(seq 1 3000); do probe && break; read -r -t 0.005 -u 9 _ || true; done
+  read -r -t 2 -u 9 _ || true  # a few versions into Redis
+  kill "$seed"; wait "$seed" 2>/dev/null || true
+  variants+=(aot+redis)
+  opts[aot+redis]="-XX:AOTCache=target/aggregator.aot"
+  envs[aot+redis]="REDIS_URL=$redis_url"
+fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$runs"); do
   for v in "${variants[@]}"; do
     start=${EPOCHREALTIME/./}
     # shellcheck disable=SC2086
-    env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port \
+    env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port ${envs[$v]} \
       nice -n "$nice_level" "$JAVA_HOME/bin/java" ${opts[$v]} -jar target/aggregator.jar >/dev/null 2>&1 &
     pid=$!
     ms=""

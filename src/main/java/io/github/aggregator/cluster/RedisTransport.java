@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -83,6 +84,7 @@ public final class RedisTransport implements Transport {
     private volatile boolean closed;
     private volatile boolean started;
     private volatile boolean joinedOnce;
+    private final CountDownLatch startDone = new CountDownLatch(1);
     private volatile Jedis subscriberConnection;
 
     /**
@@ -146,13 +148,22 @@ public final class RedisTransport implements Transport {
     public void start(Collection<SourceConfig> all, Predicate<String> active) {
         this.active = active;
         retain(all);
+        boolean reachable = false;
         try {
             redis.ping();
-            loadAll();
-            joinedOnce = true;
-            LOG.log(Level.INFO, "cluster: joined via " + config.where() + " as instance " + instance);
+            reachable = true;
         } catch (RuntimeException e) {
             degrade(e);
+        }
+        startDone.countDown(); // claims may go ahead: each claim reads its source's shared state first
+        if (reachable) {
+            try {
+                loadAll();
+                joinedOnce = true;
+                LOG.log(Level.INFO, "cluster: joined via " + config.where() + " as instance " + instance);
+            } catch (RuntimeException e) {
+                degrade(e);
+            }
         }
         started = true;
         subscriberThread.start();
@@ -188,6 +199,13 @@ public final class RedisTransport implements Transport {
 
     @Override
     public boolean mayProduce(String sourceId) {
+        try {
+            // start() may run beside the web server's start: decide only once the shared state is known
+            startDone.await(config.timeout().toMillis() * 2, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
         SourceConfig s = sources.get(sourceId);
         if (degraded || closed || s == null) {
             return !closed;
