@@ -69,7 +69,8 @@ class StalledClientTest {
         }
     }
 
+    /** The counter in an update or snapshot; -1 for an event without data (a status after a resync). */
     private static int number(String envelope) throws Exception {
-        return Json.MAPPER.readTree(envelope).get("data").get("n").asInt();
+        return Json.MAPPER.readTree(envelope).path("data").path("n").asInt(-1);
     }
 }
