@@ -362,6 +362,31 @@ class ClusterTest {
     }
 
     @Test
+    void aGracefulStopReleasesTheLeaseAtOnce() throws Exception {
+        Service a = instance("inst-a");
+        Service b = instance("inst-b");
+        Await.isTrue(() -> version(a) >= 1 && version(b) >= 1, WAIT, "first version");
+        String lease = prefix + "lease:price";
+        String held = Await.until(() -> command(lease), v -> !v.equals("$-1"), WAIT);
+        String holder = upstream.requests().get(upstream.hits() - 1).headers().getFirst("User-Agent");
+        Service leaving = holder.equals("inst-a") ? a : b;
+        leaving.close();
+        services.remove(leaving);
+        // released on close, not left to expire: gone, or already claimed anew by the other instance
+        assertFalse(held.equals(command(lease)), "the stopped instance's lease is still there");
+        String survivor = holder.equals("inst-a") ? "inst-b" : "inst-a";
+        Await.isTrue(() -> fetchesBy(survivor) > 0, WAIT, "the other instance polls");
+    }
+
+    private String command(String key) {
+        try {
+            return redis.command("GET", key);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void anInstanceStartedWhileRedisIsDownServesAloneAndJoinsWhenItComesUp() throws Exception {
         redis.stop();
         Service a = instance("inst-a");
