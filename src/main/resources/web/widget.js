@@ -8,6 +8,12 @@
  * data-field         optional: a JSON Pointer ("/price", "/items/0/name") or a dotted path ("price")
  *                    into the data; without it the whole value is shown (strings as is, the rest as JSON)
  * data-poll-seconds  optional: the polling period when EventSource is not available (default 30, min 1)
+ * data-token         optional: an access token for a source marked "access: token"; it is sent as the
+ *                    access_token query parameter of the stream and of the polls (EventSource cannot set
+ *                    headers, and a query parameter needs no CORS preflight). Elements showing the same
+ *                    source share one stream, opened with the first data-token among them. The token is
+ *                    visible to anyone who can see the page and ends up in URLs: give the page a key that
+ *                    covers only the sources it shows, or a short-lived JWT. The widget never logs or shows it.
  *
  * URLs are derived from this script's own src, so the page may live on another origin. Updates come
  * over Server-Sent Events (/api/sources/{id}/events; the browser reconnects and resumes by itself);
@@ -17,7 +23,10 @@
  *
  * Each element gets data-version, data-stale ("true"/"false"), data-mode ("sse" or "poll") and, while
  * stale, a title with the error; it also receives an "aggregator:update" event whose detail is the
- * envelope. Values are written as text, never as HTML. Plain ES5, no dependencies.
+ * envelope. When the widget cannot show the source, the element gets data-error with a short reason:
+ * "stream refused; polling" while the stream is refused (until a poll succeeds), and, ending the polls,
+ * 'no source "id"' (404), 'access token missing or not valid' (401) or 'access token does not cover
+ * "id"' (403). Values are written as text, never as HTML. Plain ES5, no dependencies.
  */
 (function () {
   'use strict';
@@ -83,8 +92,23 @@
     el.dispatchEvent(event);
   }
 
+  // the URL of /api/sources/{id}{path}, with the access token of the source's elements when they have one
+  function url(id, path) {
+    var u = base + 'api/sources/' + encodeURIComponent(id) + path;
+    var els = groups[id];
+    for (var i = 0; i < els.length; i++) {
+      var token = els[i].getAttribute('data-token');
+      if (token) return u + '?access_token=' + encodeURIComponent(token);
+    }
+    return u;
+  }
+
+  function fail(id, reason) {
+    each(id, function (el) { el.setAttribute('data-error', reason); });
+  }
+
   function stream(id) {
-    var es = new window.EventSource(base + 'api/sources/' + encodeURIComponent(id) + '/events');
+    var es = new window.EventSource(url(id, '/events'));
     var onData = function (e) { showAll(id, JSON.parse(e.data)); };
     es.addEventListener('snapshot', onData);
     es.addEventListener('update', onData);
@@ -93,8 +117,9 @@
       each(id, function (el) { status(el, env); });
     });
     es.onerror = function () {
-      if (es.readyState === 2) { // CLOSED: refused (limit, blocked, unknown id); the browser won't retry
+      if (es.readyState === 2) { // CLOSED: refused (limit, blocked, unknown id, no access); the browser won't retry
         es.close();
+        fail(id, 'stream refused; polling'); // the polls tell why, or clear it
         poll(id);
       }
     };
@@ -102,19 +127,19 @@
 
   function poll(id) {
     var seconds = Math.max(1, parseFloat(groups[id][0].getAttribute('data-poll-seconds')) || 30);
-    var url = base + 'api/sources/' + encodeURIComponent(id);
+    var target = url(id, '');
     var last = null;
     modes[id] = 'poll';
     each(id, function (el) { el.setAttribute('data-mode', 'poll'); });
     function again() { setTimeout(once, seconds * 1000); }
     function once() {
       var xhr = new XMLHttpRequest();
-      xhr.open('GET', url);
-      xhr.onload = function () {
-        if (xhr.status === 404) { // no such source: stop
-          each(id, function (el) { el.setAttribute('data-error', 'no source "' + id + '"'); });
-          return;
-        }
+      xhr.open('GET', target);
+      xhr.onload = function () { // the same token gets the same answer: stop on 404, 401 and 403
+        if (xhr.status === 404) return fail(id, 'no source "' + id + '"');
+        if (xhr.status === 401) return fail(id, 'access token missing or not valid');
+        if (xhr.status === 403) return fail(id, 'access token does not cover "' + id + '"');
+        if (xhr.status === 200) each(id, function (el) { el.removeAttribute('data-error'); });
         if (xhr.status === 200 && xhr.responseText !== last) { // 304, 503 (no data yet): nothing new
           last = xhr.responseText;
           showAll(id, JSON.parse(last));
