@@ -81,24 +81,11 @@ public final class Poller implements AutoCloseable {
      * @param fetchers makes the fetcher of one source
      * @param listener receives each result
      * @param subscribed whether a source has SSE subscribers right now
-     * @param random jitter and backoff randomness
-     * @param metrics counts each fetch's outcome and latency
-     */
-    public Poller(
-            Clock clock,
-            SourceRegistry registry,
-            Function<SourceConfig, Fetcher> fetchers,
-            Listener listener,
-            Predicate<String> subscribed,
-            RandomGenerator random,
-            Metrics metrics) {
-        this(clock, registry, fetchers, listener, subscribed, id -> true, random, metrics);
-    }
-
-    /**
      * @param mayFetch asked on the fetching thread before each fetch: whether this instance fetches the source now
      *     (in a cluster, only the instance holding its lease does; the others keep the schedule and wait for its
      *     results, see {@link #observed})
+     * @param random jitter and backoff randomness
+     * @param metrics counts each fetch's outcome and latency
      */
     public Poller(
             Clock clock,
@@ -124,7 +111,7 @@ public final class Poller implements AutoCloseable {
         });
     }
 
-    /** A poller whose metrics nobody reads. */
+    /** A poller alone (it fetches every source) whose metrics nobody reads. */
     public Poller(
             Clock clock,
             SourceRegistry registry,
@@ -132,7 +119,7 @@ public final class Poller implements AutoCloseable {
             Listener listener,
             Predicate<String> subscribed,
             RandomGenerator random) {
-        this(clock, registry, fetchers, listener, subscribed, random, new Metrics());
+        this(clock, registry, fetchers, listener, subscribed, id -> true, random, new Metrics());
     }
 
     /**

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.LogCapture;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -21,9 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 /** Editing the config file of a running service: each kind of change within 2 s, nothing lost that was kept. */
@@ -159,23 +157,8 @@ class HotReloadTest {
 
     @Test
     void anInvalidEditKeepsTheRunningConfigAndIsReportedUntilFixed() throws Exception {
-        List<String> logs = new java.util.concurrent.CopyOnWriteArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getLoggerName().contains("ConfigWatcher")) {
-                    logs.add(r.getMessage());
-                }
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        Logger.getLogger("").addHandler(capture);
-        try (Upstream up = new Upstream().json("{\"v\":1}");
+        try (LogCapture logs = LogCapture.start();
+                Upstream up = new Upstream().json("{\"v\":1}");
                 Service svc = Service.start(config(up, A))) {
             Path file = svc.configFile();
             Await.isTrue(() -> svc.get("/api/sources/a").statusCode() == 200, WAIT, "a serves");
@@ -188,14 +171,15 @@ class HotReloadTest {
             assertTrue(error.contains("source \"b\"") && error.contains("field \"interval\""), error);
             assertEquals(List.of("a"), ids(svc), "the running config stays");
             assertEquals(200, svc.get("/api/sources/a").statusCode());
-            assertEquals(1, logs.size(), "one log line: " + logs);
-            assertFalse(logs.get(0).contains("\n"), logs.get(0));
+            List<String> watcher = logs.records().stream()
+                    .filter(r -> r.startsWith(ConfigWatcher.class.getName() + ": "))
+                    .toList();
+            assertEquals(1, watcher.size(), "one log line: " + watcher);
+            assertFalse(watcher.get(0).contains("\n"), watcher.get(0));
 
             write(file, config(up, A, B));
             Await.isTrue(() -> !list(svc).has("configError"), WAIT, "configError cleared");
             Await.isTrue(() -> ids(svc).equals(List.of("a", "b")), WAIT, "the fixed edit is in force");
-        } finally {
-            Logger.getLogger("").removeHandler(capture);
         }
     }
 }

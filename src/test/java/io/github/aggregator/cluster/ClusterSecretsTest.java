@@ -7,16 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.LogCapture;
 import io.github.aggregator.testing.RedisServer;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,29 +23,16 @@ class ClusterSecretsTest {
     private static final String PASSWORD = "pw-7f3a9c-never-shown";
     private static final Duration WAIT = Duration.ofSeconds(15);
 
-    private final List<String> logs = new CopyOnWriteArrayList<>();
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            logs.add(r.getLevel() + " " + r.getLoggerName() + " " + r.getMessage()
-                    + (r.getThrown() == null ? "" : " " + r.getThrown()));
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    };
+    private LogCapture logs;
 
     @BeforeEach
     void capture() {
-        Logger.getLogger("").addHandler(capture);
+        logs = LogCapture.start();
     }
 
     @AfterEach
     void release() {
-        Logger.getLogger("").removeHandler(capture);
+        logs.close();
     }
 
     private static String yaml(Upstream upstream) {
@@ -77,8 +61,8 @@ class ClusterSecretsTest {
                 assertFalse(svc.get(path).body().contains(PASSWORD), path);
             }
         }
-        assertTrue(logs.stream().anyMatch(l -> l.contains("unreachable")), logs::toString);
-        assertTrue(logs.stream().noneMatch(l -> l.contains(PASSWORD)), logs::toString);
+        assertTrue(logs.records().stream().anyMatch(l -> l.contains("unreachable")), logs.records()::toString);
+        logs.assertNoneContain(List.of(PASSWORD));
     }
 
     @Test
@@ -92,9 +76,9 @@ class ClusterSecretsTest {
             Await.isTrue(() -> svc.get("/api/sources/price").statusCode() == 200, WAIT, "polls alone");
         }
         List<String> warnings =
-                logs.stream().filter(l -> l.contains("unreachable")).toList();
+                logs.records().stream().filter(l -> l.contains("unreachable")).toList();
         assertEquals(1, warnings.size(), "one warning: " + warnings);
-        assertTrue(logs.stream().noneMatch(l -> l.contains(PASSWORD)), logs::toString);
+        logs.assertNoneContain(List.of(PASSWORD));
     }
 
     private static JsonNode status(Service s) throws Exception {

@@ -124,11 +124,17 @@ class PollerTest {
     }
 
     private static SourceConfig source(Duration interval, Duration maxBackoff) {
+        return source("s", URL, interval, SourceConfig.DEFAULT_TIMEOUT, null, maxBackoff);
+    }
+
+    /** An always-polled upstream source; null minInterval / maxBackoff take the defaults. */
+    private static SourceConfig source(
+            String id, URI url, Duration interval, Duration timeout, Duration minInterval, Duration maxBackoff) {
         return new SourceConfig(
-                "s",
-                URL,
+                id,
+                url,
                 interval,
-                SourceConfig.DEFAULT_TIMEOUT,
+                timeout,
                 Map.of(),
                 null,
                 true,
@@ -137,10 +143,21 @@ class PollerTest {
                 null,
                 null,
                 null,
-                null,
+                minInterval,
                 maxBackoff,
                 List.of(),
                 null);
+    }
+
+    /** A poller of {@code s} alone whose fetches go to the real upstream and whose results go nowhere. */
+    private static Poller poller(SourceConfig s, Clock clock, RandomGenerator random) {
+        return new Poller(
+                clock,
+                new SourceRegistry(AggregatorConfig.of(List.of(s))),
+                c -> new Fetcher(c, AggregatorConfig.DEFAULT_USER_AGENT, () -> URL, clock),
+                (c, r, at) -> {},
+                id -> false,
+                random);
     }
 
     /** A random generator pinned to one end of every requested range; rejects empty ranges as the JDK's do. */
@@ -263,32 +280,15 @@ class PollerTest {
     @Test
     void fetchNowWaitsOutMinInterval() throws Exception {
         try (Upstream up = new Upstream().json("{\"v\":1}")) {
-            SourceConfig s = new SourceConfig(
+            SourceConfig s = source(
                     "floor",
                     URI.create(up.url() + "/floor"),
                     Duration.ofSeconds(30),
                     Duration.ofSeconds(5),
-                    Map.of(),
-                    null,
-                    true,
-                    SourceConfig.DEFAULT_MAX_BODY_SIZE,
-                    null,
-                    null,
-                    null,
-                    null,
                     Duration.ofSeconds(1),
-                    null,
-                    List.of(),
                     null);
-            SourceRegistry registry = new SourceRegistry(AggregatorConfig.of(List.of(s)));
             Clock clock = Clock.systemUTC();
-            try (Poller poller = new Poller(
-                    clock,
-                    registry,
-                    c -> new Fetcher(c, AggregatorConfig.DEFAULT_USER_AGENT, () -> URL, clock),
-                    (c, r, at) -> {},
-                    id -> false,
-                    Pinned.MIN)) {
+            try (Poller poller = poller(s, clock, Pinned.MIN)) {
                 poller.start(List.of(s)); // start jitter pinned to 0
                 poller.nextCompletion("floor").orElseThrow().get(10, TimeUnit.SECONDS);
                 assertEquals(1, up.hits());
@@ -313,32 +313,10 @@ class PollerTest {
     @Test
     void fetchFirstStartsTheFirstFetchWithoutTheStartJitter() throws Exception {
         try (Upstream up = new Upstream().json("{\"v\":1}")) {
-            SourceConfig s = new SourceConfig(
-                    "cold",
-                    URI.create(up.url() + "/cold"),
-                    Duration.ofSeconds(30),
-                    Duration.ofSeconds(5),
-                    Map.of(),
-                    null,
-                    true,
-                    SourceConfig.DEFAULT_MAX_BODY_SIZE,
-                    null,
-                    null,
-                    null,
-                    null,
-                    null,
-                    null,
-                    List.of(),
-                    null);
-            SourceRegistry registry = new SourceRegistry(AggregatorConfig.of(List.of(s)));
+            SourceConfig s = source(
+                    "cold", URI.create(up.url() + "/cold"), Duration.ofSeconds(30), Duration.ofSeconds(5), null, null);
             Clock clock = Clock.systemUTC();
-            try (Poller poller = new Poller(
-                    clock,
-                    registry,
-                    c -> new Fetcher(c, AggregatorConfig.DEFAULT_USER_AGENT, () -> URL, clock),
-                    (c, r, at) -> {},
-                    id -> false,
-                    Pinned.MAX)) {
+            try (Poller poller = poller(s, clock, Pinned.MAX)) {
                 poller.start(List.of(s)); // start jitter pinned to its maximum, 1 s
                 long start = System.nanoTime();
                 poller.fetchFirst("cold").orElseThrow().get(10, TimeUnit.SECONDS);
