@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.github.aggregator.testing.MainProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -145,17 +146,9 @@ class MainTest {
         Path file = write("bad.yaml", BAD_INTERVAL);
         Path out = dir.resolve("stdout.txt");
         Path errFile = dir.resolve("stderr.txt");
-        ProcessBuilder pb = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        "io.github.aggregator.app.Main",
-                        "--config",
-                        file.toString())
+        ProcessBuilder pb = MainProcess.builder("--config", file.toString())
                 .redirectOutput(out.toFile())
                 .redirectError(errFile.toFile());
-        pb.environment().remove("AGGREGATOR_CONFIG");
-        pb.environment().remove("PORT");
 
         Process p = pb.start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {

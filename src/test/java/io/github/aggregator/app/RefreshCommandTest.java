@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.MainProcess;
 import io.github.aggregator.testing.RedisServer;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
@@ -37,19 +38,14 @@ class RefreshCommandTest {
     private Run refresh(String yaml, Map<String, String> env, String... args) throws Exception {
         Path config = dir.resolve("refresh.yaml");
         Files.writeString(config, yaml);
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "refresh"));
+        List<String> cmd = new ArrayList<>(List.of("refresh"));
         cmd.addAll(List.of(args));
         cmd.addAll(List.of("--config", config.toString()));
         Path out = dir.resolve("out.txt");
         Path err = dir.resolve("err.txt");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
-        pb.environment().remove("AGGREGATOR_CONFIG");
-        pb.environment().remove("REDIS_URL");
+        ProcessBuilder pb = MainProcess.builder(cmd.toArray(String[]::new))
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile());
         pb.environment().putAll(env);
         Process p = pb.start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {

@@ -9,12 +9,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
+import io.github.aggregator.testing.MainProcess;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
 import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -60,16 +59,9 @@ class ShutdownTest {
                           interval: 200ms
                     """.formatted(a.url(), b.url()));
             // server.port 0 would hide the port from us: choose a free one and hand it over in PORT
-            int port = freePort();
-            ProcessBuilder pb = new ProcessBuilder(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    Main.class.getName(),
-                    "--config",
-                    config.toString());
+            int port = MainProcess.freePort();
+            ProcessBuilder pb = MainProcess.builder("--config", config.toString());
             pb.environment().put("PORT", Integer.toString(port));
-            pb.environment().remove("AGGREGATOR_CONFIG");
             pb.redirectErrorStream(true).redirectOutput(log.toFile());
             Process process = pb.start();
             try {
@@ -163,12 +155,6 @@ class ShutdownTest {
 
     private static URI uri(int port, String path) {
         return URI.create("http://127.0.0.1:" + port + path);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     private static String output(Path log) {

@@ -6,17 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.github.aggregator.app.Main;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.MainProcess;
 import io.github.aggregator.testing.RedisServer;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
 import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -219,14 +217,8 @@ class ClusterTest {
         Path config = dir.resolve("application.yaml");
         Files.writeString(config, "server:\n  host: 127.0.0.1\n" + yaml("inst-p"));
         Path log = dir.resolve("out.log");
-        ProcessBuilder pb = new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "--config",
-                config.toString());
-        pb.environment().put("PORT", Integer.toString(freePort()));
+        ProcessBuilder pb = MainProcess.builder("--config", config.toString());
+        pb.environment().put("PORT", Integer.toString(MainProcess.freePort()));
         pb.environment().put("REDIS_URL", redis.url());
         pb.redirectErrorStream(true).redirectOutput(log.toFile());
         Process holder = pb.start();
@@ -407,11 +399,5 @@ class ClusterTest {
         Service b = instance("inst-b");
         assertEquals(version(a), version(b));
         assertEquals(0, fetchesBy("inst-b"));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -1,0 +1,42 @@
+package io.github.aggregator.testing;
+
+import io.github.aggregator.app.Main;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The service's command line run in a JVM of its own, as a user runs it (same JDK and class path as the tests). */
+public final class MainProcess {
+    private MainProcess() {}
+
+    /**
+     * {@code java -cp <test class path> Main args...}, with none of the variables the service reads ({@code
+     * AGGREGATOR_CONFIG}, {@code PORT}, {@code REDIS_URL}) inherited from the environment the tests run in.
+     */
+    public static ProcessBuilder builder(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove("AGGREGATOR_CONFIG");
+        pb.environment().remove("PORT");
+        pb.environment().remove("REDIS_URL");
+        return pb;
+    }
+
+    /** A loopback port free right now, to hand to a process in {@code PORT}. */
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
