@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.MainProcess;
+import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
 import io.github.aggregator.testing.Upstream;
@@ -59,7 +60,7 @@ class ShutdownTest {
                           interval: 200ms
                     """.formatted(a.url(), b.url()));
             // server.port 0 would hide the port from us: choose a free one and hand it over in PORT
-            int port = MainProcess.freePort();
+            int port = Ports.free();
             ProcessBuilder pb = MainProcess.builder("--config", config.toString());
             pb.environment().put("PORT", Integer.toString(port));
             pb.redirectErrorStream(true).redirectOutput(log.toFile());

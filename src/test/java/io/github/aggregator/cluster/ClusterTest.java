@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.MainProcess;
+import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.RedisServer;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
@@ -218,7 +219,7 @@ class ClusterTest {
         Files.writeString(config, "server:\n  host: 127.0.0.1\n" + yaml("inst-p"));
         Path log = dir.resolve("out.log");
         ProcessBuilder pb = MainProcess.builder("--config", config.toString());
-        pb.environment().put("PORT", Integer.toString(MainProcess.freePort()));
+        pb.environment().put("PORT", Integer.toString(Ports.free()));
         pb.environment().put("REDIS_URL", redis.url());
         pb.redirectErrorStream(true).redirectOutput(log.toFile());
         Process holder = pb.start();

@@ -6,12 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -65,18 +62,21 @@ class DashboardBrowserTest {
 
             Await.isTrue(() -> "connected".equals(browser.text("#connection")), WAIT, "the indicator says connected");
             assertEquals("connected", browser.find("#connection").getDomAttribute("data-state"));
-            assertEquals(List.of("prices", "weather", "board"), cardIds(), "one card per source, in config order");
+            assertEquals(
+                    List.of("prices", "weather", "board"), cardIds(browser), "one card per source, in config order");
             assertEquals("combines prices, weather", browser.text("[data-id=board] .origin"));
 
-            Await.isTrue(() -> value("prices").contains("\"price\": 1.5"), WAIT, "the first value, pretty-printed");
-            Await.isTrue(() -> value("weather").contains("\"sky\": \"clear\""), WAIT, "the other source's value");
-            Await.isTrue(() -> value("board").contains("\"temp\": 21"), WAIT, "the combined value");
+            Await.isTrue(
+                    () -> value(browser, "prices").contains("\"price\": 1.5"), WAIT, "the first value, pretty-printed");
+            Await.isTrue(
+                    () -> value(browser, "weather").contains("\"sky\": \"clear\""), WAIT, "the other source's value");
+            Await.isTrue(() -> value(browser, "board").contains("\"temp\": 21"), WAIT, "the combined value");
             String before = browser.text("[data-id=prices] .version");
             assertTrue(before.matches("v\\d+"), before);
 
             prices.json("{\"price\":2.25,\"currency\":\"EUR\"}");
-            Await.isTrue(() -> value("prices").contains("\"price\": 2.25"), WAIT, "the new value on the page");
-            Await.isTrue(() -> value("board").contains("\"price\": 2.25"), WAIT, "the combined value follows");
+            Await.isTrue(() -> value(browser, "prices").contains("\"price\": 2.25"), WAIT, "the new value on the page");
+            Await.isTrue(() -> value(browser, "board").contains("\"price\": 2.25"), WAIT, "the combined value follows");
             assertFalse(before.equals(browser.text("[data-id=prices] .version")), "the version moved on");
             assertFalse(browser.find("[data-id=prices] .stale").isDisplayed(), "no stale badge while healthy");
 
@@ -85,7 +85,9 @@ class DashboardBrowserTest {
             String badge = browser.find("[data-id=prices] .stale").getText();
             assertTrue(badge.startsWith("stale: HTTP 500"), badge);
             assertFalse(badge.contains("IllegalStateException"), "the reason, not the upstream's body: " + badge);
-            assertTrue(value("prices").contains("\"price\": 2.25"), "the last good value stays: " + value("prices"));
+            assertTrue(
+                    value(browser, "prices").contains("\"price\": 2.25"),
+                    "the last good value stays: " + value(browser, "prices"));
             assertFalse(browser.find("[data-id=weather] .stale").isDisplayed(), "only the failing source is stale");
             Path desktop = browser.screenshot("dashboard");
 
@@ -94,7 +96,7 @@ class DashboardBrowserTest {
                     () -> !browser.find("[data-id=prices] .stale").isDisplayed(),
                     WAIT,
                     "the badge goes away on recovery");
-            Await.isTrue(() -> value("prices").contains("\"price\": 3.75"), WAIT, "the value after recovery");
+            Await.isTrue(() -> value(browser, "prices").contains("\"price\": 3.75"), WAIT, "the value after recovery");
             assertEquals("connected", browser.text("#connection"));
 
             String changed = browser.text("[data-id=weather] .changed");
@@ -131,18 +133,18 @@ class DashboardBrowserTest {
 
     @Test
     void saysReconnectingWhileTheServerIsGoneAndResumesWhenItIsBack() throws Exception {
-        int port = freePort();
+        int port = Ports.free();
         String yaml = "server:\n  port: " + port + "\n  host: 127.0.0.1\naggregator:\n" + SOURCES;
         try (Upstream prices = new Upstream().json("{\"price\":1}");
                 Upstream weather = new Upstream().json("{\"temp\":1}")) {
             String config = yaml.formatted(prices.url(), weather.url());
             try (Service first = Service.start(config)) {
                 browser.driver().get(first.uri("/").toString());
-                Await.isTrue(() -> value("prices").contains("\"price\": 1"), WAIT, "the first value");
+                Await.isTrue(() -> value(browser, "prices").contains("\"price\": 1"), WAIT, "the first value");
                 prices.json("{\"price\":2}");
-                Await.isTrue(() -> value("prices").contains("\"price\": 2"), WAIT, "the second value");
+                Await.isTrue(() -> value(browser, "prices").contains("\"price\": 2"), WAIT, "the second value");
                 prices.json("{\"price\":3}");
-                Await.isTrue(() -> value("prices").contains("\"price\": 3"), WAIT, "the third value");
+                Await.isTrue(() -> value(browser, "prices").contains("\"price\": 3"), WAIT, "the third value");
                 assertEquals("connected", browser.text("#connection"));
             }
             Await.isTrue(
@@ -156,29 +158,23 @@ class DashboardBrowserTest {
                         WAIT,
                         "the browser reconnects by itself");
                 Await.isTrue(
-                        () -> value("prices").contains("\"price\": 4"),
+                        () -> value(browser, "prices").contains("\"price\": 4"),
                         WAIT,
                         "the restarted server's value (the stream resumed with Last-Event-ID)");
-                assertEquals(List.of("prices", "weather", "board"), cardIds());
+                assertEquals(List.of("prices", "weather", "board"), cardIds(browser));
             }
         }
     }
 
+    /** The source ids of the cards on the page, in page order. */
     @SuppressWarnings("unchecked")
-    private static List<String> cardIds() {
+    static List<String> cardIds(Browser browser) {
         return (List<String>) browser.js("return [...document.querySelectorAll('.card')].map(c => c.dataset.id)");
     }
 
-    private static String value(String id) {
+    /** The value shown on source {@code id}'s card; empty before it has one. */
+    static String value(Browser browser, String id) {
         String v = browser.text("[data-id=" + id + "] .value");
         return v == null ? "" : v;
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

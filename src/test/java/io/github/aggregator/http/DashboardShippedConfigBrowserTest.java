@@ -1,5 +1,7 @@
 package io.github.aggregator.http;
 
+import static io.github.aggregator.http.DashboardBrowserTest.cardIds;
+import static io.github.aggregator.http.DashboardBrowserTest.value;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,16 +71,6 @@ class DashboardShippedConfigBrowserTest {
             Path shot = browser.screenshot("dashboard-shipped");
             assertTrue(Files.size(shot) > 10_000, "the screenshot was written");
         }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<String> cardIds(Browser browser) {
-        return (List<String>) browser.js("return [...document.querySelectorAll('.card')].map(c => c.dataset.id)");
-    }
-
-    private static String value(Browser browser, String id) {
-        String v = browser.text("[data-id=" + id + "] .value");
-        return v == null ? "" : v;
     }
 
     /** The version shown on the card, e.g. 12 for {@code v12}; 0 before the first. */

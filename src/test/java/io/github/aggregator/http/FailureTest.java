@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.Upstream;
@@ -21,7 +22,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -43,7 +43,7 @@ class FailureTest {
     private static final Duration WAIT = Duration.ofSeconds(5);
     private static final Duration QUIET = Duration.ofMillis(150);
     private static final String GOOD = "{\"data\":{\"v\":1},\"meta\":\"kept out by select\"}";
-    private static final String CLOSED_PORT_URL = "http://127.0.0.1:" + freePort() + "/";
+    private static final String CLOSED_PORT_URL = "http://127.0.0.1:" + Ports.free() + "/";
 
     static Stream<Arguments> failures() {
         return Stream.of(
@@ -100,7 +100,7 @@ class FailureTest {
 
     @Test
     void connectionRefusedWhenTheUpstreamStopsListening() throws Exception {
-        try (PortUpstream up = new PortUpstream(freePort()).started(GOOD);
+        try (PortUpstream up = new PortUpstream(Ports.free()).started(GOOD);
                 Service svc = Service.start(source("src", up.url()))) {
             staleThenRecovers(svc, "src", up::stop, () -> up.start(GOOD), "connection refused");
         }
@@ -123,7 +123,7 @@ class FailureTest {
 
     @Test
     void firstFetchRefusedThen503UntilTheUpstreamStarts() throws Exception {
-        try (PortUpstream up = new PortUpstream(freePort());
+        try (PortUpstream up = new PortUpstream(Ports.free());
                 Service svc = Service.start(source("src", up.url()))) {
             firstFails(svc, "src", () -> up.start(GOOD), "connection refused");
         }
@@ -336,14 +336,6 @@ class FailureTest {
                 // the fetcher may hang up once it has read enough
             }
         });
-    }
-
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** A JSON upstream on a fixed loopback port that can stop listening (connection refused) and start again. */

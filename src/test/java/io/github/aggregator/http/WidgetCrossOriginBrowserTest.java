@@ -11,13 +11,11 @@ import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
 import io.github.aggregator.testing.NetworkLog;
 import io.github.aggregator.testing.NetworkLog.Exchange;
+import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -148,7 +146,7 @@ class WidgetCrossOriginBrowserTest {
 
     @Test
     void showsTheValueAndFollowsItOverServerSentEventsFromAnAllowedOrigin() throws Exception {
-        int port = freePort();
+        int port = Ports.free();
         svc = service(port, siteOrigin());
         load(siteOrigin() + "/");
 
@@ -285,14 +283,6 @@ class WidgetCrossOriginBrowserTest {
     }
 
     private static String attribute(String name) {
-        return browser.find("#price").getDomAttribute(name);
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return browser.attribute("#price", name);
     }
 }

@@ -183,15 +183,7 @@ class WidgetTokenBrowserTest {
 
     /** Adds an element with {@code attributes} and then the widget script, by its absolute URL, to the page. */
     private void include(Map<String, String> attributes) {
-        browser.js("""
-                const [attributes, src] = arguments;
-                const el = document.createElement('div');
-                for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, v);
-                document.body.prepend(el);
-                const script = document.createElement('script');
-                script.src = src;
-                document.head.appendChild(script);
-                """, attributes, svc.uri("/widget.js").toString());
+        browser.includeWidget(svc.uri("/widget.js").toString(), attributes);
     }
 
     /** The statuses of the requests (not preflights) to {@code paths}, in the order they were sent. */
@@ -215,7 +207,7 @@ class WidgetTokenBrowserTest {
     }
 
     private static String attribute(String css, String name) {
-        return browser.find(css).getDomAttribute(name);
+        return browser.attribute(css, name);
     }
 
     private static String encoded(String token) {

@@ -100,6 +100,27 @@ public final class Browser implements AutoCloseable {
         return (String) js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", css);
     }
 
+    /** Attribute {@code name} of the first element matching {@code css}, null when it has none. */
+    public String attribute(String css, String name) {
+        return find(css).getDomAttribute(name);
+    }
+
+    /**
+     * Adds an element with {@code attributes} to the page, then the widget script from {@code scriptUrl} (absolute),
+     * as a site embedding the widget would.
+     */
+    public void includeWidget(String scriptUrl, Map<String, String> attributes) {
+        js("""
+                const [attributes, src] = arguments;
+                const el = document.createElement('div');
+                for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, v);
+                document.body.prepend(el);
+                const script = document.createElement('script');
+                script.src = src;
+                document.head.appendChild(script);
+                """, attributes, scriptUrl);
+    }
+
     /** Emulates a device {@code width}×{@code height} CSS pixels wide (a phone, for instance); {@code 0} resets. */
     public void viewport(int width, int height) {
         if (width == 0) {

@@ -1,10 +1,6 @@
 package io.github.aggregator.testing;
 
 import io.github.aggregator.app.Main;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,14 +25,5 @@ public final class MainProcess {
         pb.environment().remove("PORT");
         pb.environment().remove("REDIS_URL");
         return pb;
-    }
-
-    /** A loopback port free right now, to hand to a process in {@code PORT}. */
-    public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

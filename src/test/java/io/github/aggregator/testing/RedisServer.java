@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,11 +35,7 @@ public final class RedisServer implements AutoCloseable {
 
     /** Starts a server that requires {@code password} (AUTH), or none when null. */
     public static RedisServer start(String password) throws IOException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
-        RedisServer r = new RedisServer(port, password);
+        RedisServer r = new RedisServer(Ports.free(), password);
         r.restart();
         return r;
     }
