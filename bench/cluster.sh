@@ -37,16 +37,8 @@ javac --release 21 -d "$work/classes" -cp "$cp" "${sources[@]}"
 # everything this script starts is stopped on exit: the benchmark JVM, and the instances and the redis-server it
 # started (their pids are listed in $work/pids; a pid is signalled only while it is still one of those programs)
 bench_pid=""
-ours() { grep -qa -e aggregator -e redis-server "/proc/$1/cmdline" 2>/dev/null; }
-cleanup() {
-  if [ -n "$bench_pid" ]; then kill "$bench_pid" 2>/dev/null || true; fi
-  [ -f "$work/pids" ] || return 0
-  local pid
-  while read -r pid; do if ours "$pid"; then kill "$pid" 2>/dev/null || true; fi; done <"$work/pids"
-  sleep 1
-  while read -r pid; do if ours "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi; done <"$work/pids"
-}
-trap cleanup EXIT
+. bench/stop.sh
+trap "stop_started aggregator redis-server" EXIT
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xmx256m -cp "$work/classes:$cp" \

@@ -1,8 +1,6 @@
 package io.github.aggregator.bench;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -82,14 +80,14 @@ public final class Cluster {
 
     private Cluster(Map<String, String> options) {
         this.options = options;
-        this.changes = Integer.parseInt(option("changes"));
-        this.perInstance = Integer.parseInt(option("subscribers"));
-        this.instances = Integer.parseInt(option("instances"));
-        this.intervalMillis = Long.parseLong(option("interval-ms"));
-        this.warmupMillis = Long.parseLong(option("warmup-ms"));
-        this.work = Path.of(option("work"));
+        this.changes = Integer.parseInt(Fanout.option(options, "changes"));
+        this.perInstance = Integer.parseInt(Fanout.option(options, "subscribers"));
+        this.instances = Integer.parseInt(Fanout.option(options, "instances"));
+        this.intervalMillis = Long.parseLong(Fanout.option(options, "interval-ms"));
+        this.warmupMillis = Long.parseLong(Fanout.option(options, "warmup-ms"));
+        this.work = Path.of(Fanout.option(options, "work"));
         this.pids = work.resolve("pids");
-        this.serverOpts = Fanout.split(option("server-opts"));
+        this.serverOpts = Fanout.split(Fanout.option(options, "server-opts"));
     }
 
     /**
@@ -111,7 +109,7 @@ public final class Cluster {
         String evalStats;
         // redis-server runs from the start: the single instance does not use it, but both windows probe it
         try (SequenceUpstream upstream = new SequenceUpstream();
-                RedisProcess redis = RedisProcess.start(option("redis-server"), work, pids)) {
+                RedisProcess redis = RedisProcess.start(Fanout.option(options, "redis-server"), work, pids)) {
             progress("redis-server on " + redis.url());
             single = setup("single", 1, upstream, redis, false);
             cluster = setup("cluster", instances, upstream, redis, true);
@@ -147,19 +145,19 @@ public final class Cluster {
                                 "      interval: " + intervalMillis + "ms",
                                 "      timeout: 2s",
                                 ""));
-                int port = freePort();
+                int port = Fanout.freePort();
                 agents.add(agent);
                 ports.add(port);
                 jvms.add(new JvmProcess(
                         agent,
                         serverOpts,
-                        List.of("-jar", option("jar"), "--config", config.toString()),
+                        List.of("-jar", Fanout.option(options, "jar"), "--config", config.toString()),
                         Map.of("PORT", Integer.toString(port), "REDIS_URL", clustered ? redis.url() : ""),
                         work.resolve(agent + ".log"),
                         pids));
             }
             progress(name + ": " + count + " instance(s) starting: java " + String.join(" ", serverOpts) + " -jar "
-                    + option("jar"));
+                    + Fanout.option(options, "jar"));
             for (int i = 0; i < count; i++) {
                 int port = ports.get(i);
                 Fanout.await(agents.get(i) + " to serve data", START_DEADLINE, () -> {
@@ -198,7 +196,7 @@ public final class Cluster {
                 }
                 int last = window.get(window.size() - 1).seq();
                 // let the last changes of the window arrive (or give up: they count as missed)
-                awaitQuietly(Duration.ofSeconds(5), () -> streams.streams().stream()
+                Fanout.awaitQuietly(Duration.ofSeconds(5), () -> streams.streams().stream()
                         .allMatch(s -> s.failure != null || s.receivedAt.containsKey(last)));
                 long[] cpuMillis = new long[count];
                 for (int i = 0; i < count; i++) {
@@ -439,31 +437,6 @@ public final class Cluster {
             Thread.currentThread().interrupt();
             return null;
         }
-    }
-
-    private static boolean awaitQuietly(Duration timeout, Fanout.Check check) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!check.done()) {
-            if (System.nanoTime() - deadline > 0) {
-                return false;
-            }
-            Thread.sleep(5);
-        }
-        return true;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private String option(String name) {
-        String v = options.get(name);
-        if (v == null) {
-            throw new IllegalArgumentException("missing --" + name);
-        }
-        return v;
     }
 
     static void progress(String message) {

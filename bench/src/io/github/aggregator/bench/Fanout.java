@@ -357,7 +357,7 @@ public final class Fanout {
         }
     }
 
-    private static boolean awaitQuietly(Duration timeout, Check check) throws Exception {
+    static boolean awaitQuietly(Duration timeout, Check check) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!check.done()) {
             if (System.nanoTime() - deadline > 0) {
@@ -376,13 +376,18 @@ public final class Fanout {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
 
     private String option(String name) {
+        return option(options, name);
+    }
+
+    /** The value of command-line option {@code --name}; fails naming it when missing. */
+    static String option(Map<String, String> options, String name) {
         String v = options.get(name);
         if (v == null) {
             throw new IllegalArgumentException("missing --" + name);
