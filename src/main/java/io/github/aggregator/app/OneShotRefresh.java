@@ -51,7 +51,7 @@ final class OneShotRefresh {
         SourceRegistry registry = new SourceRegistry(config.aggregator());
         List<SourceConfig> targets = new ArrayList<>();
         if (only == null) {
-            registry.enabled().stream().filter(s -> !s.combined()).forEach(targets::add);
+            targets.addAll(registry.upstreams());
         } else {
             Optional<SourceConfig> s = registry.find(only);
             if (s.isEmpty()) {

@@ -335,9 +335,7 @@ public final class RedisTransport implements Transport {
             LOG.log(Level.WARNING, "cluster: ignoring an unreadable shared snapshot (" + e.getMessage() + ")");
             return;
         }
-        if (sources.containsKey(s.id())) {
-            receiver.accept(s);
-        }
+        receiver.accept(s); // the receiver ignores sources no longer in force
     }
 
     /** The keeper's tick: renews leases, or, while degraded, checks whether Redis is back. */

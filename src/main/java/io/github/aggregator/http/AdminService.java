@@ -86,7 +86,7 @@ public final class AdminService implements HttpService {
         }
         List<SourceConfig> targets = new ArrayList<>();
         if (only == null) {
-            registry.enabled().stream().filter(s -> !s.combined()).forEach(targets::add);
+            targets.addAll(registry.upstreams());
         } else {
             Optional<SourceConfig> s = registry.find(only);
             if (s.isEmpty()) {

@@ -31,6 +31,11 @@ public final class SourceRegistry {
         return config.enabledSources();
     }
 
+    /** Every enabled source fetched from an upstream (not combined), in file order. */
+    public List<SourceConfig> upstreams() {
+        return config.enabledSources().stream().filter(s -> !s.combined()).toList();
+    }
+
     /** The enabled combined sources that list {@code id} among their parts. */
     public List<SourceConfig> dependents(String id) {
         return config.enabledSources().stream()
