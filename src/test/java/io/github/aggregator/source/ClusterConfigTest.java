@@ -1,9 +1,9 @@
 package io.github.aggregator.source;
 
+import static io.github.aggregator.source.ConfigFileTest.refused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -121,13 +121,5 @@ class ClusterConfigTest {
 
     private ConfigFile load(String yaml, Map<String, String> env) throws IOException {
         return ConfigFile.load(write(yaml), env);
-    }
-
-    private static String refused(Path file, Map<String, String> env) {
-        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, env));
-        String m = e.getMessage();
-        assertFalse(m.contains("\n"), m);
-        assertTrue(m.startsWith(file.toString()), m);
-        return m;
     }
 }

@@ -1151,7 +1151,7 @@ class ConfigFileTest {
     }
 
     /** Loads {@code file} expecting refusal; asserts the message is one line naming the file, and returns it. */
-    private static String refused(Path file, Map<String, String> env) {
+    static String refused(Path file, Map<String, String> env) {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, env));
         String m = e.getMessage();
         assertFalse(m.contains("\n") || m.contains("\r"), "one line: " + m);
