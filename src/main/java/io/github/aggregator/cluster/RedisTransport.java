@@ -82,7 +82,6 @@ public final class RedisTransport implements Transport {
     private volatile Predicate<String> active = id -> true;
     private volatile boolean degraded;
     private volatile boolean closed;
-    private volatile boolean started;
     private volatile boolean joinedOnce;
     private final CountDownLatch startDone = new CountDownLatch(1);
     private volatile Jedis subscriberConnection;
@@ -165,7 +164,6 @@ public final class RedisTransport implements Transport {
                 degrade(e);
             }
         }
-        started = true;
         subscriberThread.start();
         long period = Math.clamp(
                 sources.values().stream()
@@ -184,7 +182,7 @@ public final class RedisTransport implements Transport {
         all.forEach(s -> byId.put(s.id(), s));
         Map<String, SourceConfig> before = sources;
         this.sources = Map.copyOf(byId);
-        if (!degraded && started) {
+        if (!degraded && startDone.getCount() == 0) { // start() itself reads every source
             try {
                 for (String id : byId.keySet()) {
                     if (!before.containsKey(id)) {
