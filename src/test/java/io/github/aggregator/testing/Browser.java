@@ -24,7 +24,7 @@ import org.openqa.selenium.chrome.ChromeOptions;
  */
 public final class Browser implements AutoCloseable {
     private static final String INSTALL =
-            "install it with `apt-get install -y chromium chromium-driver` (bash .ci/run does this)";
+            "install it with `apt-get install -y chromium chromium-driver` (bin/test does this on a machine that lacks them)";
 
     private final ChromeDriver driver;
 
