@@ -1,6 +1,7 @@
 package io.github.aggregator.app;
 
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.http.AdminService;
@@ -15,7 +16,6 @@ import io.github.aggregator.http.Routes;
 import io.github.aggregator.observe.Health;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.AggregatorConfig;
-import io.github.aggregator.source.ConfigFile;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;

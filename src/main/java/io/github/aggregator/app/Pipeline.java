@@ -2,8 +2,8 @@ package io.github.aggregator.app;
 
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.cluster.RedisTransport;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Combiner;
-import io.github.aggregator.source.ConfigFile;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;

@@ -1,5 +1,12 @@
-package io.github.aggregator.source;
+package io.github.aggregator.config;
 
+import io.github.aggregator.source.AccessConfig;
+import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.ClusterConfig;
+import io.github.aggregator.source.CorsConfig;
+import io.github.aggregator.source.Durations;
+import io.github.aggregator.source.Jq;
+import io.github.aggregator.source.SourceConfig;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.URI;
