@@ -38,7 +38,7 @@ public record SourceConfig(
         String select,
         boolean enabled,
         long maxBodySize,
-        Jq transform,
+        String transform,
         Format format,
         Poll poll,
         Duration idleAfter,
