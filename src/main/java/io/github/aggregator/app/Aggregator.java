@@ -18,6 +18,7 @@ import io.github.aggregator.http.Routes;
 import io.github.aggregator.observe.Health;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
@@ -76,7 +77,7 @@ public final class Aggregator implements AutoCloseable {
         // this service's own base URI, known once the server listens; a fetch of a path-URL source waits for it
         CompletableFuture<URI> self = new CompletableFuture<>();
         this.poller = new Poller(
-                clock,
+                Scheduler.system(clock, "poller-timer"),
                 registry,
                 s -> new Fetcher(s, registry.config().userAgent(), self::join, clock),
                 (source, result, at) -> pipeline.record(source, result, at),

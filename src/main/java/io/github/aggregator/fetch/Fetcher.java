@@ -20,9 +20,9 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -44,7 +44,7 @@ public final class Fetcher {
     private final SourceConfig source;
     private final String userAgent;
     private final Supplier<URI> selfBase;
-    private final Clock clock;
+    private final InstantSource clock;
     private final WebClient client;
     // validators of the last good response, sent back as a conditional request
     private volatile String etag;
@@ -56,7 +56,7 @@ public final class Fetcher {
      * @param selfBase this service's own base URI, used to resolve a source URL that is only a path
      * @param clock turns a Retry-After delay into a time
      */
-    public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, Clock clock) {
+    public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, InstantSource clock) {
         this.source = source;
         this.userAgent = userAgent;
         this.selfBase = selfBase;
