@@ -1145,6 +1145,35 @@ class ConfigFileTest {
 
     // ---- helpers --------------------------------------------------------------------------------------------------
 
+    /** The parts of a refusal are typed, so a caller needs no message parsing: a record's check and a reader's. */
+    @Test
+    void refusalsCarryFileLineSourceFieldAndReason() throws IOException {
+        Path file = write("""
+                aggregator:
+                  historySize: 0
+                  sources: []
+                """);
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, Map.of()));
+        assertEquals(file.toString(), e.file());
+        assertEquals(2, e.line());
+        assertNull(e.source());
+        assertEquals("historySize", e.field());
+        assertEquals("must be between 1 and 10000", e.reason());
+        Path headers = write("""
+                aggregator:
+                  sources:
+                    - id: a
+                      url: https://example.com/
+                      headers:
+                        "bad name": x
+                """);
+        e = assertThrows(ConfigException.class, () -> ConfigFile.load(headers, Map.of()));
+        assertEquals(6, e.line());
+        assertEquals("a", e.source());
+        assertEquals("headers", e.field());
+        assertTrue(e.reason().contains("is not a valid header name"), e.reason());
+    }
+
     private Path write(String yaml) throws IOException {
         Path file = dir.resolve("aggregator-under-test.yaml");
         Files.writeString(file, yaml);
