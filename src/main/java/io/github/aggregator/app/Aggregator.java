@@ -25,6 +25,7 @@ import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.LocalTransport;
 import io.github.aggregator.stream.Transport;
+import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import io.helidon.webserver.WebServer;
@@ -98,17 +99,17 @@ public final class Aggregator implements AutoCloseable {
         Thread joining = Thread.ofPlatform()
                 .name("cluster-join")
                 .start(() -> transport.start(registry.enabled(), this::polledHere));
-        Config serverConfig = Config.just(ConfigSources.create(config.server()));
+        Config serverConfig = Config.just(ConfigSources.create(config.serverYaml(), MediaTypes.APPLICATION_X_YAML));
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
-                        // before Routes' catch-all 404
-                        r.addFilter(new Cors(config.cors()))
-                                .register("/observe/health", new HealthService(health))
-                                .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
+                        r,
+                        new Cors(config.cors()),
+                        new HealthService(health),
+                        new MetricsService(registry, store, hub, metrics),
                         new PollService(registry, store, poller, hub, clock, guard, this::notes),
                         new EventsService(registry, store, hub, poller, guard),
                         new DemoService(clock),

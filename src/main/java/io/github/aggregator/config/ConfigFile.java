@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -26,7 +28,10 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  *
  * @param file the file read
  * @param aggregator the {@code aggregator} section
- * @param server the {@code server} section flattened to dotted keys, for Helidon's web server
+ * @param server the {@code server} section flattened to dotted keys, to compare (a change needs a restart) and check
+ * @param serverYaml the {@code server} section as a YAML document with {@code server} at its top, variables
+ *     substituted and env {@code PORT} applied: Helidon's own config reads it (helidon-config-yaml), so every web
+ *     server option works as Helidon documents it
  * @param adminToken the token that protects the admin endpoints ({@code admin.token}, or env {@code
  *     AGGREGATOR_ADMIN_TOKEN}, which wins); null when none is configured and the admin endpoints are off. A secret:
  *     never logged or served
@@ -39,6 +44,7 @@ public record ConfigFile(
         Path file,
         AggregatorConfig aggregator,
         Map<String, String> server,
+        String serverYaml,
         String adminToken,
         AccessConfig access,
         CorsConfig cors,
@@ -74,13 +80,18 @@ public record ConfigFile(
         }
         Map<String, NodeTuple> top = r.mapping(root, null, "top level", TOP_KEYS);
         Map<String, String> server = new LinkedHashMap<>();
-        if (top.containsKey("server")) {
-            r.flatten(top.get("server").getValueNode(), "server", server);
-        }
+        Object serverTree = top.containsKey("server")
+                ? r.flatten(top.get("server").getValueNode(), "server", server)
+                : new LinkedHashMap<String, Object>();
         String port = r.env().get("PORT");
         boolean portFromEnv = port != null && !port.isBlank();
         if (portFromEnv) {
             server.put("server.port", port.trim());
+            @SuppressWarnings("unchecked")
+            Map<String, Object> tree =
+                    serverTree instanceof Map<?, ?> m ? (Map<String, Object>) m : new LinkedHashMap<>();
+            tree.put("port", port.trim());
+            serverTree = tree;
         }
         if (server.containsKey("server.port")) {
             String p = server.get("server.port");
@@ -100,7 +111,24 @@ public record ConfigFile(
         String adminToken = adminToken(r, top);
         AccessConfig access = AccessSections.access(r, valueOf(top, "access"), aggregator, aggregatorNode, adminToken);
         CorsConfig cors = AccessSections.cors(r, valueOf(top, "cors"));
-        return new ConfigFile(Path.of(r.file()), aggregator, server, adminToken, access, cors, cluster(r, top));
+        return new ConfigFile(
+                Path.of(r.file()),
+                aggregator,
+                server,
+                serverYaml(serverTree),
+                adminToken,
+                access,
+                cors,
+                cluster(r, top));
+    }
+
+    /** {@code tree} (maps, lists and strings) under a top-level {@code server} key, as YAML text. */
+    private static String serverYaml(Object tree) {
+        DumperOptions options = new DumperOptions();
+        options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("server", tree);
+        return new Yaml(options).dump(doc);
     }
 
     private static Node valueOf(Map<String, NodeTuple> fields, String key) {

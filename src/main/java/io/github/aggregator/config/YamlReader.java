@@ -183,19 +183,30 @@ final class YamlReader {
         throw fail(line(t.getKeyNode()), null, "key", "keys must be plain strings");
     }
 
-    void flatten(Node node, String prefix, Map<String, String> out) {
+    /**
+     * Puts every scalar under {@code node} into {@code out} by dotted key (lists by index), variables substituted, and
+     * returns the same values as a tree of maps, lists and strings.
+     */
+    Object flatten(Node node, String prefix, Map<String, String> out) {
         if (node instanceof ScalarNode s) {
-            out.put(prefix, substitute(s.getValue(), line(s), null, prefix));
+            String value = substitute(s.getValue(), line(s), null, prefix);
+            out.put(prefix, value);
+            return value;
         } else if (node instanceof MappingNode m) {
             unique(m, null, prefix + ".");
+            Map<String, Object> tree = new LinkedHashMap<>();
             for (NodeTuple t : m.getValue()) {
-                flatten(t.getValueNode(), prefix + "." + keyOf(t), out);
+                tree.put(keyOf(t), flatten(t.getValueNode(), prefix + "." + keyOf(t), out));
             }
+            return tree;
         } else if (node instanceof SequenceNode seq) {
+            List<Object> tree = new ArrayList<>();
             for (int i = 0; i < seq.getValue().size(); i++) {
-                flatten(seq.getValue().get(i), prefix + "." + i, out);
+                tree.add(flatten(seq.getValue().get(i), prefix + "." + i, out));
             }
+            return tree;
         }
+        return null;
     }
 
     /** True when a scalar under {@code node} refers to an unset variable with plain {@code ${VAR}}. */
