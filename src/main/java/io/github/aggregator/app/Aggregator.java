@@ -64,7 +64,7 @@ public final class Aggregator implements AutoCloseable {
     private volatile boolean listening;
     private volatile boolean closed;
 
-    private Aggregator(ConfigFile config, Clock clock, Map<String, String> env) {
+    private Aggregator(ConfigFile config, Clock clock, Map<String, String> env, Scheduler time) {
         this.current = config;
         this.registry = new SourceRegistry(config.aggregator());
         this.store = new SnapshotStore(config.aggregator().historySize());
@@ -78,7 +78,7 @@ public final class Aggregator implements AutoCloseable {
         // this service's own base URI, known once the server listens; a fetch of a path-URL source waits for it
         CompletableFuture<URI> self = new CompletableFuture<>();
         this.poller = new Poller(
-                Scheduler.system(clock, "poller-timer"),
+                time,
                 registry,
                 s -> new Fetcher(s, registry.config().userAgent(), self::join, clock),
                 (source, result, at) -> pipeline.record(source, result, at),
@@ -111,7 +111,7 @@ public final class Aggregator implements AutoCloseable {
                         new HealthService(health),
                         new MetricsService(registry, store, hub, metrics),
                         new PollService(registry, store, poller, hub, clock, guard, this::notes),
-                        new EventsService(registry, store, hub, poller, guard),
+                        new EventsService(registry, store, hub, poller, guard, time),
                         new DemoService(clock),
                         config.adminToken() == null
                                 ? null
@@ -145,7 +145,15 @@ public final class Aggregator implements AutoCloseable {
      * its {@code ${VAR}}s are read from again on each change.
      */
     public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env) {
-        return new Aggregator(config, clock, env);
+        return start(config, clock, env, Scheduler.system(clock, "poller-timer"));
+    }
+
+    /**
+     * {@link #start(ConfigFile, Clock, Map)} with {@code time} deciding polling, backoff, Retry-After, idle and write
+     * timeouts (a test passes a clock it advances); closed with the service.
+     */
+    public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env, Scheduler time) {
+        return new Aggregator(config, clock, env, time);
     }
 
     /** {@link #start(ConfigFile, Clock, Map)} with the process environment. */
