@@ -80,7 +80,8 @@ public final class Aggregator implements AutoCloseable {
         this.poller = new Poller(
                 time,
                 registry,
-                s -> new Fetcher(s, registry.config().userAgent(), self::join, clock),
+                s -> new Fetcher(
+                        s, registry.config().userAgent(), self::join, time), // Retry-After on the poller's clock
                 (source, result, at) -> pipeline.record(source, result, at),
                 id -> hub.subscribers(id) > 0,
                 transport::mayProduce,
@@ -150,7 +151,8 @@ public final class Aggregator implements AutoCloseable {
 
     /**
      * {@link #start(ConfigFile, Clock, Map)} with {@code time} deciding polling, backoff, Retry-After, idle and write
-     * timeouts (a test passes a clock it advances); closed with the service.
+     * timeouts (a test passes a clock it advances); closed with the service. {@code clock} stays the clock of what
+     * the service shows and checks (cache headers, tokens, the demo upstreams).
      */
     public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env, Scheduler time) {
         return new Aggregator(config, clock, env, time);
