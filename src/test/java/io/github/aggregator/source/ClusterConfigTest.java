@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.aggregator.testing.ConfigSchema;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,6 +121,6 @@ class ClusterConfigTest {
     }
 
     private ConfigFile load(String yaml, Map<String, String> env) throws IOException {
-        return ConfigFile.load(write(yaml), env);
+        return ConfigSchema.load(write(yaml), env);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.aggregator.testing.ConfigSchema;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -710,7 +711,7 @@ class ConfigFileTest {
 
     @Test
     void shippedConfigWithoutApiKeyEnablesOnlyTheDemoSources() {
-        ConfigFile config = ConfigFile.load(shippedConfig(), Map.of());
+        ConfigFile config = ConfigSchema.load(shippedConfig(), Map.of());
 
         assertEquals(
                 List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
@@ -723,7 +724,7 @@ class ConfigFileTest {
 
     @Test
     void shippedConfigWithApiKeyEnablesTheWeatherSource() {
-        ConfigFile config = ConfigFile.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
+        ConfigFile config = ConfigSchema.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
 
         assertEquals(
                 List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
@@ -1147,12 +1148,12 @@ class ConfigFileTest {
     }
 
     private ConfigFile load(String yaml, Map<String, String> env) throws IOException {
-        return ConfigFile.load(write(yaml), env);
+        return ConfigSchema.load(write(yaml), env);
     }
 
     /** Loads {@code file} expecting refusal; asserts the message is one line naming the file, and returns it. */
     static String refused(Path file, Map<String, String> env) {
-        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, env));
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, env));
         String m = e.getMessage();
         assertFalse(m.contains("\n") || m.contains("\r"), "one line: " + m);
         assertTrue(m.startsWith(file.toString()), "names the file: " + m);
