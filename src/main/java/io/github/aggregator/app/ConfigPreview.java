@@ -2,9 +2,9 @@ package io.github.aggregator.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Combiner;
 import io.github.aggregator.fetch.Fetcher;
-import io.github.aggregator.source.ConfigFile;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;

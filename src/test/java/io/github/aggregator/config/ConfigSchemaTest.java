@@ -1,4 +1,4 @@
-package io.github.aggregator.source;
+package io.github.aggregator.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
+import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.ConfigSchema;
 import java.io.IOException;
 import java.lang.reflect.Array;
