@@ -4,7 +4,9 @@ import com.networknt.schema.Error;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.SpecificationVersion;
+import com.networknt.schema.dialect.Dialect;
+import com.networknt.schema.dialect.Dialects;
+import com.networknt.schema.keyword.AnnotationKeyword;
 import io.github.aggregator.config.ConfigException;
 import io.github.aggregator.config.ConfigFile;
 import java.io.IOException;
@@ -38,8 +40,11 @@ public final class ConfigSchema {
     private static Schema read() {
         try {
             Path file = Path.of(System.getProperty("basedir", ".")).resolve(FILE);
-            return SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
-                    .getSchema(Files.readString(file), InputFormat.JSON);
+            // patternErrorMessage: the message editors (yaml-language-server) show for a pattern; no validation
+            Dialect dialect = Dialect.builder(Dialects.getDraft202012())
+                    .keyword(new AnnotationKeyword("patternErrorMessage"))
+                    .build();
+            return SchemaRegistry.withDialect(dialect).getSchema(Files.readString(file), InputFormat.JSON);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
