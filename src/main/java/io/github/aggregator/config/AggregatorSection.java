@@ -22,7 +22,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * every part of a combination present and enabled, and no combination that loops.
  */
 final class AggregatorSection {
-    private static final Set<String> AGGREGATOR_KEYS = Set.of(
+    static final Set<String> AGGREGATOR_KEYS = Set.of(
             "sources",
             "historySize",
             "coldWait",
@@ -36,7 +36,7 @@ final class AggregatorSection {
             "maxSourcesPerStream",
             "clientAddressHeader",
             "writeTimeout");
-    private static final Set<String> SOURCE_KEYS = Set.of(
+    static final Set<String> SOURCE_KEYS = Set.of(
             "id",
             "url",
             "interval",
@@ -52,7 +52,7 @@ final class AggregatorSection {
             "minInterval",
             "maxBackoff",
             "access");
-    private static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
+    static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
 
     private final YamlReader r;
 

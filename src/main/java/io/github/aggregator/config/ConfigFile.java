@@ -64,6 +64,26 @@ public record ConfigFile(
     }
 
     /**
+     * The fields each mapping section of the file accepts (any other field there is refused), by the section's name in
+     * the file's JSON Schema ({@code config/aggregator.schema.json}, under {@code $defs}; {@code config} is the top
+     * level). The {@code server} section and a source's {@code headers} take any keys and are not listed.
+     */
+    public static Map<String, Set<String>> fieldsBySection() {
+        return Map.ofEntries(
+                Map.entry("config", TOP_KEYS),
+                Map.entry("admin", ADMIN_KEYS),
+                Map.entry("cluster", CLUSTER_KEYS),
+                Map.entry("redis", REDIS_KEYS),
+                Map.entry("aggregator", AggregatorSection.AGGREGATOR_KEYS),
+                Map.entry("source", AggregatorSection.SOURCE_KEYS),
+                Map.entry("combinedSource", AggregatorSection.COMBINED_KEYS),
+                Map.entry("access", AccessSections.ACCESS_KEYS),
+                Map.entry("accessKey", AccessSections.KEY_KEYS),
+                Map.entry("jwt", AccessSections.JWT_KEYS),
+                Map.entry("cors", AccessSections.CORS_KEYS));
+    }
+
+    /**
      * Reads {@code file}, substituting variables from {@code env}. {@code PORT} in env overrides {@code server.port}.
      *
      * @throws ConfigException when the file is unreadable, malformed or invalid
