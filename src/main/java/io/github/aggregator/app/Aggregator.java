@@ -18,10 +18,13 @@ import io.github.aggregator.http.Routes;
 import io.github.aggregator.observe.Health;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.InstanceId;
+import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.source.SourceTemplate;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.LocalTransport;
 import io.github.aggregator.stream.Transport;
@@ -89,11 +92,12 @@ public final class Aggregator implements AutoCloseable {
                 metrics);
         pipeline.listen((s, newVersion) -> {
             if (newVersion) {
-                metrics.changed(s.id());
+                metrics.changed(InstanceId.base(s.id()));
             }
             hub.deliver(s);
             poller.observed(s.id());
         });
+        registry.instances().wire(this::instanceLive, s -> poller.start(List.of(s)), this::evicted);
         registerHealthChecks();
         // the shared state is read while the web server starts (the first cold start's two slowest steps overlap); a
         // request that comes before it arrives waits for it as for a first fetch (coldWait), never for the upstream
@@ -206,16 +210,28 @@ public final class Aggregator implements AutoCloseable {
             }
         });
         registry.replace(next.aggregator());
-        transport.retain(after.values());
+        Instances.Reconciled instances = registry.instances().reconcile(templatesById(next));
+        List<SourceConfig> kept = new ArrayList<>(after.values());
+        registry.instances().all().forEach(e -> kept.add(e.config()));
+        transport.retain(kept);
         for (String id : removed) {
             poller.stop(id);
             hub.remove(id, "source removed from the config");
         }
-        store.retain(after.keySet());
+        for (SourceConfig s : instances.removed()) {
+            poller.stop(s.id());
+            hub.remove(s.id(), "instance no longer allowed by the config");
+            removed.add(s.id());
+        }
+        store.retain(kept.stream().map(SourceConfig::id).toList());
         for (String id : changed) {
             poller.stop(id);
         }
-        List<SourceConfig> starting = new ArrayList<>();
+        for (SourceConfig s : instances.changed()) {
+            poller.stop(s.id());
+            changed.add(s.id());
+        }
+        List<SourceConfig> starting = new ArrayList<>(instances.changed());
         added.forEach(id -> starting.add(after.get(id)));
         changed.forEach(id -> starting.add(after.get(id)));
         poller.start(starting);
@@ -257,6 +273,29 @@ public final class Aggregator implements AutoCloseable {
             out.add("maxSubscribers");
         }
         return out;
+    }
+
+    private static Map<String, SourceTemplate> templatesById(ConfigFile config) {
+        Map<String, SourceTemplate> out = new LinkedHashMap<>();
+        config.aggregator().templates().forEach(t -> out.put(t.id(), t));
+        return out;
+    }
+
+    /** Whether instance {@code id} is read or subscribed now (an idle one may be evicted). */
+    private boolean instanceLive(String id) {
+        return hub.subscribers(id) > 0
+                || poller.state(id).map(Poller.State::active).orElse(false);
+    }
+
+    /** An idle instance evicted to make room: it stops polling and its data goes. */
+    private void evicted(SourceConfig instance) {
+        poller.stop(instance.id());
+        hub.remove(instance.id(), "instance evicted");
+        List<String> keep = new ArrayList<>();
+        registry.enabled().forEach(s -> keep.add(s.id()));
+        registry.instances().all().forEach(e -> keep.add(e.config().id()));
+        store.retain(keep);
+        LOG.log(Level.DEBUG, "source " + instance.id() + ": evicted (least recently used idle instance)");
     }
 
     private static Map<String, SourceConfig> byId(List<SourceConfig> sources) {

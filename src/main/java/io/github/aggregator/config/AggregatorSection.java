@@ -4,9 +4,11 @@ import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.Durations;
 import io.github.aggregator.source.InvalidField;
 import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceTemplate;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,13 +53,19 @@ final class AggregatorSection {
             "idleAfter",
             "minInterval",
             "maxBackoff",
-            "access");
+            "access",
+            "params",
+            "maxKeys");
     static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
 
     private final YamlReader r;
+    private final TemplateSection templateSection;
+    /** The template read for each base config in the sources list, by identity. */
+    private final Map<SourceConfig, SourceTemplate> templates = new IdentityHashMap<>();
 
     AggregatorSection(YamlReader r) {
         this.r = r;
+        this.templateSection = new TemplateSection(r);
     }
 
     AggregatorConfig read(Node node) {
@@ -88,9 +96,13 @@ final class AggregatorSection {
         if (!sources.isEmpty()) {
             checkCombinations(sources, ((SequenceNode) fields.get("sources").getValueNode()).getValue());
         }
+        List<SourceTemplate> enabledTemplates = sources.stream()
+                .filter(s -> templates.containsKey(s) && s.enabled())
+                .map(templates::get)
+                .toList();
         try {
             return new AggregatorConfig(
-                    sources,
+                    sources.stream().filter(s -> !templates.containsKey(s)).toList(),
                     r.scalar(fields, "historySize", null, Integer::parseInt, AggregatorConfig.DEFAULT_HISTORY_SIZE),
                     r.scalar(fields, "coldWait", null, Durations::parse, AggregatorConfig.DEFAULT_COLD_WAIT),
                     r.scalar(fields, "heartbeat", null, Durations::parse, AggregatorConfig.DEFAULT_HEARTBEAT),
@@ -122,7 +134,8 @@ final class AggregatorSection {
                             Integer::parseInt,
                             AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM),
                     r.scalar(fields, "clientAddressHeader", null, v -> v, null),
-                    r.scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT));
+                    r.scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT),
+                    enabledTemplates);
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, null, "");
         }
@@ -139,6 +152,13 @@ final class AggregatorSection {
                 r.mapping(node, id, combined ? "combined source" : "source", combined ? COMBINED_KEYS : SOURCE_KEYS);
         if (id == null) {
             throw r.fail(YamlReader.line(node), null, "id", "is required");
+        }
+        if (id.indexOf('(') >= 0) {
+            throw r.fail(
+                    YamlReader.line(node),
+                    null,
+                    "id",
+                    "must match [a-z0-9][a-z0-9-]* and be at most 64 characters, got \"" + id + "\"");
         }
         boolean enabled = r.scalar(fields, "enabled", id, v -> YamlReader.bool(v), true);
         if (!enabled && r.usesUnsetVariable(node)) {
@@ -168,13 +188,34 @@ final class AggregatorSection {
         if (url == null || url.isBlank()) {
             throw r.fail(YamlReader.line(node), id, "url", "is required");
         }
+        boolean parametrised = fields.containsKey("params");
+        if (!parametrised && fields.containsKey("maxKeys")) {
+            throw r.fail(YamlReader.line(fields.get("maxKeys").getKeyNode()), id, "maxKeys", "needs params");
+        }
+        if (parametrised && fields.containsKey("poll")) {
+            throw r.fail(
+                    YamlReader.line(fields.get("poll").getKeyNode()),
+                    id,
+                    "poll",
+                    "a parametrised source is always polled on demand; leave poll out");
+        }
         try {
-            uri = new URI(url.trim());
+            if (parametrised) {
+                SourceTemplate.placeholders(url.trim());
+            } else if (url.indexOf('{') >= 0 && url.matches(".*\\{[A-Za-z][A-Za-z0-9_]*}.*")) {
+                throw new InvalidField("url", "has a placeholder but the source has no params");
+            }
+        } catch (InvalidField e) {
+            throw r.fail(YamlReader.line(fields.get("url").getValueNode()), id, "url", e.reason());
+        }
+        try {
+            uri = new URI(parametrised ? SourceTemplate.sample(url.trim()) : url.trim());
         } catch (URISyntaxException e) {
             throw r.fail(YamlReader.line(fields.get("url").getValueNode()), id, "url", "is not a valid URL");
         }
+        SourceConfig base;
         try {
-            return new SourceConfig(
+            base = new SourceConfig(
                     id,
                     uri,
                     r.scalar(fields, "interval", id, Durations::parse, SourceConfig.DEFAULT_INTERVAL),
@@ -185,7 +226,9 @@ final class AggregatorSection {
                     r.scalar(fields, "maxBodySize", id, YamlReader::size, SourceConfig.DEFAULT_MAX_BODY_SIZE),
                     r.scalar(fields, "transform", id, YamlReader::jq, null),
                     r.scalar(fields, "format", id, v -> YamlReader.choice(SourceConfig.Format.class, v), null),
-                    r.scalar(fields, "poll", id, v -> YamlReader.choice(SourceConfig.Poll.class, v), null),
+                    parametrised
+                            ? SourceConfig.Poll.ON_DEMAND
+                            : r.scalar(fields, "poll", id, v -> YamlReader.choice(SourceConfig.Poll.class, v), null),
                     r.scalar(fields, "idleAfter", id, Durations::parse, null),
                     r.scalar(fields, "minInterval", id, Durations::parse, null),
                     r.scalar(fields, "maxBackoff", id, Durations::parse, null),
@@ -194,6 +237,10 @@ final class AggregatorSection {
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, id, "");
         }
+        if (parametrised) {
+            templates.put(base, templateSection.read(id, fields, node, base, url.trim()));
+        }
+        return base;
     }
 
     private SourceConfig combinedSource(String id, boolean enabled, Map<String, NodeTuple> fields, Node node) {
@@ -240,6 +287,13 @@ final class AggregatorSection {
             SourceConfig s = sources.get(i);
             for (String part : s.combine()) {
                 SourceConfig p = byId.get(part);
+                if (p != null && templates.containsKey(p)) {
+                    throw r.fail(
+                            YamlReader.line(nodes.get(i)),
+                            s.id(),
+                            "combine",
+                            "\"" + part + "\" has params: name one instance, e.g. " + part + "(name=value)");
+                }
                 if (p == null) {
                     throw r.fail(YamlReader.line(nodes.get(i)), s.id(), "combine", "unknown source \"" + part + "\"");
                 }

@@ -366,7 +366,7 @@ public final class Poller implements AutoCloseable {
                 long fetchStart = time.nanoTime();
                 FetchResult result = fetcher.fetch();
                 from = time.nanoTime();
-                metrics.fetched(source.id(), Backoff.outcome(result), from - fetchStart);
+                metrics.fetched(source.baseId(), Backoff.outcome(result), from - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
                 nextAt = time.instant().plusMillis(delay);

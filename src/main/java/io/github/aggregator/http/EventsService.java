@@ -4,6 +4,7 @@ import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
@@ -26,6 +27,7 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -58,6 +60,7 @@ public final class EventsService implements HttpService {
     private final Deltas deltas = new Deltas();
     private final WriteWatchdog watchdog;
     private final Guard guard;
+    private final Addressing addressing;
 
     /** @param time measures and sweeps blocked writes ({@code writeTimeout}) */
     public EventsService(
@@ -67,6 +70,7 @@ public final class EventsService implements HttpService {
         this.hub = hub;
         this.poller = poller;
         this.guard = guard;
+        this.addressing = new Addressing(registry, guard);
         this.watchdog = new WriteWatchdog(registry.config().writeTimeout(), time);
     }
 
@@ -85,13 +89,13 @@ public final class EventsService implements HttpService {
     }
 
     private void one(ServerRequest req, ServerResponse res) {
-        String id = req.path().pathParameters().get("id");
-        Optional<SourceConfig> source = registry.find(id);
+        String name = Addressing.name(req);
+        Guard.Caller caller = guard.caller(req);
+        Optional<SourceConfig> source = addressing.source(req, res, name, caller);
         if (source.isEmpty()) {
-            Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
-        Guard.Caller caller = guard.caller(req);
+        String id = source.get().id();
         if (guard.admit(req, res, caller, List.of(source.get()))) {
             stream(req, res, List.of(id), false, caller);
         }
@@ -120,6 +124,20 @@ public final class EventsService implements HttpService {
                         res, Status.BAD_REQUEST_400, "at most " + max + " sources per stream, got " + listed.size());
                 return;
             }
+            // instances by their canonical names, created on first use; a refused one answers for the whole stream
+            Set<String> named = new LinkedHashSet<>();
+            for (String part : listed) {
+                if (InstanceId.isInstance(part) || registry.template(part).isPresent()) {
+                    Optional<SourceConfig> instance = addressing.source(req, res, part, Map.of(), caller);
+                    if (instance.isEmpty()) {
+                        return;
+                    }
+                    named.add(instance.get().id());
+                } else {
+                    named.add(part);
+                }
+            }
+            listed = named;
             List<String> unknown =
                     listed.stream().filter(s -> registry.find(s).isEmpty()).toList();
             if (listed.isEmpty() || !unknown.isEmpty()) {

@@ -131,6 +131,11 @@ public final class Guard {
         return token.isEmpty() ? Optional.empty() : Optional.of(token);
     }
 
+    /** The query parameter that may carry a token, or null when none may. */
+    String tokenParameter() {
+        return config.queryParameter();
+    }
+
     private Optional<String> query(ServerRequest req) {
         if (config.queryParameter() == null) {
             return Optional.empty();

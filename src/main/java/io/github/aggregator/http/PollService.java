@@ -5,10 +5,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Json;
+import io.github.aggregator.source.ParamRule;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.source.SourceTemplate;
 import io.github.aggregator.stream.Frames;
 import io.github.aggregator.stream.Hub;
 import io.helidon.common.media.type.MediaTypes;
@@ -47,6 +50,7 @@ public final class PollService implements HttpService {
     private final Clock clock;
     private final Guard guard;
     private final Supplier<Map<String, String>> notes;
+    private final Addressing addressing;
 
     public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock, Guard guard) {
         this(registry, store, poller, hub, clock, guard, Map::of);
@@ -71,6 +75,7 @@ public final class PollService implements HttpService {
         this.hub = hub;
         this.clock = clock;
         this.guard = guard;
+        this.addressing = new Addressing(registry, guard);
     }
 
     @Override
@@ -126,6 +131,11 @@ public final class PollService implements HttpService {
                     state.map(Poller.State::consecutiveFailures).orElse(0));
             n.put("subscribers", hub.subscribers(s.id()));
         }
+        for (SourceTemplate t : registry.config().templates()) {
+            if (caller.admin() || caller.mayRead(t.base())) {
+                template(sources.addObject(), t, caller.admin());
+            }
+        }
         ObjectNode body = Json.MAPPER.createObjectNode();
         notes.get().forEach(body::put);
         body.set("sources", sources);
@@ -136,6 +146,49 @@ public final class PollService implements HttpService {
             res.send();
         } else {
             JsonBody.send(req, res, Json.bytes(body));
+        }
+    }
+
+    /** A parametrised source: its rules once, and each instance kept now with its own state. */
+    private void template(ObjectNode n, SourceTemplate t, boolean admin) {
+        n.put("id", t.id());
+        if (admin) {
+            n.put("url", SourceConfig.redact(java.net.URI.create(SourceTemplate.sample(t.url()))));
+        }
+        n.put("interval", t.base().interval().toMillis() / 1000.0);
+        n.put("poll", "on-demand");
+        ObjectNode rules = n.putObject("params");
+        for (ParamRule p : t.params()) {
+            ObjectNode r = rules.putObject(p.name());
+            if (!p.values().isEmpty()) {
+                p.values().forEach(r.putArray("values")::add);
+            } else {
+                r.put("pattern", p.pattern());
+            }
+            if (p.dflt() != null) {
+                r.put("default", p.dflt());
+            }
+        }
+        n.put("maxKeys", t.maxKeys());
+        List<Instances.Entry> instances = registry.instances().of(t.id());
+        n.put("instances", instances.size());
+        ArrayNode live = n.putArray("live");
+        for (Instances.Entry e : instances) {
+            String id = e.config().id();
+            ObjectNode i = live.addObject();
+            i.put("instance", id);
+            ObjectNode params = i.putObject("params");
+            e.params().forEach(params::put);
+            Optional<Snapshot> snap = store.latest(id);
+            i.put("state", active(e.config()) ? "active" : "idle");
+            i.put("version", snap.map(Snapshot::version).orElse(0L));
+            i.put(
+                    "fetchedAt",
+                    snap.map(Snapshot::fetchedAt).map(Instant::toString).orElse(null));
+            i.put("nextFetchAt", nextFetchAt(e.config()).map(Instant::toString).orElse(null));
+            i.put("stale", snap.map(Snapshot::stale).orElse(false));
+            i.put("lastError", snap.map(Snapshot::error).orElse(null));
+            i.put("subscribers", hub.subscribers(id));
         }
     }
 
@@ -166,12 +219,12 @@ public final class PollService implements HttpService {
 
     /** The envelope of one source; for HEAD the same status and headers without the body. */
     private void one(ServerRequest req, ServerResponse res, boolean head) throws InterruptedException {
-        String id = req.path().pathParameters().get("id");
-        Optional<SourceConfig> source = registry.find(id);
+        String name = Addressing.name(req);
+        Optional<SourceConfig> source = addressing.source(req, res, name, guard.caller(req));
         if (source.isEmpty()) {
-            Problem.send(req, res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
+        String id = source.get().id();
         boolean token = source.get().access() == SourceConfig.Access.TOKEN;
         if (token && !guard.admit(req, res, guard.caller(req), List.of(source.get()))) {
             return; // before any read is recorded: a refused request wakes no on-demand source

@@ -29,11 +29,19 @@ final class Problem {
     }
 
     static void send(ServerResponse res, Status status, String detail) {
+        send(res, status, detail, null);
+    }
+
+    /** As {@link #send(ServerResponse, Status, String)} with a {@code parameter} member naming the one at fault. */
+    static void send(ServerResponse res, Status status, String detail, String parameter) {
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("type", "about:blank");
         body.put("title", status.reasonPhrase());
         body.put("status", status.code());
         body.put("detail", detail);
+        if (parameter != null) {
+            body.put("parameter", echo(parameter));
+        }
         res.status(status);
         res.headers().contentType(PROBLEM_JSON);
         res.header(HeaderNames.CACHE_CONTROL, "no-store");

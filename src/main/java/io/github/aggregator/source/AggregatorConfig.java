@@ -22,6 +22,7 @@ import java.util.Set;
  * @param clientAddressHeader header naming the client's address when behind a reverse proxy (e.g. {@code
  *     X-Forwarded-For}, whose last entry is used), or null to use the connection's remote address (default)
  * @param writeTimeout how long one write to an SSE client may block before the client is dropped (default 30s)
+ * @param templates the enabled parametrised sources (those with {@code params}), in file order
  */
 public record AggregatorConfig(
         List<SourceConfig> sources,
@@ -36,7 +37,8 @@ public record AggregatorConfig(
         int maxSubscribersPerClient,
         int maxSourcesPerStream,
         String clientAddressHeader,
-        Duration writeTimeout) {
+        Duration writeTimeout,
+        List<SourceTemplate> templates) {
 
     public static final int DEFAULT_HISTORY_SIZE = 64;
     public static final Duration DEFAULT_COLD_WAIT = Duration.ofSeconds(5);
@@ -53,10 +55,16 @@ public record AggregatorConfig(
 
     public AggregatorConfig {
         sources = List.copyOf(sources);
+        templates = List.copyOf(templates == null ? List.of() : templates);
         Set<String> ids = new HashSet<>();
         for (SourceConfig s : sources) {
             if (!ids.add(s.id())) {
                 throw new InvalidField("sources", "duplicate id \"" + s.id() + "\"");
+            }
+        }
+        for (SourceTemplate t : templates) {
+            if (!ids.add(t.id())) {
+                throw new InvalidField("sources", "duplicate id \"" + t.id() + "\"");
             }
         }
         if (historySize < 1 || historySize > 10_000) {
@@ -115,7 +123,27 @@ public record AggregatorConfig(
                 DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT,
                 DEFAULT_MAX_SOURCES_PER_STREAM,
                 null,
-                DEFAULT_WRITE_TIMEOUT);
+                DEFAULT_WRITE_TIMEOUT,
+                List.of());
+    }
+
+    /** This config with {@code next} as its templates. */
+    public AggregatorConfig withTemplates(List<SourceTemplate> next) {
+        return new AggregatorConfig(
+                sources,
+                historySize,
+                coldWait,
+                heartbeat,
+                retry,
+                subscriberQueue,
+                userAgent,
+                retrySpread,
+                maxSubscribers,
+                maxSubscribersPerClient,
+                maxSourcesPerStream,
+                clientAddressHeader,
+                writeTimeout,
+                next);
     }
 
     /** The enabled sources, in file order. */

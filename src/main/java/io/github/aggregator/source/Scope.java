@@ -21,8 +21,8 @@ public record Scope(boolean all, Set<String> ids) {
         return new Scope(true, Set.of());
     }
 
-    /** True when source {@code id} is covered. */
+    /** True when source {@code id} is covered; an instance is covered by its template's id. */
     public boolean covers(String id) {
-        return all || ids.contains(id);
+        return all || ids.contains(id) || ids.contains(InstanceId.base(id));
     }
 }

@@ -80,7 +80,9 @@ public record SourceConfig(
     }
 
     public SourceConfig {
-        if (id == null || !ID.matcher(id).matches() || id.length() > 64) {
+        if (id == null
+                || !ID.matcher(InstanceId.base(id)).matches()
+                || InstanceId.base(id).length() > 64) {
             throw new InvalidField(
                     "id", "must match [a-z0-9][a-z0-9-]* and be at most 64 characters, got \"" + id + "\"");
         }
@@ -174,6 +176,35 @@ public record SourceConfig(
 
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    /**
+     * This source's settings under instance id {@code instanceId} ({@link InstanceId}) fetching {@code instanceUrl},
+     * polled on demand.
+     */
+    public SourceConfig forInstance(String instanceId, URI instanceUrl) {
+        return new SourceConfig(
+                instanceId,
+                instanceUrl,
+                interval,
+                timeout,
+                headers,
+                select,
+                enabled,
+                maxBodySize,
+                transform,
+                format,
+                Poll.ON_DEMAND,
+                idleAfter,
+                minInterval,
+                maxBackoff,
+                combine,
+                access);
+    }
+
+    /** The id metrics and grants use: the template's id for an instance, else the id. */
+    public String baseId() {
+        return InstanceId.base(id);
     }
 
     /** True when this source is built from other sources rather than fetched. */

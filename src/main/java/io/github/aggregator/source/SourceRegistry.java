@@ -1,11 +1,17 @@
 package io.github.aggregator.source;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
-/** The config in force. Reads are lock-free; the config may be replaced whole (hot reload). Thread-safe. */
+/**
+ * The config in force and the instances of its parametrised sources. Reads of the config are lock-free; the config
+ * may be replaced whole (hot reload). Thread-safe.
+ */
 public final class SourceRegistry {
     private volatile AggregatorConfig config;
+    private final Instances instances = new Instances();
 
     public SourceRegistry(AggregatorConfig config) {
         this.config = config;
@@ -16,17 +22,66 @@ public final class SourceRegistry {
         return config;
     }
 
-    /** The enabled source with {@code id}. */
+    /** The instances of the parametrised sources. */
+    public Instances instances() {
+        return instances;
+    }
+
+    /** The enabled source with {@code id}, or the existing instance of that canonical name. */
     public Optional<SourceConfig> find(String id) {
         for (SourceConfig s : config.sources()) {
             if (s.enabled() && s.id().equals(id)) {
                 return Optional.of(s);
             }
         }
+        if (InstanceId.isInstance(id)) {
+            return instances.find(id).map(Instances.Entry::config);
+        }
         return Optional.empty();
     }
 
-    /** Every enabled source, in file order. */
+    /** The parametrised source with {@code id}. */
+    public Optional<SourceTemplate> template(String id) {
+        for (SourceTemplate t : config.templates()) {
+            if (t.id().equals(id)) {
+                return Optional.of(t);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * What a client addresses as {@code name} ({@code weather}, {@code weather(city=NYC)} or a plain id) with
+     * {@code query} (parameters given beside it, e.g. {@code ?city=NYC}): a plain source, an instance (created when
+     * new), or why not. A plain source with parameters is refused naming the first.
+     */
+    public Instances.Lookup lookup(String name, Map<String, String> query) {
+        InstanceId.Parts parts;
+        try {
+            parts = InstanceId.parse(name);
+        } catch (IllegalArgumentException e) {
+            return new Instances.Refused(null, e.getMessage());
+        }
+        Optional<SourceTemplate> template = template(parts.base());
+        if (template.isEmpty()) {
+            Optional<SourceConfig> plain = parts.params().isEmpty() ? find(parts.base()) : Optional.empty();
+            if (plain.isPresent() && !query.isEmpty()) {
+                String first = query.keySet().iterator().next();
+                return new Instances.Refused(first, "source \"" + parts.base() + "\" takes no parameters");
+            }
+            return plain.<Instances.Lookup>map(s -> new Instances.Found(new Instances.Entry(null, null, s)))
+                    .orElseGet(() -> new Instances.Unknown(parts.base()));
+        }
+        Map<String, String> given = new LinkedHashMap<>(parts.params());
+        for (Map.Entry<String, String> q : query.entrySet()) {
+            if (given.put(q.getKey(), q.getValue()) != null) {
+                return new Instances.Refused(q.getKey(), "parameter \"" + q.getKey() + "\" is given twice");
+            }
+        }
+        return instances.resolve(template.get(), given);
+    }
+
+    /** Every enabled source, in file order (not the templates nor their instances). */
     public List<SourceConfig> enabled() {
         return config.enabledSources();
     }
@@ -43,7 +98,7 @@ public final class SourceRegistry {
                 .toList();
     }
 
-    /** Puts {@code next} in force. */
+    /** Puts {@code next} in force; the caller reconciles the instances ({@link Instances#reconcile}). */
     public void replace(AggregatorConfig next) {
         this.config = next;
     }

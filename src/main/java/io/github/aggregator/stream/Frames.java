@@ -3,6 +3,7 @@ package io.github.aggregator.stream;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,12 +40,22 @@ public final class Frames {
     }
 
     /**
-     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"data"}} of a snapshot;
+     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"data"}} of a snapshot (an
+     * instance adds {@code "params"} and its canonical name as {@code "instance"});
      * {@code data} is left out when {@code withData} is false (status events).
      */
     static ObjectNode tree(Snapshot s, boolean withData) {
         ObjectNode n = Json.MAPPER.createObjectNode();
-        n.put("id", s.id());
+        if (InstanceId.isInstance(s.id())) {
+            // an instance of a parametrised source: the template's id, its parameters, and its one-string name
+            InstanceId.Parts parts = InstanceId.parse(s.id());
+            n.put("id", parts.base());
+            ObjectNode params = n.putObject("params");
+            parts.params().forEach(params::put);
+            n.put("instance", s.id());
+        } else {
+            n.put("id", s.id());
+        }
         n.put("version", s.version());
         n.put("fetchedAt", s.fetchedAt() == null ? null : s.fetchedAt().toString());
         n.put("changedAt", s.changedAt() == null ? null : s.changedAt().toString());

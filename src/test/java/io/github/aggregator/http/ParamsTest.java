@@ -1,0 +1,264 @@
+package io.github.aggregator.http;
+
+import static io.github.aggregator.http.TransformTest.awaitTrue;
+import static io.github.aggregator.http.TransformTest.json;
+import static io.github.aggregator.http.TransformTest.nextData;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.aggregator.testing.Service;
+import io.github.aggregator.testing.SseClient;
+import io.github.aggregator.testing.SseClient.Frame;
+import io.github.aggregator.testing.Upstream;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Parametrised sources against a real service and a real upstream on loopback that answers with the raw path and
+ * query it received, so each assertion is about what reached the upstream.
+ */
+class ParamsTest {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** An upstream whose answer is the raw path and query it was asked for. */
+    static Upstream echo() {
+        Upstream up = new Upstream();
+        up.reply(Upstream.Reply.custom(exchange -> {
+            String body = MAPPER.createObjectNode()
+                    .put("path", exchange.getRequestURI().getRawPath())
+                    .put("query", exchange.getRequestURI().getRawQuery())
+                    .toString();
+            TransformTest.send(exchange, "application/json", body);
+        }));
+        return up;
+    }
+
+    static String weather(Upstream up, String interval, String... extra) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("aggregator:\n  sources:\n");
+        sb.append("    - id: weather\n");
+        sb.append("      url: ").append(up.url()).append("/v1/forecast?city={city}&units={units}\n");
+        sb.append("      interval: ").append(interval).append('\n');
+        sb.append("      params:\n");
+        sb.append("        city:\n          values: [NYC, London, Tokyo]\n");
+        sb.append("        units:\n          values: [metric, imperial]\n          default: metric\n");
+        for (String e : extra) {
+            sb.append("      ").append(e).append('\n');
+        }
+        return sb.toString();
+    }
+
+    static long hits(Upstream up, String rawQuery) {
+        return up.requests().stream()
+                .filter(r -> rawQuery.equals(r.uri().getRawQuery()))
+                .count();
+    }
+
+    @Test
+    void concurrentFirstReadersOfEachInstanceShareOneUpstreamCall() throws Exception {
+        try (Upstream up = echo();
+                Service svc = Service.start(weather(up, "1h"))) {
+            assertEquals(0, up.hits(), "no instance exists before a read");
+            List<Future<HttpResponse<String>>> futures = new ArrayList<>();
+            CountDownLatch go = new CountDownLatch(1);
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 60; i++) {
+                    String path = switch (i % 3) {
+                        case 0 -> "/api/sources/weather?city=NYC";
+                        case 1 -> "/api/sources/weather?city=London&units=metric";
+                        default -> "/api/sources/weather(city=London;units=imperial)";
+                    };
+                    futures.add(pool.submit(() -> {
+                        go.await();
+                        return svc.get(path);
+                    }));
+                }
+                go.countDown();
+                for (Future<HttpResponse<String>> f : futures) {
+                    JsonNode env = json(f.get());
+                    assertEquals("weather", env.get("id").asText(), env.toString());
+                    assertEquals(1, env.get("version").asLong(), env.toString());
+                    String city = env.get("params").get("city").asText();
+                    String units = env.get("params").get("units").asText();
+                    assertEquals(
+                            "city=" + city + "&units=" + units,
+                            env.get("data").get("query").asText());
+                    assertEquals(
+                            "weather(city=" + city + ";units=" + units + ")",
+                            env.get("instance").asText());
+                }
+            }
+            assertEquals(1, hits(up, "city=NYC&units=metric"), "one call for NYC");
+            assertEquals(1, hits(up, "city=London&units=metric"), "one call for London");
+            assertEquals(1, hits(up, "city=London&units=imperial"), "one call for London imperial");
+            assertEquals(3, up.hits());
+
+            // the query form and the canonical form are one instance: same ETag, 304 on either
+            HttpResponse<String> q = svc.get("/api/sources/weather?city=NYC");
+            String etag = q.headers().firstValue("ETag").orElseThrow();
+            assertTrue(q.headers().firstValue("Cache-Control").orElseThrow().startsWith("max-age="));
+            assertEquals(
+                    304,
+                    svc.get("/api/sources/weather(city=NYC;units=metric)", "If-None-Match", etag)
+                            .statusCode());
+            assertEquals(
+                    304,
+                    svc.get("/api/sources/weather?units=metric&city=NYC", "If-None-Match", etag)
+                            .statusCode());
+            assertEquals(3, up.hits(), "reads of live instances are served from the store");
+
+            // the status list shows the template once, with its rules and its three instances
+            JsonNode list = json(svc.get("/api/sources"));
+            JsonNode t = list.get("sources").get(0);
+            assertEquals("weather", t.get("id").asText(), list.toString());
+            assertEquals(1, list.get("sources").size(), list.toString());
+            assertEquals("NYC", t.get("params").get("city").get("values").get(0).asText(), t.toString());
+            assertEquals("metric", t.get("params").get("units").get("default").asText(), t.toString());
+            assertEquals(100, t.get("maxKeys").asInt(), t.toString());
+            assertEquals(3, t.get("live").size(), t.toString());
+            for (JsonNode i : t.get("live")) {
+                assertEquals("active", i.get("state").asText(), i.toString());
+                assertEquals(1, i.get("version").asLong(), i.toString());
+                assertTrue(i.get("nextFetchAt").isTextual(), i.toString());
+                assertTrue(i.get("params").has("city"), i.toString());
+            }
+        }
+    }
+
+    @Test
+    void eachLiveInstanceIsPolledOncePerIntervalWhateverTheNumberOfClients() throws Exception {
+        try (Upstream up = echo();
+                Service svc = Service.start(weather(up, "300ms"))) {
+            List<SseClient> streams = new ArrayList<>();
+            try {
+                for (int i = 0; i < 10; i++) {
+                    String q = i % 2 == 0 ? "city=NYC" : "city=Tokyo";
+                    SseClient sse = SseClient.open(svc.client(), svc.uri("/api/sources/weather/events?" + q));
+                    assertEquals(200, sse.status());
+                    streams.add(sse);
+                }
+                for (SseClient sse : streams) {
+                    Frame f = nextData(sse);
+                    assertNotNull(f);
+                    assertEquals("snapshot", f.event(), f.toString());
+                    JsonNode env = MAPPER.readTree(f.data());
+                    assertEquals("weather", env.get("id").asText());
+                    assertTrue(env.get("params").has("city"), f.data());
+                }
+                // several intervals pass: each instance is called about once per interval, never once per client
+                awaitTrue(() -> hits(up, "city=NYC&units=metric") >= 6, "NYC polled six times");
+                long nyc = hits(up, "city=NYC&units=metric");
+                long tokyo = hits(up, "city=Tokyo&units=metric");
+                assertTrue(Math.abs(nyc - tokyo) <= 2, "NYC " + nyc + ", Tokyo " + tokyo);
+                assertEquals(nyc + tokyo, up.hits(), "no other upstream calls");
+                // a fetch every 300 ms over the time NYC took to get six: far fewer than one per client per interval
+                assertTrue(tokyo < 5 * 6, "Tokyo " + tokyo);
+            } finally {
+                streams.forEach(SseClient::close);
+            }
+        }
+    }
+
+    @Test
+    void refusedParametersAnswer400NamingTheParameterAndReachNoUpstream() throws Exception {
+        try (Upstream up = echo();
+                Service svc = Service.start(weather(up, "1h"))) {
+            assertRefused(svc, "/api/sources/weather?city=Paris", "city", "must be one of NYC, London, Tokyo");
+            assertRefused(svc, "/api/sources/weather", "city", "is required");
+            assertRefused(svc, "/api/sources/weather?city=NYC&country=US", "country", "unknown parameter");
+            assertRefused(svc, "/api/sources/weather?city=NYC&units=kelvin", "units", "must be one of");
+            assertRefused(svc, "/api/sources/weather(city=Paris)", "city", "must be one of");
+            assertRefused(svc, "/api/sources/weather/events?city=Rome", "city", "must be one of");
+            assertRefused(svc, "/api/sources/weather(city=NYC)?city=NYC", "city", "given twice");
+            assertRefused(svc, "/api/events?sources=weather(city=Oslo)", "city", "must be one of");
+            assertEquals(404, svc.get("/api/sources/nothing(city=NYC)").statusCode());
+            assertEquals(0, up.hits(), "no refused request reaches the upstream");
+            JsonNode t = json(svc.get("/api/sources")).get("sources").get(0);
+            assertEquals(0, t.get("live").size(), "no instance made by a refused request: " + t);
+        }
+    }
+
+    static void assertRefused(Service svc, String path, String param, String reason) throws Exception {
+        HttpResponse<String> r = svc.get(path);
+        assertEquals(400, r.statusCode(), path + ": " + r.body());
+        assertEquals(
+                "application/problem+json",
+                r.headers().firstValue("Content-Type").orElse(""));
+        JsonNode body = MAPPER.readTree(r.body());
+        assertEquals(param, body.get("parameter").asText(), r.body());
+        assertTrue(body.get("detail").asText().contains(reason), r.body());
+        assertTrue(body.get("detail").asText().contains(param), r.body());
+    }
+
+    @Test
+    void injectionAttemptsReachTheUpstreamOnlyAsEncodedValues() throws Exception {
+        String yaml = "aggregator:\n  sources:\n    - id: any\n      url: " + "UP/files/{name}/data?q={q}&fixed=1\n"
+                + "      interval: 1h\n      params:\n        name:\n          pattern: \"(?s).{1,300}\"\n"
+                + "        q:\n          pattern: \"(?s).{1,300}\"\n";
+        try (Upstream up = echo();
+                Service svc = Service.start(yaml.replace("UP", up.url()))) {
+            // a value with & and =: one query parameter, never two
+            JsonNode a = json(svc.get("/api/sources/any?name=x&q=NYC%26admin%3D1"));
+            assertEquals("q=NYC%26admin%3D1&fixed=1", a.get("data").get("query").asText());
+            // a path traversal: one segment, the slash encoded
+            JsonNode b = json(svc.get("/api/sources/any?name=..%2Fadmin&q=x"));
+            assertEquals("/files/..%2Fadmin/data", b.get("data").get("path").asText());
+            // CR LF (decoded from the request) and a literal "%0d%0a": both encoded
+            JsonNode c = json(svc.get("/api/sources/any?name=x&q=%0d%0a"));
+            assertEquals("q=%0D%0A&fixed=1", c.get("data").get("query").asText());
+            JsonNode d = json(svc.get("/api/sources/any?name=x&q=%250d%250a"));
+            assertEquals("q=%250d%250a&fixed=1", d.get("data").get("query").asText());
+            // a host-changing attempt stays a value
+            JsonNode e = json(svc.get("/api/sources/any?name=%40evil.example%3A80&q=%23frag"));
+            assertEquals(
+                    "/files/%40evil.example%3A80/data",
+                    e.get("data").get("path").asText());
+            assertEquals("q=%23frag&fixed=1", e.get("data").get("query").asText());
+            int before = up.hits();
+            assertEquals(5, before);
+            // refused outright: a dot segment in the path, and a 10 KB value
+            assertRefused(svc, "/api/sources/any?name=..&q=x", "name", "must not be");
+            assertRefused(svc, "/api/sources/any?name=x&q=" + "a".repeat(10_000), "q", "longer than 256");
+            assertEquals(before, up.hits(), "refused values reach no upstream");
+            for (var r : up.requests()) {
+                assertTrue(r.uri().getRawPath().startsWith("/files/"), r.uri().toString());
+                assertTrue(r.uri().getRawQuery().endsWith("&fixed=1"), r.uri().toString());
+            }
+        }
+    }
+
+    @Test
+    void beyondMaxKeysLiveInstancesTheNextGets503AndTheLiveOnesStay() throws Exception {
+        try (Upstream up = echo();
+                Service svc = Service.start(weather(up, "1h", "maxKeys: 2"))) {
+            SseClient nyc = SseClient.open(svc.client(), svc.uri("/api/sources/weather/events?city=NYC"));
+            SseClient london = SseClient.open(svc.client(), svc.uri("/api/sources/weather/events?city=London"));
+            try {
+                assertNotNull(nextData(nyc));
+                assertNotNull(nextData(london));
+                HttpResponse<String> full = svc.get("/api/sources/weather?city=Tokyo");
+                assertEquals(503, full.statusCode(), full.body());
+                assertTrue(full.headers().firstValue("Retry-After").isPresent());
+                assertEquals(
+                        "application/problem+json",
+                        full.headers().firstValue("Content-Type").orElse(""));
+                assertTrue(full.body().contains("2 live instances"), full.body());
+                assertEquals(0, hits(up, "city=Tokyo&units=metric"));
+                assertEquals(200, svc.get("/api/sources/weather?city=NYC").statusCode());
+                assertEquals(200, svc.get("/api/sources/weather?city=London").statusCode());
+            } finally {
+                nyc.close();
+                london.close();
+            }
+        }
+    }
+}
