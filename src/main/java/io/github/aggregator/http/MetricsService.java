@@ -3,6 +3,7 @@ package io.github.aggregator.http;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.observe.PrometheusText;
+import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
@@ -13,6 +14,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,9 +48,23 @@ public final class MetricsService implements HttpService {
         res.send(text().getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The ids whose snapshots make up source {@code id}: its instances for a parametrised source, else itself. */
+    private List<String> instanceIds(String id) {
+        if (registry.template(id).isEmpty()) {
+            return List.of(id);
+        }
+        return registry.instances().of(id).stream().map(e -> e.config().id()).toList();
+    }
+
+    private boolean stale(String id) {
+        return store.latest(id).map(Snapshot::stale).orElse(false);
+    }
+
     /** The whole exposition, one family after the other. */
     String text() {
-        List<SourceConfig> sources = registry.enabled();
+        // a parametrised source is one label whatever its number of instances: metrics stay bounded
+        List<SourceConfig> sources = new ArrayList<>(registry.enabled());
+        registry.config().templates().forEach(t -> sources.add(t.base()));
         Map<String, Metrics.Reading> readings = new LinkedHashMap<>();
         sources.forEach(s -> readings.put(s.id(), metrics.read(s.id())));
         List<SourceConfig> upstream =
@@ -80,10 +96,27 @@ public final class MetricsService implements HttpService {
                 "aggregator_changes_total", "counter", "New versions of the source's data recorded by this instance.");
         readings.forEach((id, r) -> out.sample("aggregator_changes_total", r.changes(), "source", id));
         out.family("aggregator_stale", "gauge", "1 while the source serves its last good data after a failed fetch.");
-        readings.forEach((id, r) -> out.sample(
-                "aggregator_stale", store.latest(id).map(Snapshot::stale).orElse(false) ? 1 : 0, "source", id));
+        readings.forEach((id, r) ->
+                out.sample("aggregator_stale", instanceIds(id).stream().anyMatch(this::stale) ? 1 : 0, "source", id));
         out.family("aggregator_subscribers", "gauge", "Open SSE streams that follow the source.");
-        readings.forEach((id, r) -> out.sample("aggregator_subscribers", hub.subscribers(id), "source", id));
+        readings.forEach((id, r) -> out.sample(
+                "aggregator_subscribers",
+                instanceIds(id).stream().mapToInt(hub::subscribers).sum(),
+                "source",
+                id));
+        out.family(
+                "aggregator_instances",
+                "gauge",
+                "Instances of a parametrised source kept now, by state (live: read or subscribed; idle: kept until"
+                        + " evicted).");
+        for (var t : registry.config().templates()) {
+            List<Instances.Entry> all = registry.instances().of(t.id());
+            long live = all.stream()
+                    .filter(e -> registry.instances().live(e.config().id()))
+                    .count();
+            out.sample("aggregator_instances", live, "source", t.id(), "state", "live");
+            out.sample("aggregator_instances", all.size() - live, "source", t.id(), "state", "idle");
+        }
         out.family(
                 "aggregator_events_delivered_total",
                 "counter",

@@ -93,6 +93,11 @@ public final class Instances {
                 .toList();
     }
 
+    /** Whether instance {@code id} is read or subscribed now (an idle one may be evicted). */
+    public boolean live(String id) {
+        return live.test(id);
+    }
+
     /** Every instance now. */
     public synchronized List<Entry> all() {
         return List.copyOf(byId.values());

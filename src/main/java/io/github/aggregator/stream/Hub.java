@@ -1,6 +1,7 @@
 package io.github.aggregator.stream;
 
 import io.github.aggregator.observe.Metrics;
+import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Snapshot;
 import java.util.List;
 import java.util.Set;
@@ -138,12 +139,12 @@ public final class Hub {
                 delivered++;
             }
         }
-        metrics.delivered(s.id(), delivered);
+        metrics.delivered(InstanceId.base(s.id()), delivered);
     }
 
     private void countOverflow(String id, boolean overflowed) {
         if (overflowed) {
-            metrics.overflowed(id);
+            metrics.overflowed(InstanceId.base(id));
         }
     }
 
