@@ -4,6 +4,7 @@ import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.http.AdminService;
+import io.github.aggregator.http.ConnectionLimits;
 import io.github.aggregator.http.Cors;
 import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
@@ -21,8 +22,6 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.Transport;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import io.helidon.webserver.WebServer;
 import java.lang.System.Logger.Level;
 import java.net.URI;
@@ -52,6 +51,7 @@ public final class Aggregator implements AutoCloseable {
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
+    private final ConnectionLimits limits;
     private final ConfigWatcher watcher;
     private final Metrics metrics = new Metrics();
     private final Health health = new Health();
@@ -95,15 +95,16 @@ public final class Aggregator implements AutoCloseable {
         Thread joining = Thread.ofPlatform()
                 .name("cluster-join")
                 .start(() -> transport.start(registry.enabled(), this::polledHere));
-        Config serverConfig = Config.just(ConfigSources.create(config.server()));
+        ServerSettings settings = ServerSettings.of(config.server());
+        this.limits = settings.limits();
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
-        this.server = WebServer.builder()
-                .config(serverConfig.get("server"))
+        this.server = settings.builder()
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
                         // before Routes' catch-all 404
-                        r.addFilter(new Cors(config.cors()))
+                        r.addFilter(limits.filter())
+                                .addFilter(new Cors(config.cors()))
                                 .register("/observe/health", new HealthService(health))
                                 .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
                         new PollService(registry, store, poller, hub, clock, guard, this::notes),
@@ -327,5 +328,6 @@ public final class Aggregator implements AutoCloseable {
         poller.close();
         pipeline.close(); // gives up this instance's leases
         server.stop();
+        limits.close();
     }
 }
