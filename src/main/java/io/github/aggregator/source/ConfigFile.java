@@ -1,11 +1,18 @@
 package io.github.aggregator.source;
 
 import java.io.IOException;
-import java.io.Reader;
+import java.io.StringReader;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -109,23 +116,49 @@ public record ConfigFile(
      */
     public static ConfigFile load(Path file, Map<String, String> env) {
         String name = file.toString();
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new ConfigException(name + ": cannot read config file: not a regular file");
+        }
+        String text;
+        try {
+            text = utf8(Files.readAllBytes(file), name);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(name + ": cannot read config file: no such file");
+        } catch (AccessDeniedException e) {
+            throw new ConfigException(name + ": cannot read config file: permission denied");
+        } catch (IOException e) {
+            throw new ConfigException(name + ": cannot read config file");
+        }
         Node root;
-        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try {
             LoaderOptions options = new LoaderOptions();
             options.setAllowDuplicateKeys(false);
             options.setMaxAliasesForCollections(20);
-            root = new Yaml(options).compose(reader);
+            root = new Yaml(options).compose(new StringReader(text));
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
             String problem = e.getProblem() == null ? "syntax error" : e.getProblem();
             throw new ConfigException(name + ":" + line + ": malformed YAML: " + oneLine(problem));
         } catch (YAMLException e) {
             throw new ConfigException(name + ": malformed YAML: " + oneLine(String.valueOf(e.getMessage())));
-        } catch (IOException e) {
-            throw new ConfigException(
-                    name + ": cannot read config file (" + e.getClass().getSimpleName() + ")");
         }
         return new Reading(name, env).read(root);
+    }
+
+    /** {@code bytes} as UTF-8 text; a byte sequence that is not UTF-8 is an error naming its offset. */
+    private static String utf8(byte[] bytes, String name) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult result = decoder.decode(in, out, true);
+        if (result.isError()) {
+            throw new ConfigException(name + ": not UTF-8 text at byte " + in.position());
+        }
+        decoder.flush(out);
+        return out.flip().toString();
     }
 
     private static String oneLine(String s) {
