@@ -16,8 +16,8 @@ import io.helidon.webserver.http1.Http1ConnectionListener;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -65,7 +65,7 @@ public final class ConnectionLimits implements AutoCloseable {
 
     private final Duration headerTimeout;
     private final Duration keepAliveTimeout;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "connection-deadlines");
         t.setDaemon(true);
         return t;
@@ -86,6 +86,8 @@ public final class ConnectionLimits implements AutoCloseable {
         }
         this.headerTimeout = headerTimeout;
         this.keepAliveTimeout = keepAliveTimeout;
+        // one deadline is armed per request and almost always disarmed long before it is due
+        timer.setRemoveOnCancelPolicy(true);
     }
 
     /** Times the request headers: armed on the request line, disarmed when the headers are in. */
@@ -218,13 +220,14 @@ public final class ConnectionLimits implements AutoCloseable {
         disarm();
         Deadline d = new Deadline(Thread.currentThread());
         deadline.set(d);
-        timer.schedule(d, after.toMillis(), TimeUnit.MILLISECONDS);
+        d.due = timer.schedule(d, after.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void disarm() {
         Deadline d = deadline.get();
         if (d != null) {
             d.armed.set(false);
+            d.due.cancel(false);
             deadline.remove();
         }
     }
@@ -233,6 +236,7 @@ public final class ConnectionLimits implements AutoCloseable {
     private static final class Deadline implements Runnable {
         private final Thread thread;
         private final AtomicBoolean armed = new AtomicBoolean(true);
+        private volatile ScheduledFuture<?> due;
 
         Deadline(Thread thread) {
             this.thread = thread;
