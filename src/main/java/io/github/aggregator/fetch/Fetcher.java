@@ -8,6 +8,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientRequest;
 import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.TcpClientConnection;
 import io.helidon.webclient.api.WebClient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -119,6 +120,15 @@ public final class Fetcher {
                     request.header(HeaderNames.create(h.getKey()), h.getValue());
                 }
             }
+            // the connection is this fetch's own and closed when it ends, whatever happened: Helidon's client leaves a
+            // socket open (until a garbage collection) when a response fails before its status was read
+            TcpClientConnection connection;
+            try {
+                connection = UpstreamClients.connect(client, target);
+            } catch (RuntimeException e) {
+                return fail(describe(e));
+            }
+            request.connection(connection);
             try (HttpClientResponse response = request.request()) {
                 Status status = response.status();
                 if (REDIRECTS.contains(status.code())) {
@@ -180,6 +190,8 @@ public final class Fetcher {
                 return timedOut();
             } catch (RuntimeException | IOException e) {
                 return fail(describe(e));
+            } finally {
+                connection.closeResource();
             }
         }
     }

@@ -129,8 +129,8 @@ class UpstreamSocketsTest {
             if (!Files.isReadable(p)) {
                 continue;
             }
-            for (String line :
-                    Files.readAllLines(p).subList(1, Files.readAllLines(p).size())) {
+            List<String> lines = Files.readAllLines(p);
+            for (String line : lines.subList(1, lines.size())) {
                 String[] f = line.trim().split("\\s+");
                 // f[2] remote address:port, f[3] state, f[9] inode
                 if (f[2].endsWith(remote) && f[3].equals("08") && inodes.contains(f[9])) {
