@@ -91,7 +91,8 @@
     try {
       const r = await fetch('api/sources', {headers: {Accept: 'application/json'}, cache: 'no-store'});
       if (!r.ok) throw new Error('HTTP ' + r.status);
-      list = (await r.json()).sources;
+      // parametrised sources (with params rules) have no card of their own yet: their instances are read by name
+      list = (await r.json()).sources.filter(s => !s.params);
     } catch (e) {
       setConnection('reconnecting', 'reconnecting…');
       message('Cannot list the sources (' + e.message + '); retrying.');

@@ -77,6 +77,7 @@ public record ConfigFile(
                 Map.entry("aggregator", AggregatorSection.AGGREGATOR_KEYS),
                 Map.entry("source", AggregatorSection.SOURCE_KEYS),
                 Map.entry("combinedSource", AggregatorSection.COMBINED_KEYS),
+                Map.entry("param", TemplateSection.PARAM_KEYS),
                 Map.entry("access", AccessSections.ACCESS_KEYS),
                 Map.entry("accessKey", AccessSections.KEY_KEYS),
                 Map.entry("jwt", AccessSections.JWT_KEYS),

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.source.Json;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -22,6 +23,7 @@ import java.util.SplittableRandom;
  *
  * <ul>
  *   <li>{@code /demo/ticker}: a made-up price that takes one random step every 2 seconds (the same for every caller)
+ *   <li>{@code /demo/ticker/{symbol}}: the same for one symbol (letters, at most 8), each with its own walk
  *   <li>{@code /demo/clock}: the UTC wall-clock time to the second
  * </ul>
  */
@@ -37,19 +39,31 @@ public final class DemoService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/ticker", this::ticker).get("/clock", this::clock);
+        rules.get("/ticker", (req, res) -> ticker(res, "DEMO"))
+                .get("/ticker/{symbol}", this::symbol)
+                .get("/clock", this::clock);
     }
 
-    private void ticker(ServerRequest req, ServerResponse res) {
+    private void symbol(ServerRequest req, ServerResponse res) {
+        String symbol = req.path().pathParameters().get("symbol");
+        if (!symbol.matches("[A-Za-z]{1,8}")) {
+            res.status(Status.NOT_FOUND_404).send();
+            return;
+        }
+        ticker(res, symbol.toUpperCase(java.util.Locale.ROOT));
+    }
+
+    private void ticker(ServerResponse res, String symbol) {
         long step = clock.instant().getEpochSecond() / STEP_SECONDS;
-        // the price is a pure function of the step, so every instance and every caller agrees on it
+        // the price is a pure function of the symbol and the step, so every instance and every caller agrees on it
         double price = 100.0;
-        SplittableRandom walk = new SplittableRandom(step / 1000);
+        long seed = symbol.equals("DEMO") ? 0 : symbol.hashCode();
+        SplittableRandom walk = new SplittableRandom(step / 1000 + seed);
         for (long i = (step / 1000) * 1000; i <= step; i++) {
             price = Math.max(1.0, price + (walk.nextDouble() - 0.5) * 2.0);
         }
         ObjectNode n = Json.MAPPER.createObjectNode();
-        n.put("symbol", "DEMO");
+        n.put("symbol", symbol);
         n.put("currency", "USD");
         n.put("price", BigDecimal.valueOf(price).setScale(2, RoundingMode.HALF_UP));
         n.put("tick", step);

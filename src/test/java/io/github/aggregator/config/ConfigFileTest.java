@@ -11,6 +11,7 @@ import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.CorsConfig;
 import io.github.aggregator.source.Scope;
 import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceTemplate;
 import io.github.aggregator.testing.ConfigSchema;
 import java.io.IOException;
 import java.net.URI;
@@ -743,11 +744,14 @@ class ConfigFileTest {
         ConfigFile config = ConfigSchema.load(shippedConfig(), Map.of());
 
         assertEquals(
-                List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
+                List.of("demo-ticker", "demo-clock", "demo-board", "weather"),
                 ids(config.aggregator().sources()));
         assertEquals(
                 List.of("demo-ticker", "demo-clock", "demo-board"),
                 ids(config.aggregator().enabledSources()));
+        assertEquals(
+                List.of("demo-quote"),
+                config.aggregator().templates().stream().map(t -> t.id()).toList());
         assertEquals("8080", config.server().get("server.port"));
     }
 
@@ -756,11 +760,14 @@ class ConfigFileTest {
         ConfigFile config = ConfigSchema.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
 
         assertEquals(
-                List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
+                List.of("demo-ticker", "demo-clock", "demo-board"),
                 ids(config.aggregator().enabledSources()));
-        SourceConfig weather = config.aggregator().enabledSources().get(3);
+        SourceTemplate template = config.aggregator().templates().get(1);
+        assertEquals("weather", template.id());
+        SourceConfig weather = ((SourceTemplate.Instance) template.resolve(Map.of("city", "London"))).config();
+        assertEquals("weather(city=London)", weather.id());
         assertEquals(Map.of("x-api-key", "k-123"), weather.headers());
-        assertEquals(URI.create("https://api.apiverve.com/v1/weatherforecast?city=NYC"), weather.url());
+        assertEquals(URI.create("https://api.apiverve.com/v1/weatherforecast?city=London"), weather.url());
         assertEquals("/data", weather.select());
         assertEquals("0", config.server().get("server.port"));
     }

@@ -53,6 +53,12 @@ class ConfigSchemaTest {
                             "aggregator:\n  sources:\n    - id: a\n      url: http://127.0.0.1:9/x\n"
                                     + "    - id: b\n      combine: [a]\n",
                             6)),
+            Map.entry(
+                    "param",
+                    new Context(
+                            "aggregator:\n  sources:\n    - id: a\n      url: http://127.0.0.1:9/x?c={c}\n"
+                                    + "      params:\n        c:\n          pattern: \"[a-z]+\"\n",
+                            10)),
             Map.entry("admin", new Context("aggregator:\n  sources: []\nadmin:\n  token: abcdefghijklmnop0123\n", 2)),
             Map.entry(
                     "cluster", new Context("aggregator:\n  sources: []\ncluster:\n  redis:\n    url: redis://h\n", 2)),

@@ -31,7 +31,7 @@ class DashboardShippedConfigBrowserTest {
 
     @Test
     void showsEveryShippedSourceLive() throws Exception {
-        Map<String, String> env = Map.of("PORT", "0"); // nothing else: no APIVERVE_API_KEY, so weather-nyc is off
+        Map<String, String> env = Map.of("PORT", "0"); // nothing else: no APIVERVE_API_KEY, so weather is off
         ConfigFile config = ConfigSchema.load(SHIPPED, env);
         List<String> enabled = config.aggregator().sources().stream()
                 .filter(SourceConfig::enabled)
