@@ -174,7 +174,8 @@ class CombineTest {
         CountDownLatch release = new CountDownLatch(1);
         Upstream up = new Upstream().reply(Upstream.Reply.custom(exchange -> {
             if (exchange.getRequestURI().getPath().equals("/slow")) {
-                release.await(); // its first answer comes only when the test says so
+                // its first answer comes only when the test says so (or gives up, so that no handler outlives it)
+                release.await(60, java.util.concurrent.TimeUnit.SECONDS);
             }
             send(
                     exchange,
