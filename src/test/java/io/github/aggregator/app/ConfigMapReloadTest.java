@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
@@ -61,6 +62,7 @@ class ConfigMapReloadTest {
                 }
             }
             current = next;
+            ConfigSchema.check(file(), Map.of()); // what the running service is about to read, against the schema
         }
 
         private Path payload(String yaml) throws IOException {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.github.aggregator.config.ConfigFile;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.Service;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -85,7 +85,7 @@ class FunctionsTest {
         assertEquals("8080", port, "the shipped config's port");
         assertEquals(
                 "9999",
-                ConfigFile.load(Path.of(Main.DEFAULT_CONFIG), Map.of("PORT", "9999"))
+                ConfigSchema.load(Path.of(Main.DEFAULT_CONFIG), Map.of("PORT", "9999"))
                         .server()
                         .get("server.port"),
                 "PORT overrides it");
@@ -285,7 +285,7 @@ class FunctionsTest {
         // which the service accepts as it is, listening on the container port beyond loopback
         Path file = Files.createTempDirectory("configmap").resolve(config.getFileName());
         Files.writeString(file, (String) text);
-        ConfigFile loaded = ConfigFile.load(file, Map.of());
+        var loaded = ConfigSchema.load(file, Map.of()); // and the config's JSON Schema accepts it too
         assertEquals(Integer.toString(port), loaded.server().get("server.port"));
         assertEquals("0.0.0.0", loaded.server().get("server.host"));
         assertFalse(loaded.aggregator().enabledSources().isEmpty(), "the ConfigMap's config polls something");
@@ -453,8 +453,9 @@ class FunctionsTest {
 
     /** The shipped config's {@code server.port}, with no environment. */
     private static String defaultPort() {
-        String port =
-                ConfigFile.load(Path.of(Main.DEFAULT_CONFIG), Map.of()).server().get("server.port");
+        String port = ConfigSchema.load(Path.of(Main.DEFAULT_CONFIG), Map.of())
+                .server()
+                .get("server.port");
         assertNotNull(port);
         return port;
     }
