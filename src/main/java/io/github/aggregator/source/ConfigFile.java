@@ -58,7 +58,7 @@ public record ConfigFile(
     private static final Set<String> TOP_KEYS = Set.of("server", "aggregator", "admin", "access", "cors", "cluster");
     private static final Set<String> ADMIN_KEYS = Set.of("token");
     private static final Set<String> CLUSTER_KEYS = Set.of("redis");
-    private static final Set<String> REDIS_KEYS = Set.of("url", "keyPrefix", "ttl", "timeout");
+    private static final Set<String> REDIS_KEYS = Set.of("url", "keyPrefix", "ttl", "timeout", "nodes");
     /** Shorter admin tokens are refused: they could be guessed. */
     static final int MIN_ADMIN_TOKEN_LENGTH = 16;
 
@@ -222,10 +222,34 @@ public record ConfigFile(
                         uri,
                         scalar(redis, "keyPrefix", null, v -> v, ClusterConfig.DEFAULT_KEY_PREFIX),
                         scalar(redis, "ttl", null, Durations::parse, ClusterConfig.DEFAULT_TTL),
-                        scalar(redis, "timeout", null, Durations::parse, ClusterConfig.DEFAULT_TIMEOUT));
+                        scalar(redis, "timeout", null, Durations::parse, ClusterConfig.DEFAULT_TIMEOUT),
+                        nodes(redis));
             } catch (IllegalArgumentException e) {
                 throw fieldError(line, null, "cluster.redis." + e.getMessage());
             }
+        }
+
+        /** {@code cluster.redis.nodes}: a list of {@code host:port}, or one comma-separated value (for env vars). */
+        private List<String> nodes(Map<String, NodeTuple> redis) {
+            NodeTuple t = redis.get("nodes");
+            if (t == null) {
+                return List.of();
+            }
+            Node v = t.getValueNode();
+            List<Node> items = v instanceof SequenceNode seq ? seq.getValue() : List.of(v);
+            List<String> nodes = new ArrayList<>();
+            for (Node item : items) {
+                if (!(item instanceof ScalarNode s)) {
+                    throw fail(line(item), null, "cluster.redis.nodes", "must list host:port values");
+                }
+                for (String n : substitute(s.getValue(), line(s), null, "cluster.redis.nodes")
+                        .split(",")) {
+                    if (!n.isBlank()) {
+                        nodes.add(n.trim());
+                    }
+                }
+            }
+            return nodes;
         }
 
         private String adminToken(Map<String, NodeTuple> top) {
