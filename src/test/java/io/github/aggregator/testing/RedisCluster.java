@@ -29,7 +29,10 @@ public final class RedisCluster implements AutoCloseable {
         this.dir = Files.createTempDirectory("redis-cluster-test");
     }
 
-    /** Starts six nodes and creates the cluster; returns once every node reports {@code cluster_state:ok}. */
+    /**
+     * Starts six nodes and creates the cluster; returns once every node reports {@code cluster_state:ok} and every
+     * replica is in sync with its primary (so a killed primary can be failed over).
+     */
     public static RedisCluster start() throws IOException, InterruptedException {
         RedisCluster c = new RedisCluster();
         try {
@@ -71,6 +74,8 @@ public final class RedisCluster implements AutoCloseable {
                 "nodes-" + port + ".conf",
                 "--cluster-node-timeout",
                 Integer.toString(NODE_TIMEOUT),
+                "--repl-diskless-sync-delay",
+                "0",
                 "--save",
                 "",
                 "--appendonly",
@@ -168,6 +173,10 @@ public final class RedisCluster implements AutoCloseable {
         for (int port : livePorts()) {
             try (Jedis j = new Jedis("127.0.0.1", port)) {
                 if (!j.clusterInfo().contains("cluster_state:ok")) {
+                    return false;
+                }
+                String replication = j.info("replication");
+                if (replication.contains("role:slave") && !replication.contains("master_link_status:up")) {
                     return false;
                 }
             } catch (RuntimeException e) {
