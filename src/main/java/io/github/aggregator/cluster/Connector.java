@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.Connection;
@@ -32,7 +33,10 @@ final class Connector implements AutoCloseable {
     private final JedisClientConfig clustered;
 
     private final List<HostAndPort> seeds;
-    private final AtomicInteger nextSubscriberNode = new AtomicInteger();
+    /** Where the subscriber's round of the nodes starts: random, so that instances spread over the nodes. */
+    private final AtomicInteger nextSubscriberNode =
+            new AtomicInteger(ThreadLocalRandom.current().nextInt(1 << 16));
+
     private volatile Link link;
 
     Connector(ClusterConfig config, String instance) {
@@ -54,8 +58,18 @@ final class Connector implements AutoCloseable {
                 .build();
         Set<HostAndPort> all = new LinkedHashSet<>();
         all.add(new HostAndPort(config.host(), config.port()));
-        config.nodes().forEach(n -> all.add(HostAndPort.from(n)));
+        config.nodes().forEach(n -> all.add(hostAndPort(n)));
         this.seeds = List.copyOf(all);
+    }
+
+    /** A checked {@code host:port} or {@code [v6-address]:port}. */
+    private static HostAndPort hostAndPort(String node) {
+        int colon = node.lastIndexOf(':');
+        String host = node.substring(0, colon);
+        if (host.startsWith("[")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return new HostAndPort(host, Integer.parseInt(node.substring(colon + 1)));
     }
 
     /**
@@ -160,7 +174,7 @@ final class Connector implements AutoCloseable {
         }
         nodes.sort(null);
         String node = nodes.get(Math.floorMod(nextSubscriberNode.getAndIncrement(), nodes.size()));
-        return new Jedis(HostAndPort.from(node), forever);
+        return new Jedis(hostAndPort(node), forever);
     }
 
     /** Whether the link is to a Redis Cluster (false also while not connected). */

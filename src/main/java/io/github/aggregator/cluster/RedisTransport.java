@@ -220,7 +220,7 @@ public final class RedisTransport implements Transport {
         closed = true;
         keeper.shutdownNow();
         try {
-            if (!degraded) {
+            if (!degraded && !leases.heldIds().isEmpty()) {
                 leases.releaseAll(connector.link());
             }
         } catch (RuntimeException e) {
@@ -257,7 +257,9 @@ public final class RedisTransport implements Transport {
                 rejoin();
             } else {
                 for (String id : leases.renew(connector.link(), sources, active)) {
-                    LOG.log(Level.INFO, "cluster: source " + id + ": lease lost; another instance polls it now");
+                    if (!degraded) { // a renewal that outlived a failure reports leases already given up
+                        LOG.log(Level.INFO, "cluster: source " + id + ": lease lost; another instance polls it now");
+                    }
                 }
             }
         } catch (RuntimeException e) {

@@ -6,23 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.IntNode;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.source.ClusterConfig;
-import io.github.aggregator.source.ConfigFile;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.testing.RedisCluster;
 import io.github.aggregator.testing.RedisServer;
+import io.github.aggregator.testing.TestClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -34,8 +33,7 @@ import org.junit.jupiter.api.Test;
 class LeasesTest {
     private static final List<String> IDS = List.of("alpha", "bravo", "charlie", "delta", "echo");
 
-    private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
-    private final InstantSource clock = now::get;
+    private final TestClock clock = new TestClock();
     private final String prefix = "t" + UUID.randomUUID().toString().substring(0, 8) + ":";
 
     @Test
@@ -75,7 +73,7 @@ class LeasesTest {
             String alpha = link.keys().lease("alpha");
             link.client().del(alpha);
             assertFalse(b.claim(link, sources.get("alpha")), "a refused claim is not retried at once");
-            now.set(now.get().plus(Leases.ttl(sources.get("alpha")).dividedBy(4)));
+            clock.advance(Leases.ttl(sources.get("alpha")).dividedBy(4));
             assertTrue(b.claim(link, sources.get("alpha")), "b claims the expired lease once its retry is due");
             String bToken = b.token("alpha");
             assertEquals(bToken, link.client().get(alpha));
@@ -117,7 +115,7 @@ class LeasesTest {
     }
 
     private Snapshot snapshot(String id, long version) {
-        Instant at = now.get();
+        Instant at = clock.instant();
         return new Snapshot(id, version, at, at, false, null, IntNode.valueOf((int) version), "h" + version);
     }
 }

@@ -251,6 +251,61 @@ class RedisClusterTest {
     }
 
     @Test
+    void aSubscriberWhoseNodeDiesListensOnAnotherAndStillHearsEveryChange() throws Exception {
+        List<Integer> nodes = redis.ports();
+        String instanceA;
+        Service a;
+        try (LogCapture logs = LogCapture.start()) {
+            a = instance("inst-a", url(nodes.get(0)), null);
+            instanceA = Await.until(
+                    () -> logs.records().stream()
+                            .filter(l -> l.contains(" as instance "))
+                            .map(l -> l.substring(l.lastIndexOf(' ') + 1))
+                            .findFirst()
+                            .orElse(""),
+                    id -> !id.isEmpty(),
+                    WAIT);
+        }
+        Service b = instance("inst-b", url(nodes.get(3)), null);
+        for (Service s : List.of(a, b)) {
+            Await.isTrue(() -> ok(s) && IDS.stream().allMatch(id -> uncheckedVersion(s, id) >= 2), WAIT, "joined");
+        }
+        int listening = Await.until(() -> subscriberNode(instanceA), p -> p > 0, WAIT);
+        redis.kill(listening);
+        Await.isTrue(() -> subscriberNode(instanceA) > 0, WAIT, "a subscribes on another node");
+        redis.awaitFailed(listening, Duration.ofSeconds(60));
+        for (Service s : List.of(a, b)) {
+            Await.isTrue(() -> ok(s), WAIT, "ok after the node died");
+        }
+        // a source b polls alone: a hears its new versions only through the channel
+        int mark = upstream.hits();
+        Await.isTrue(() -> upstream.hits() > mark + 2 * IDS.size(), WAIT, "polling goes on");
+        String byB = IDS.stream()
+                .filter(id -> pollersOf(id, mark).equals(Set.of("inst-b")))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("b polls no source alone"));
+        long seen = version(a, byB);
+        Await.isTrue(() -> version(a, byB) > seen + 1, WAIT, "a hears " + byB + " from b");
+        assertEquals(Set.of("inst-b"), pollersOf(byB, mark), byB + " is still polled by b alone");
+    }
+
+    /** The port of the live node where instance {@code id} holds its subscription, or 0 when it holds none. */
+    private int subscriberNode(String id) {
+        for (int port : redis.ports()) {
+            try (Jedis j = new Jedis("127.0.0.1", port)) {
+                for (String client : j.clientList().split("\n")) {
+                    if (client.contains("name=aggregator-" + id + " ") && client.contains("cmd=subscribe")) {
+                        return port;
+                    }
+                }
+            } catch (RuntimeException e) {
+                // a dead node
+            }
+        }
+        return 0;
+    }
+
+    @Test
     void seedNodesLetAnInstanceJoinWhileTheUrlsNodeIsDown() throws Exception {
         List<Integer> nodes = redis.ports();
         int nowhere = Ports.free();

@@ -159,7 +159,44 @@ public final class RedisCluster implements AutoCloseable {
         throw new AssertionError("no replica took over from port " + deadPort + " within " + within);
     }
 
-    private void awaitHealthy(Duration within) throws InterruptedException {
+    /**
+     * Waits until every live node has marked the killed node on {@code deadPort} as failed and the cluster is ok
+     * again (for a primary: one of its replicas has taken over its slots).
+     */
+    public void awaitFailed(int deadPort, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (!(healthy() && markedFailed(deadPort))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("node on port " + deadPort + " not failed over within " + within);
+            }
+            pause();
+        }
+    }
+
+    private boolean markedFailed(int deadPort) {
+        for (int port : livePorts()) {
+            try (Jedis j = new Jedis("127.0.0.1", port)) {
+                boolean marked = false;
+                for (String line : j.clusterNodes().split("\n")) {
+                    String[] f = line.split(" ");
+                    if (f[1].startsWith("127.0.0.1:" + deadPort + "@")
+                            && f[2].contains("fail")
+                            && !f[2].contains("fail?")) {
+                        marked = true;
+                    }
+                }
+                if (!marked) {
+                    return false;
+                }
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Waits until every live node reports {@code cluster_state:ok} and every live replica is in sync. */
+    public void awaitHealthy(Duration within) throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();
         while (!healthy()) {
             if (System.nanoTime() > deadline) {
