@@ -16,6 +16,8 @@ import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisClusterClient;
+import redis.clients.jedis.exceptions.JedisAccessControlException;
+import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
  * How this instance reaches Redis. The first successful contact decides the mode: the URL's server, then each seed in
@@ -96,7 +98,7 @@ final class Connector implements AutoCloseable {
             HostAndPort seed = seeds.get(i);
             boolean cluster;
             try (Jedis probe = new Jedis(seed, clustered)) {
-                cluster = probe.info("cluster").contains("cluster_enabled:1");
+                cluster = clusterEnabled(probe);
             } catch (RuntimeException e) {
                 failure = e;
                 continue;
@@ -123,6 +125,24 @@ final class Connector implements AutoCloseable {
             failure = new IllegalStateException(seed + " is not a Redis Cluster node");
         }
         throw failure;
+    }
+
+    /** Asks {@code INFO cluster}, or {@code CLUSTER INFO} where an ACL denies INFO (it is in {@code @dangerous}). */
+    private static boolean clusterEnabled(Jedis probe) {
+        try {
+            return probe.info("cluster").contains("cluster_enabled:1");
+        } catch (JedisDataException refused) {
+            if (refused instanceof JedisAccessControlException
+                    && !String.valueOf(refused.getMessage()).startsWith("NOPERM")) {
+                throw refused; // a wrong password is no answer about the mode
+            }
+            try {
+                probe.clusterInfo();
+                return true;
+            } catch (JedisDataException e) {
+                return false; // "cluster support disabled", or denied too: a standalone server, as before
+            }
+        }
     }
 
     private Link clusterLink() {
