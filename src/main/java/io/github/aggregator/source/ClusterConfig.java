@@ -31,19 +31,19 @@ public record ClusterConfig(URI redis, String keyPrefix, Duration ttl, Duration 
         Objects.requireNonNull(redis, "redis");
         if (keyPrefix == null || !keyPrefix.matches("[\\x21-\\x7a|~]{0,64}")) {
             // braces would change the hash tags that keep one source's keys in one Redis Cluster slot
-            throw new IllegalArgumentException("keyPrefix: at most 64 printable characters without spaces or braces");
+            throw new InvalidField("keyPrefix", "at most 64 printable characters without spaces or braces");
         }
         if (ttl.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw new IllegalArgumentException("ttl: must be at least 1s");
+            throw new InvalidField("ttl", "must be at least 1s");
         }
         if (timeout.compareTo(Duration.ofMillis(10)) < 0 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
-            throw new IllegalArgumentException("timeout: must be between 10ms and 1m");
+            throw new InvalidField("timeout", "must be between 10ms and 1m");
         }
         nodes = List.copyOf(nodes);
         for (String n : nodes) {
             if (!n.matches("[A-Za-z0-9._-]+:\\d{1,5}|\\[[0-9A-Fa-f:.]+\\]:\\d{1,5}")
                     || !validPort(Integer.parseInt(n.substring(n.lastIndexOf(':') + 1)))) {
-                throw new IllegalArgumentException("nodes: \"" + n + "\" is not host:port");
+                throw new InvalidField("nodes", "\"" + n + "\" is not host:port");
             }
         }
     }

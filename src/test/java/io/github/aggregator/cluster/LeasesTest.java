@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.IntNode;
-import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.source.ClusterConfig;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.RedisCluster;
 import io.github.aggregator.testing.RedisServer;
 import io.github.aggregator.testing.TestClock;
@@ -110,7 +110,7 @@ class LeasesTest {
         Path file = Files.createTempDirectory("leases-test").resolve("application.yaml");
         Files.writeString(file, yaml);
         Map<String, SourceConfig> byId = new LinkedHashMap<>();
-        ConfigFile.load(file, Map.of()).aggregator().sources().forEach(s -> byId.put(s.id(), s));
+        ConfigSchema.load(file, Map.of()).aggregator().sources().forEach(s -> byId.put(s.id(), s));
         return byId;
     }
 
