@@ -19,6 +19,7 @@ import io.github.aggregator.source.ConfigFile;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.Transport;
 import io.helidon.config.Config;
@@ -48,6 +49,7 @@ public final class Aggregator implements AutoCloseable {
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Hub hub;
+    private final FieldViews views;
     private final Pipeline pipeline;
     private final Transport transport;
     private final Poller poller;
@@ -68,12 +70,14 @@ public final class Aggregator implements AutoCloseable {
                 config.aggregator().maxSubscribers(),
                 config.aggregator().maxSubscribersPerClient(),
                 metrics);
+        this.views = new FieldViews(store, hub, config.aggregator().historySize());
         Poller[] polling = new Poller[1];
         this.pipeline = new Pipeline(config, registry, store, clock, (s, newVersion) -> {
             if (newVersion) {
                 metrics.changed(s.id());
             }
             hub.deliver(s);
+            views.received(s);
             polling[0].observed(s.id());
         });
         this.transport = pipeline.transport();
@@ -106,8 +110,8 @@ public final class Aggregator implements AutoCloseable {
                         r.addFilter(new Cors(config.cors()))
                                 .register("/observe/health", new HealthService(health))
                                 .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
-                        new PollService(registry, store, poller, hub, clock, guard, this::notes),
-                        new EventsService(registry, store, hub, poller, guard),
+                        new PollService(registry, store, poller, hub, clock, guard, this::notes).select(views),
+                        new EventsService(registry, views, hub, poller, guard),
                         new DemoService(clock),
                         config.adminToken() == null
                                 ? null
@@ -188,6 +192,7 @@ public final class Aggregator implements AutoCloseable {
         for (String id : removed) {
             poller.stop(id);
             hub.remove(id, "source removed from the config");
+            views.removed(id, "source removed from the config");
         }
         store.retain(after.keySet());
         for (String id : changed) {

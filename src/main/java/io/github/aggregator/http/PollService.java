@@ -9,6 +9,7 @@ import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Frames;
 import io.github.aggregator.stream.Hub;
 import io.helidon.common.media.type.MediaTypes;
@@ -47,6 +48,7 @@ public final class PollService implements HttpService {
     private final Clock clock;
     private final Guard guard;
     private final Supplier<Map<String, String>> notes;
+    private FieldViews views;
 
     public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock, Guard guard) {
         this(registry, store, poller, hub, clock, guard, Map::of);
@@ -71,6 +73,12 @@ public final class PollService implements HttpService {
         this.hub = hub;
         this.clock = clock;
         this.guard = guard;
+    }
+
+    /** Serves {@code ?select=/pointer} from {@code views}; without it {@code select} is refused. Returns this. */
+    public PollService select(FieldViews views) {
+        this.views = views;
+        return this;
     }
 
     @Override
@@ -172,6 +180,12 @@ public final class PollService implements HttpService {
             Problem.send(req, res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
+        String select = req.query().first("select").orElse("");
+        String problem = views == null && !select.isEmpty() ? "select is not served here" : FieldViews.problem(select);
+        if (problem != null) {
+            Problem.send(req, res, Status.BAD_REQUEST_400, problem);
+            return;
+        }
         boolean token = source.get().access() == SourceConfig.Access.TOKEN;
         if (token && !guard.admit(req, res, guard.caller(req), List.of(source.get()))) {
             return; // before any read is recorded: a refused request wakes no on-demand source
@@ -185,7 +199,9 @@ public final class PollService implements HttpService {
             Problem.send(req, res, Status.SERVICE_UNAVAILABLE_503, "source \"" + id + "\" has no data yet" + why);
             return;
         }
-        Snapshot s = snap.get();
+        Snapshot s = select.isEmpty()
+                ? snap.get()
+                : views.latest(FieldViews.key(id, select)).orElse(snap.get());
         String etag = s.etag();
         res.header(HeaderNames.ETAG, etag);
         res.header(HeaderNames.LAST_MODIFIED, httpDate(s.changedAt()));

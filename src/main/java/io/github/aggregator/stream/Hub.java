@@ -138,7 +138,7 @@ public final class Hub {
                 delivered++;
             }
         }
-        metrics.delivered(s.id(), delivered);
+        metrics.delivered(FieldViews.sourceOf(s.id()), delivered); // a field view counts for its source
     }
 
     private void countOverflow(String id, boolean overflowed) {
