@@ -88,7 +88,7 @@ public final class Aggregator implements AutoCloseable {
                 registry,
                 s -> new Fetcher(s, registry.config().userAgent(), self::join, clock),
                 (source, result, at) -> pipeline.record(source, result, at),
-                id -> hub.subscribers(id) > 0,
+                id -> views.subscribers(id) > 0,
                 transport::mayProduce,
                 ThreadLocalRandom.current(),
                 metrics);

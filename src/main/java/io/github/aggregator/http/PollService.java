@@ -132,7 +132,7 @@ public final class PollService implements HttpService {
             n.put(
                     "consecutiveFailures",
                     state.map(Poller.State::consecutiveFailures).orElse(0));
-            n.put("subscribers", hub.subscribers(s.id()));
+            n.put("subscribers", views == null ? hub.subscribers(s.id()) : views.subscribers(s.id()));
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
         notes.get().forEach(body::put);

@@ -133,6 +133,18 @@ public final class FieldViews implements History {
         }
     }
 
+    /** Open subscriptions that follow source {@code id} whole or one of its fields (a stream counts once per entry). */
+    public int subscribers(String id) {
+        int n = hub.subscribers(id);
+        Map<String, View> views = bySource.get(id);
+        if (views != null) {
+            for (String key : views.keySet()) {
+                n += hub.subscribers(key);
+            }
+        }
+        return n;
+    }
+
     @Override
     public Optional<Snapshot> latest(String key) {
         View v = view(key);
