@@ -51,6 +51,10 @@
     return null;
   })();
   if (!script || !script.src) return;
+  if (window.aggregatorWidget && window.aggregatorWidget.scan) { // included twice: the first one serves the page
+    window.aggregatorWidget.scan();
+    return;
+  }
   var base = script.src.replace(/widget\.js([?#].*)?$/, '');
   var MAX_PER_STREAM = 50;
   var live = !!window.EventSource;
