@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
@@ -49,6 +50,7 @@ public final class PollService implements HttpService {
     private final Guard guard;
     private final Supplier<Map<String, String>> notes;
     private FieldViews views;
+    private Metrics metrics;
 
     public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock, Guard guard) {
         this(registry, store, poller, hub, clock, guard, Map::of);
@@ -81,6 +83,15 @@ public final class PollService implements HttpService {
         return this;
     }
 
+    /**
+     * Counts reads in {@code metrics} and shows, per source and in total, what was served against what the upstreams
+     * were asked for. Returns this.
+     */
+    public PollService counting(Metrics metrics) {
+        this.metrics = metrics;
+        return this;
+    }
+
     @Override
     public void routing(HttpRules rules) {
         rules.get("/", (req, res) -> list(req, res, false))
@@ -101,6 +112,7 @@ public final class PollService implements HttpService {
             return;
         }
         ArrayNode sources = Json.MAPPER.createArrayNode();
+        long[] totals = new long[4];
         for (SourceConfig s : registry.enabled()) {
             if (!caller.admin() && !caller.mayRead(s)) {
                 continue;
@@ -133,10 +145,31 @@ public final class PollService implements HttpService {
                     "consecutiveFailures",
                     state.map(Poller.State::consecutiveFailures).orElse(0));
             n.put("subscribers", views == null ? hub.subscribers(s.id()) : views.subscribers(s.id()));
+            if (metrics != null) {
+                Metrics.Served served = metrics.served(s.id());
+                n.put("clientReads", served.reads());
+                n.put("streamsOpened", served.streams());
+                n.put("eventsServed", served.events());
+                if (!s.combined()) {
+                    n.put("upstreamCalls", served.upstreamCalls());
+                    n.put("lastFetchSeconds", served.lastFetchNanos() < 0 ? null : served.lastFetchNanos() / 1e9);
+                }
+                totals[0] += served.reads();
+                totals[1] += served.streams();
+                totals[2] += served.events();
+                totals[3] += served.upstreamCalls();
+            }
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
         notes.get().forEach(body::put);
         body.set("sources", sources);
+        if (metrics != null) {
+            body.putObject("totals")
+                    .put("clientReads", totals[0])
+                    .put("streamsOpened", totals[1])
+                    .put("eventsServed", totals[2])
+                    .put("upstreamCalls", totals[3]);
+        }
         boolean personal = caller.admin() || caller.verdict() != null;
         res.header(HeaderNames.CACHE_CONTROL, personal ? "private, no-cache" : "no-cache");
         if (head) {
@@ -207,6 +240,9 @@ public final class PollService implements HttpService {
         res.header(HeaderNames.LAST_MODIFIED, httpDate(s.changedAt()));
         res.header(
                 HeaderNames.CACHE_CONTROL, (token ? "private, " : "") + "max-age=" + secondsToNextFetch(source.get()));
+        if (metrics != null) {
+            metrics.clientRead(id);
+        }
         if (notModified(req, etag, s.changedAt())) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
