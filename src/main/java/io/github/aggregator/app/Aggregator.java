@@ -12,7 +12,6 @@ import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
 import io.github.aggregator.http.Guard;
 import io.github.aggregator.http.HealthService;
-import io.github.aggregator.http.HistoryService;
 import io.github.aggregator.http.MetricsService;
 import io.github.aggregator.http.PollService;
 import io.github.aggregator.http.Routes;
@@ -113,8 +112,7 @@ public final class Aggregator implements AutoCloseable {
                         // before Routes' catch-all 404
                         r.addFilter(new Cors(config.cors()))
                                 .register("/observe/health", new HealthService(health))
-                                .register("/observe/metrics", new MetricsService(registry, store, hub, metrics))
-                                .register("/api/sources", new HistoryService(registry, store, guard)),
+                                .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
                         new PollService(registry, store, poller, hub, clock, guard, this::notes)
                                 .select(views)
                                 .counting(metrics),

@@ -97,7 +97,8 @@ public final class PollService implements HttpService {
         rules.get("/", (req, res) -> list(req, res, false))
                 .head("/", (req, res) -> list(req, res, true))
                 .get("/{id}", (req, res) -> one(req, res, false))
-                .head("/{id}", (req, res) -> one(req, res, true));
+                .head("/{id}", (req, res) -> one(req, res, true))
+                .register(new HistoryService(registry, store, guard));
     }
 
     /**
