@@ -29,6 +29,7 @@ import io.github.aggregator.stream.Transport;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
 import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.time.Clock;
@@ -41,6 +42,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /** One running service: config, poller, store, hub and web server wired together. */
 public final class Aggregator implements AutoCloseable {
@@ -58,6 +60,7 @@ public final class Aggregator implements AutoCloseable {
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
+    private final Consumer<HttpRouting.Builder> routing;
     private final ConfigWatcher watcher;
     private final Metrics metrics = new Metrics();
     private final Health health = new Health();
@@ -104,24 +107,24 @@ public final class Aggregator implements AutoCloseable {
                 .start(() -> transport.start(registry.enabled(), this::polledHere));
         Config serverConfig = Config.just(ConfigSources.create(config.server()));
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
+        this.routing = r -> Routes.routing(
+                // before Routes' catch-all 404
+                r.addFilter(new Cors(config.cors()))
+                        .register("/observe/health", new HealthService(health))
+                        .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
+                new PollService(registry, store, poller, hub, clock, guard, this::notes)
+                        .select(views)
+                        .counting(metrics),
+                new EventsService(registry, views, hub, poller, guard),
+                new DemoService(clock),
+                config.adminToken() == null
+                        ? null
+                        : new AdminService(registry, store, poller, transport::mayProduce, config.adminToken()));
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
-                .routing(r -> Routes.routing(
-                        // before Routes' catch-all 404
-                        r.addFilter(new Cors(config.cors()))
-                                .register("/observe/health", new HealthService(health))
-                                .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
-                        new PollService(registry, store, poller, hub, clock, guard, this::notes)
-                                .select(views)
-                                .counting(metrics),
-                        new EventsService(registry, views, hub, poller, guard),
-                        new DemoService(clock),
-                        config.adminToken() == null
-                                ? null
-                                : new AdminService(
-                                        registry, store, poller, transport::mayProduce, config.adminToken())))
+                .routing(routing)
                 .build();
         // polling is scheduled before the server listens, so that the first request finds every source scheduled (and
         // can start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the
@@ -149,6 +152,11 @@ public final class Aggregator implements AutoCloseable {
      * Starts the service on {@code config}; returns once it listens. The config file is watched: {@code env} is what
      * its {@code ${VAR}}s are read from again on each change.
      */
+    /** Registers every route of this service on {@code r}, as its server was built; tests read the routes from it. */
+    public void routing(HttpRouting.Builder r) {
+        routing.accept(r);
+    }
+
     public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env) {
         return new Aggregator(config, clock, env);
     }
