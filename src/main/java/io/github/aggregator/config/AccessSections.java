@@ -35,11 +35,11 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * key, secret or token.
  */
 final class AccessSections {
-    private static final Set<String> ACCESS_KEYS = Set.of("keys", "jwt", "cookie", "queryParameter");
-    private static final Set<String> KEY_KEYS = Set.of("key", "sources");
-    private static final Set<String> JWT_KEYS =
+    static final Set<String> ACCESS_KEYS = Set.of("keys", "jwt", "cookie", "queryParameter");
+    static final Set<String> KEY_KEYS = Set.of("key", "sources");
+    static final Set<String> JWT_KEYS =
             Set.of("hs256Secret", "rs256PublicKey", "claim", "issuer", "audience", "leeway");
-    private static final Set<String> CORS_KEYS = Set.of("allowedOrigins", "allowCredentials", "maxAge");
+    static final Set<String> CORS_KEYS = Set.of("allowedOrigins", "allowCredentials", "maxAge");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
     private static final String PEM_BEGIN = "-----BEGIN PUBLIC KEY-----";
     private static final String PEM_END = "-----END PUBLIC KEY-----";

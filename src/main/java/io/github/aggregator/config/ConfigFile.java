@@ -106,6 +106,26 @@ public record ConfigFile(
             "maxBackoff",
             "access");
     private static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
+    /**
+     * The fields each mapping section of the file accepts (any other field there is refused), by the section's name in
+     * the file's JSON Schema ({@code config/aggregator.schema.json}, under {@code $defs}; {@code config} is the top
+     * level). The {@code server} section and a source's {@code headers} take any keys and are not listed.
+     */
+    public static Map<String, Set<String>> fieldsBySection() {
+        return Map.ofEntries(
+                Map.entry("config", TOP_KEYS),
+                Map.entry("admin", ADMIN_KEYS),
+                Map.entry("cluster", CLUSTER_KEYS),
+                Map.entry("redis", REDIS_KEYS),
+                Map.entry("aggregator", AGGREGATOR_KEYS),
+                Map.entry("source", SOURCE_KEYS),
+                Map.entry("combinedSource", COMBINED_KEYS),
+                Map.entry("access", AccessSections.ACCESS_KEYS),
+                Map.entry("accessKey", AccessSections.KEY_KEYS),
+                Map.entry("jwt", AccessSections.JWT_KEYS),
+                Map.entry("cors", AccessSections.CORS_KEYS));
+    }
+
     private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\\+)([^}]*))?}");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|KiB|MB|MiB)?");
 

@@ -11,6 +11,7 @@ import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.CorsConfig;
 import io.github.aggregator.source.Scope;
 import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.testing.ConfigSchema;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -715,7 +716,7 @@ class ConfigFileTest {
 
     @Test
     void shippedConfigWithoutApiKeyEnablesOnlyTheDemoSources() {
-        ConfigFile config = ConfigFile.load(shippedConfig(), Map.of());
+        ConfigFile config = ConfigSchema.load(shippedConfig(), Map.of());
 
         assertEquals(
                 List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
@@ -728,7 +729,7 @@ class ConfigFileTest {
 
     @Test
     void shippedConfigWithApiKeyEnablesTheWeatherSource() {
-        ConfigFile config = ConfigFile.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
+        ConfigFile config = ConfigSchema.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
 
         assertEquals(
                 List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
@@ -1152,12 +1153,12 @@ class ConfigFileTest {
     }
 
     private ConfigFile load(String yaml, Map<String, String> env) throws IOException {
-        return ConfigFile.load(write(yaml), env);
+        return ConfigSchema.load(write(yaml), env);
     }
 
     /** Loads {@code file} expecting refusal; asserts the message is one line naming the file, and returns it. */
     static String refused(Path file, Map<String, String> env) {
-        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, env));
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, env));
         String m = e.getMessage();
         assertFalse(m.contains("\n") || m.contains("\r"), "one line: " + m);
         assertTrue(m.startsWith(file.toString()), "names the file: " + m);

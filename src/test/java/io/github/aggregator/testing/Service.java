@@ -2,7 +2,6 @@ package io.github.aggregator.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.app.Aggregator;
-import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.source.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,7 +37,7 @@ public final class Service implements AutoCloseable {
             Path file = dir.resolve("application.yaml");
             String text = yaml.contains("server:") ? yaml : "server:\n  port: 0\n  host: 127.0.0.1\n" + yaml;
             Files.writeString(file, text);
-            return new Service(Aggregator.start(ConfigFile.load(file, env), Clock.systemUTC(), env), file);
+            return new Service(Aggregator.start(ConfigSchema.load(file, env), Clock.systemUTC(), env), file);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
