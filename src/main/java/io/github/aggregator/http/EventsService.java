@@ -3,6 +3,7 @@ package io.github.aggregator.http;
 import io.github.aggregator.access.Verdict;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Deltas;
@@ -61,14 +62,16 @@ public final class EventsService implements HttpService {
     /**
      * @param views the latest state and history of sources and of field views ({@code ?select=}, {@code
      *     sources=id/pointer}), which the service keeps current
+     * @param time measures and sweeps blocked writes ({@code writeTimeout})
      */
-    public EventsService(SourceRegistry registry, FieldViews views, Hub hub, Poller poller, Guard guard) {
+    public EventsService(
+            SourceRegistry registry, FieldViews views, Hub hub, Poller poller, Guard guard, Scheduler time) {
         this.registry = registry;
         this.views = views;
         this.hub = hub;
         this.poller = poller;
         this.guard = guard;
-        this.watchdog = new WriteWatchdog(registry.config().writeTimeout());
+        this.watchdog = new WriteWatchdog(registry.config().writeTimeout(), time);
     }
 
     @Override
@@ -183,6 +186,10 @@ public final class EventsService implements HttpService {
                 .orElseGet(() -> req.query().first("lastEventId").orElse(null));
         AggregatorConfig config = registry.config();
         String client = clientAddress(req, config);
+        if (client == null) {
+            LOG.log(Level.DEBUG, "stream of " + ids.size() + " source(s): the client left before it started");
+            return;
+        }
         EventStream stream;
         ids.forEach(views::open);
         List<String> sourceIds =
@@ -234,7 +241,8 @@ public final class EventsService implements HttpService {
 
     /**
      * The address the per-client limit counts: the connection's peer, or behind a reverse proxy the last entry of the
-     * configured header (the address the nearest proxy saw; entries before it can be forged by the client).
+     * configured header (the address the nearest proxy saw; entries before it can be forged by the client). Null when
+     * the connection is already gone.
      */
     static String clientAddress(ServerRequest req, AggregatorConfig config) {
         if (config.clientAddressHeader() != null) {
@@ -247,7 +255,13 @@ public final class EventsService implements HttpService {
                 }
             }
         }
-        return req.remotePeer().host();
+        try {
+            return req.remotePeer().host();
+        } catch (RuntimeException e) {
+            // Helidon reads the address from the socket, which throws once the connection is gone (HTTP/2 streams
+            // of a dropped connection still run)
+            return null;
+        }
     }
 
     /** The reconnect delay for one client: the configured base plus a random part of the spread. */
