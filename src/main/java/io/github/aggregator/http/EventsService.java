@@ -1,7 +1,6 @@
 package io.github.aggregator.http;
 
 import io.github.aggregator.access.Verdict;
-import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.InstanceId;
@@ -10,6 +9,7 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Deltas;
 import io.github.aggregator.stream.EventStream;
+import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.SseEvent;
 import io.helidon.http.HeaderName;
@@ -54,19 +54,23 @@ public final class EventsService implements HttpService {
     static final HeaderName ACCEL_BUFFERING = HeaderNames.create("X-Accel-Buffering");
 
     private final SourceRegistry registry;
-    private final SnapshotStore store;
     private final Hub hub;
     private final Poller poller;
     private final Deltas deltas = new Deltas();
     private final WriteWatchdog watchdog;
     private final Guard guard;
     private final Addressing addressing;
+    private final FieldViews views;
 
-    /** @param time measures and sweeps blocked writes ({@code writeTimeout}) */
+    /**
+     * @param views the latest state and history of sources and of field views ({@code ?select=}, {@code
+     *     sources=id/pointer}), which the service keeps current
+     * @param time measures and sweeps blocked writes ({@code writeTimeout})
+     */
     public EventsService(
-            SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller, Guard guard, Scheduler time) {
+            SourceRegistry registry, FieldViews views, Hub hub, Poller poller, Guard guard, Scheduler time) {
         this.registry = registry;
-        this.store = store;
+        this.views = views;
         this.hub = hub;
         this.poller = poller;
         this.guard = guard;
@@ -96,8 +100,14 @@ public final class EventsService implements HttpService {
             return;
         }
         String id = source.get().id();
+        String select = req.query().first("select").orElse("");
+        String problem = FieldViews.problem(select);
+        if (problem != null) {
+            Problem.send(res, Status.BAD_REQUEST_400, problem);
+            return;
+        }
         if (guard.admit(req, res, caller, List.of(source.get()))) {
-            stream(req, res, List.of(id), false, caller);
+            stream(req, res, List.of(FieldViews.key(id, select)), false, caller);
         }
     }
 
@@ -124,22 +134,36 @@ public final class EventsService implements HttpService {
                         res, Status.BAD_REQUEST_400, "at most " + max + " sources per stream, got " + listed.size());
                 return;
             }
-            // instances by their canonical names, created on first use; a refused one answers for the whole stream
+            // instances by their canonical names (a field view keeps its pointer), created on first use; a refused
+            // one answers for the whole stream
             Set<String> named = new LinkedHashSet<>();
             for (String part : listed) {
-                if (InstanceId.isInstance(part) || registry.template(part).isPresent()) {
-                    Optional<SourceConfig> instance = addressing.source(req, res, part, Map.of(), caller);
+                String base = FieldViews.sourceOf(part);
+                if (InstanceId.isInstance(base) || registry.template(base).isPresent()) {
+                    Optional<SourceConfig> instance = addressing.source(req, res, base, Map.of(), caller);
                     if (instance.isEmpty()) {
                         return;
                     }
-                    named.add(instance.get().id());
+                    named.add(instance.get().id() + part.substring(base.length()));
                 } else {
                     named.add(part);
                 }
             }
             listed = named;
-            List<String> unknown =
-                    listed.stream().filter(s -> registry.find(s).isEmpty()).toList();
+            Optional<String> badField = listed.stream()
+                    .map(k -> FieldViews.problem(
+                            k.substring(FieldViews.sourceOf(k).length())))
+                    .filter(p -> p != null)
+                    .findFirst();
+            if (badField.isPresent()) {
+                Problem.send(res, Status.BAD_REQUEST_400, badField.get());
+                return;
+            }
+            List<String> unknown = listed.stream()
+                    .map(FieldViews::sourceOf)
+                    .filter(s -> registry.find(s).isEmpty())
+                    .distinct()
+                    .toList();
             if (listed.isEmpty() || !unknown.isEmpty()) {
                 Problem.send(
                         res,
@@ -150,6 +174,8 @@ public final class EventsService implements HttpService {
                 return;
             }
             List<SourceConfig> sources = listed.stream()
+                    .map(FieldViews::sourceOf)
+                    .distinct()
                     .map(registry::find)
                     .flatMap(Optional::stream)
                     .toList();
@@ -185,9 +211,12 @@ public final class EventsService implements HttpService {
             return;
         }
         EventStream stream;
+        ids.forEach(views::open);
+        List<String> sourceIds =
+                ids.stream().map(FieldViews::sourceOf).distinct().toList();
         try {
             stream = new EventStream(
-                    hub, store, delta.isPresent() ? deltas : null, ids, multiplexed, client, config.heartbeat());
+                    hub, views, delta.isPresent() ? deltas : null, ids, multiplexed, client, config.heartbeat());
         } catch (Hub.LimitReached e) {
             res.header(HeaderNames.RETRY_AFTER, Long.toString(Math.max(1, retryMillis(config) / 1000)));
             Problem.send(res, Status.SERVICE_UNAVAILABLE_503, e.getMessage());
@@ -199,7 +228,7 @@ public final class EventsService implements HttpService {
         res.header(ACCEL_BUFFERING, "no");
         try (stream;
                 OutputStream out = res.outputStream()) {
-            ids.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
+            sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
             List<SseEvent> first = new ArrayList<>();
             first.add(SseEvent.retryFrame(retryMillis(config)));
             first.addAll(stream.start(lastEventId));
@@ -226,7 +255,7 @@ public final class EventsService implements HttpService {
             LOG.log(Level.DEBUG, "stream ended: " + e.getClass().getSimpleName());
         } finally {
             Thread.interrupted(); // a write cut off by the watchdog leaves the flag set; the thread goes on serving
-            ids.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
+            sourceIds.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
         }
     }
 

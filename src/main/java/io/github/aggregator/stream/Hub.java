@@ -69,6 +69,7 @@ public final class Hub {
         }
         Subscriber s = new Subscriber(ids, client, queueCapacity);
         all.add(s);
+        ids.stream().map(FieldViews::sourceOf).distinct().forEach(metrics::streamOpened);
         for (String id : ids) {
             topics.computeIfAbsent(id, k -> new Topic()).subscribers.add(s);
         }
@@ -139,7 +140,8 @@ public final class Hub {
                 delivered++;
             }
         }
-        metrics.delivered(InstanceId.base(s.id()), delivered);
+        // a field view counts for its source, an instance for its template
+        metrics.delivered(InstanceId.base(FieldViews.sourceOf(s.id())), delivered);
     }
 
     private void countOverflow(String id, boolean overflowed) {
