@@ -95,7 +95,7 @@ public final class Aggregator implements AutoCloseable {
         Thread joining = Thread.ofPlatform()
                 .name("cluster-join")
                 .start(() -> transport.start(registry.enabled(), this::polledHere));
-        Config serverConfig = Config.just(ConfigSources.create(config.server()));
+        Config serverConfig = Config.just(ConfigSources.create(ServerDefaults.apply(config.server())));
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
         this.server = WebServer.builder()
                 .config(serverConfig.get("server"))
@@ -292,6 +292,11 @@ public final class Aggregator implements AutoCloseable {
     /** The checks behind {@code /observe/health}, to add more (see {@link #registerHealthChecks}). */
     public Health health() {
         return health;
+    }
+
+    /** The web server's settings in force, Helidon's defaults and this service's included. */
+    io.helidon.webserver.WebServerConfig serverSettings() {
+        return server.prototype();
     }
 
     /** The port the server listens on. */
