@@ -9,6 +9,7 @@
 # Env: SERVER_JAVA_OPTS   the service's JVM options (default -Xmx1g)
 #      SERVER_SETTINGS    Helidon web server settings for the service, e.g. "write-buffer-size=512"
 #      WRK_OPTS           wrk load per run (default "-t2 -c64 -d5s")
+#      ONLY               some of service,node,nchan,polling,http2 (default: all), e.g. ONLY=service for a profile
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bin/jdk.sh
@@ -62,7 +63,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xms256m -Xmx1g -cp "target/bench-classes:$cp" \
   io.github.aggregator.bench.SideBySide --subscribers "$subscribers" --changes "$changes" \
   --jar target/aggregator.jar --work "$work" --server-opts "$server_opts" --server-settings "$server_settings" \
-  --wrk "$wrk_opts" --node "$node_bin" --nginx "$nginx_bin" --nchan-module "$nchan_module" >"$work/report.txt" &
+  --wrk "$wrk_opts" --node "$node_bin" --nginx "$nginx_bin" --nchan-module "$nchan_module" --only "${ONLY:-}" >"$work/report.txt" &
 bench_pid=$!
 wait "$bench_pid"
 bench_pid=""

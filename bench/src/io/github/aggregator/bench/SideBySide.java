@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -77,7 +76,8 @@ public final class SideBySide {
 
     /**
      * Arguments, all required: {@code --subscribers N --changes K --jar AGGREGATOR_JAR --work DIR --server-opts "JVM
-     * OPTIONS" --server-settings "KEY=VALUE ..." --wrk "WRK OPTIONS" --node NODE --nginx NGINX --nchan-module SO}.
+     * OPTIONS" --server-settings "KEY=VALUE ..." --wrk "WRK OPTIONS" --node NODE --nginx NGINX --nchan-module SO}, and
+     * optionally {@code --only "service,node,nchan,polling,http2"} (some of them; all when absent or empty).
      */
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new HashMap<>();
@@ -140,9 +140,12 @@ public final class SideBySide {
                     + " node:http, bench/node/broadcaster.js");
             report.add("nchan: " + version(List.of(Fanout.option(options, "nginx"), "-v"))
                     + " + Nchan, one worker");
+            List<String> only = Fanout.split(options.getOrDefault("only", "").replace(',', ' '));
             List<Result> results = new ArrayList<>();
             for (Target t : targets) {
-                results.add(fanout(t, upstream));
+                if (only.isEmpty() || only.contains(t.name())) {
+                    results.add(fanout(t, upstream));
+                }
             }
             results.forEach(r -> report.add(line(r)));
             Result ours = results.get(0);
@@ -159,9 +162,13 @@ public final class SideBySide {
                         ours.rssPerSubscriberKb() / other.rssPerSubscriberKb(),
                         ours.cpuMicrosPerEvent() / other.cpuMicrosPerEvent()));
             }
-            Wrk wrk = new Wrk(Fanout.split(Fanout.option(options, "wrk")), pids);
-            report.addAll(new Polling(http, wrk, work, nginx).measure(servicePort));
-            report.addAll(new Http2(pids, upstream).measure(servicePort));
+            if (only.isEmpty() || only.contains("polling")) {
+                Wrk wrk = new Wrk(Fanout.split(Fanout.option(options, "wrk")), pids);
+                report.addAll(new Polling(http, wrk, work, nginx).measure(servicePort));
+            }
+            if (only.isEmpty() || only.contains("http2")) {
+                report.addAll(new Http2(pids, upstream).measure(servicePort));
+            }
             long warnings = Fanout.read(work.resolve("service.log"))
                     .lines()
                     .filter(l -> l.contains("WARNING") || l.contains("SEVERE"))
@@ -397,8 +404,4 @@ public final class SideBySide {
         return "p50 " + ms(Fanout.percentile(sorted, 50)) + " / p99 " + ms(Fanout.percentile(sorted, 99)) + " ms";
     }
 
-    /** Keeps insertion order; for report sections. */
-    static <V> Map<String, V> ordered() {
-        return new LinkedHashMap<>();
-    }
 }

@@ -245,6 +245,35 @@ class ProtocolTest {
         }
     }
 
+    @Test
+    void theGzippedFormFollowsEveryNewVersion() throws Exception {
+        String row = "{\"name\":\"Zürich\",\"value\":12345.5},";
+        try (Upstream up = new Upstream().json("{\"v\":1,\"rows\":[" + row.repeat(80) + "{}]}");
+                Service svc = Service.start(
+                        "aggregator:\n  sources:\n" + source("big", up.url(), "      interval: 100ms\n"))) {
+            long first = version(svc, "big");
+            byte[] before = gunzip(bytes(svc, "/api/sources/big", "Accept-Encoding", "gzip"));
+            // asked again, the same version answers the same bytes (compressed once, kept with the snapshot)
+            assertArrayEquals(before, gunzip(bytes(svc, "/api/sources/big", "Accept-Encoding", "gzip")));
+            up.json("{\"v\":2,\"rows\":[" + row.repeat(80) + "{}]}");
+            awaitTrue(() -> version(svc, "big") > first, "a new version of big");
+            HttpResponse<byte[]> identity = bytes(svc, "/api/sources/big");
+            HttpResponse<byte[]> gz = bytes(svc, "/api/sources/big", "Accept-Encoding", "gzip");
+            assertEquals(identity.headers().firstValue("ETag"), gz.headers().firstValue("ETag"), "the same version");
+            assertArrayEquals(identity.body(), gunzip(gz), "the new version, not the one compressed before");
+            assertEquals(
+                    2,
+                    Json.MAPPER.readTree(identity.body()).get("data").get("v").asInt());
+        }
+    }
+
+    private static byte[] gunzip(HttpResponse<byte[]> r) throws IOException {
+        assertEquals("gzip", r.headers().firstValue("Content-Encoding").orElse(null));
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(r.body()))) {
+            return in.readAllBytes();
+        }
+    }
+
     /** How the client speaks to the server. */
     enum Protocol {
         HTTP_1_1,
