@@ -51,19 +51,27 @@ fi
 mvn -B -q -DskipTests -Dspotless.check.skip=true package
 rm -rf target/bench-classes "$work"
 mkdir -p target/bench-classes "$work" bench/results
-cp="target/aggregator.jar:target/libs/*"
+# Helidon's SSE API is not a dependency of the service: the benchmark's BareStream compares it, so it gets its own copy
+helidon=$(grep -A1 '<artifactId>helidon-se</artifactId>' pom.xml | sed -n 's:.*<version>\(.*\)</version>.*:\1:p' | head -n 1)
+mkdir -p target/bench-libs
+for a in helidon-webserver-sse helidon-http-sse; do
+  group=io.helidon.webserver; [ $a = helidon-http-sse ] && group=io.helidon.http
+  [ -f "target/bench-libs/$a-$helidon.jar" ] || mvn -B -q dependency:copy -Dartifact="$group:$a:$helidon" \
+    -DoutputDirectory=target/bench-libs
+done
+cp="target/aggregator.jar:target/libs/*:target/bench-libs/*"
 mapfile -t sources < <(find bench/src -name '*.java')
 javac --release 21 -d target/bench-classes -cp "$cp" "${sources[@]}"
 
 bench_pid=""
 . bench/stop.sh
-trap "stop_started aggregator.jar broadcaster.js nginx wrk h2load" EXIT
+trap "stop_started aggregator.jar broadcaster.js nginx wrk h2load BareStream" EXIT
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xms256m -Xmx1g -cp "target/bench-classes:$cp" \
   io.github.aggregator.bench.SideBySide --subscribers "$subscribers" --changes "$changes" \
   --jar target/aggregator.jar --work "$work" --server-opts "$server_opts" --server-settings "$server_settings" \
-  --wrk "$wrk_opts" --node "$node_bin" --nginx "$nginx_bin" --nchan-module "$nchan_module" --only "${ONLY:-}" >"$work/report.txt" &
+  --classpath "target/bench-classes:$cp" --wrk "$wrk_opts" --node "$node_bin" --nginx "$nginx_bin" --nchan-module "$nchan_module" --only "${ONLY:-}" >"$work/report.txt" &
 bench_pid=$!
 wait "$bench_pid"
 bench_pid=""

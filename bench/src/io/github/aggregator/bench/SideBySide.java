@@ -76,8 +76,9 @@ public final class SideBySide {
 
     /**
      * Arguments, all required: {@code --subscribers N --changes K --jar AGGREGATOR_JAR --work DIR --server-opts "JVM
-     * OPTIONS" --server-settings "KEY=VALUE ..." --wrk "WRK OPTIONS" --node NODE --nginx NGINX --nchan-module SO}, and
-     * optionally {@code --only "service,node,nchan,polling,http2"} (some of them; all when absent or empty).
+     * OPTIONS" --server-settings "KEY=VALUE ..." --classpath CP --wrk "WRK OPTIONS" --node NODE --nginx NGINX --nchan-module SO}, and
+     * optionally {@code --only "service,node,nchan,helidon-floor,helidon-sse-sink,polling,http2"} (some of them; all
+     * when absent or empty). {@code --classpath} is the benchmark's classpath, for {@link BareStream}.
      */
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new HashMap<>();
@@ -95,7 +96,10 @@ public final class SideBySide {
                 ServerProcess node = startNode(upstream, nodePort);
                 Nginx nginx = new Nginx(work.resolve("nginx"), nginxPort, n, Fanout.option(options, "nginx"),
                         Fanout.option(options, "nchan-module"), pids);
-                Relay relay = new Relay(upstream.url() + "?who=nchan", nginx.publishUrl())) {
+                Relay relay = new Relay(upstream.url() + "?who=nchan", nginx.publishUrl());
+                JvmProcess floor = startBare("raw", upstream);
+                JvmProcess sink = startBare("sink", upstream)) {
+            int floorPort = barePort("raw"), sinkPort = barePort("sink");
             Fanout.await("the service to serve data", Duration.ofSeconds(60), () -> status(servicePort,
                     "/api/sources/bench") == 200);
             Fanout.await("the broadcaster to listen", Duration.ofSeconds(30), () -> status(nodePort, "/stats") == 200);
@@ -130,7 +134,9 @@ public final class SideBySide {
                             nginx.process()::rssKb,
                             () -> {},
                             nginx.process()::cpuMillis,
-                            () -> count(nginxPort, "/pub", SUBSCRIBERS)));
+                            () -> count(nginxPort, "/pub", SUBSCRIBERS)),
+                    bare("helidon-floor", "raw", floor, floorPort),
+                    bare("helidon-sse-sink", "sink", sink, sinkPort));
             report.add("subscribers_requested: " + n + ", changes: " + k + " per server");
             report.add("service: java " + Fanout.option(options, "server-opts") + " -jar aggregator.jar; settings: "
                     + (Fanout.option(options, "server-settings").isBlank()
@@ -174,7 +180,7 @@ public final class SideBySide {
                     .filter(l -> l.contains("WARNING") || l.contains("SEVERE"))
                     .count();
             report.add("service_log_warnings: " + warnings);
-            if (!service.alive() || !node.alive() || !nginx.process().alive()) {
+            if (!service.alive() || !node.alive() || !nginx.process().alive() || !floor.alive() || !sink.alive()) {
                 throw new IllegalStateException("a server died during the run");
             }
         }
@@ -213,6 +219,37 @@ public final class SideBySide {
                 Map.of("PORT", Integer.toString(port), "REDIS_URL", ""),
                 work.resolve("service.log"),
                 pids);
+    }
+
+    /** {@link BareStream} in mode {@code mode}, with the service's JVM options and settings. */
+    private JvmProcess startBare(String mode, Upstream upstream) throws Exception {
+        List<String> args = new ArrayList<>(List.of(
+                "-cp", Fanout.option(options, "classpath"), BareStream.class.getName(), mode,
+                upstream.url() + "?who=" + mode));
+        args.addAll(Fanout.split(Fanout.option(options, "server-settings")));
+        return new JvmProcess(
+                "bare " + mode,
+                Fanout.split(Fanout.option(options, "server-opts")),
+                args,
+                Map.of(),
+                work.resolve("bare-" + mode + ".log"),
+                pids);
+    }
+
+    private int barePort(String mode) throws Exception {
+        Path log = work.resolve("bare-" + mode + ".log");
+        Pattern port = Pattern.compile("port (\\d+)");
+        Fanout.await("the bare " + mode + " server to listen", Duration.ofSeconds(60), () -> port.matcher(
+                        Fanout.read(log))
+                .find());
+        Matcher m = port.matcher(Fanout.read(log));
+        m.find();
+        return Integer.parseInt(m.group(1));
+    }
+
+    private Target bare(String name, String who, JvmProcess p, int port) {
+        return new Target(
+                name, who, port, "/events", p::rssKb, p::gc, () -> cpu(p.pid()), () -> count(port, "/stats", SUBSCRIBERS));
     }
 
     private ServerProcess startNode(Upstream upstream, int port) throws Exception {
