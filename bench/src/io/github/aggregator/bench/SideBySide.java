@@ -34,7 +34,15 @@ public final class SideBySide {
 
     /** One server under test, seen from outside. */
     record Target(
-            String name, String who, int port, String path, Reading rss, Action gc, Reading cpu, Reading subscribers) {}
+            String name,
+            String who,
+            int port,
+            String path,
+            Reading rss,
+            Action gc,
+            Reading cpu,
+            Reading subscribers,
+            Reading heap) {}
 
     interface Reading {
         long read() throws Exception;
@@ -50,6 +58,7 @@ public final class SideBySide {
             long established,
             String failures,
             double rssPerSubscriberKb,
+            double heapPerSubscriberKb,
             long[] spreads,
             long[] latencies,
             double cpuMicrosPerEvent,
@@ -78,7 +87,8 @@ public final class SideBySide {
      * Arguments, all required: {@code --subscribers N --changes K --jar AGGREGATOR_JAR --work DIR --server-opts "JVM
      * OPTIONS" --server-settings "KEY=VALUE ..." --classpath CP --wrk "WRK OPTIONS" --node NODE --nginx NGINX --nchan-module SO}, and
      * optionally {@code --only "service,node,nchan,helidon-floor,helidon-sse-sink,polling,http2"} (some of them; all
-     * when absent or empty). {@code --classpath} is the benchmark's classpath, for {@link BareStream}.
+     * when absent or empty; {@code service-helidon-defaults}, the service with Helidon's own socket settings, runs only
+     * when named). {@code --classpath} is the benchmark's classpath, for {@link BareStream}.
      */
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new HashMap<>();
@@ -91,12 +101,17 @@ public final class SideBySide {
     private void run() throws Exception {
         Files.createDirectories(work);
         int servicePort = Fanout.freePort(), nodePort = Fanout.freePort(), nginxPort = Fanout.freePort();
+        int stockPort = Fanout.freePort();
         try (Upstream upstream = new Upstream();
-                JvmProcess service = startService(upstream, servicePort);
+                JvmProcess service = startService(
+                        upstream, servicePort, "service", Fanout.split(Fanout.option(options, "server-settings")));
                 ServerProcess node = startNode(upstream, nodePort);
                 Nginx nginx = new Nginx(work.resolve("nginx"), nginxPort, n, Fanout.option(options, "nginx"),
                         Fanout.option(options, "nchan-module"), pids);
                 Relay relay = new Relay(upstream.url() + "?who=nchan", nginx.publishUrl());
+                JvmProcess stock = only().contains("service-helidon-defaults")
+                        ? startService(upstream, stockPort, "stock", STOCK)
+                        : null;
                 JvmProcess floor = startBare("raw", upstream);
                 JvmProcess sink = startBare("sink", upstream)) {
             int floorPort = barePort("raw"), sinkPort = barePort("sink");
@@ -104,7 +119,7 @@ public final class SideBySide {
                     "/api/sources/bench") == 200);
             Fanout.await("the broadcaster to listen", Duration.ofSeconds(30), () -> status(nodePort, "/stats") == 200);
             Fanout.await("nginx to listen", Duration.ofSeconds(30), () -> status(nginxPort, "/pub") == 200);
-            List<Target> targets = List.of(
+            List<Target> targets = new ArrayList<>(List.of(
                     new Target(
                             "service",
                             "service",
@@ -113,7 +128,8 @@ public final class SideBySide {
                             service::rssKb,
                             service::gc,
                             () -> cpu(service.pid()),
-                            () -> count(servicePort, "/api/sources", SERVICE_SUBSCRIBERS)),
+                            () -> count(servicePort, "/api/sources", SERVICE_SUBSCRIBERS),
+                            service::heapUsedKb),
                     new Target(
                             "node",
                             "node",
@@ -125,7 +141,8 @@ public final class SideBySide {
                                 Thread.sleep(1000);
                             },
                             node::cpuMillis,
-                            () -> count(nodePort, "/stats", SUBSCRIBERS)),
+                            () -> count(nodePort, "/stats", SUBSCRIBERS),
+                            null),
                     new Target(
                             "nchan",
                             "nchan",
@@ -134,9 +151,24 @@ public final class SideBySide {
                             nginx.process()::rssKb,
                             () -> {},
                             nginx.process()::cpuMillis,
-                            () -> count(nginxPort, "/pub", SUBSCRIBERS)),
+                            () -> count(nginxPort, "/pub", SUBSCRIBERS),
+                            null),
                     bare("helidon-floor", "raw", floor, floorPort),
-                    bare("helidon-sse-sink", "sink", sink, sinkPort));
+                    bare("helidon-sse-sink", "sink", sink, sinkPort)));
+            if (stock != null) {
+                Fanout.await("the stock service to serve data", Duration.ofSeconds(60), () -> status(stockPort,
+                        "/api/sources/bench") == 200);
+                targets.add(1, new Target(
+                        "service-helidon-defaults",
+                        "stock",
+                        stockPort,
+                        "/api/sources/bench/events",
+                        stock::rssKb,
+                        stock::gc,
+                        () -> cpu(stock.pid()),
+                        () -> count(stockPort, "/api/sources", SERVICE_SUBSCRIBERS),
+                        stock::heapUsedKb));
+            }
             report.add("subscribers_requested: " + n + ", changes: " + k + " per server");
             report.add("service: java " + Fanout.option(options, "server-opts") + " -jar aggregator.jar; settings: "
                     + (Fanout.option(options, "server-settings").isBlank()
@@ -146,7 +178,7 @@ public final class SideBySide {
                     + " node:http, bench/node/broadcaster.js");
             report.add("nchan: " + version(List.of(Fanout.option(options, "nginx"), "-v"))
                     + " + Nchan, one worker");
-            List<String> only = Fanout.split(options.getOrDefault("only", "").replace(',', ' '));
+            List<String> only = only();
             List<Result> results = new ArrayList<>();
             for (Target t : targets) {
                 if (only.isEmpty() || only.contains(t.name())) {
@@ -180,19 +212,32 @@ public final class SideBySide {
                     .filter(l -> l.contains("WARNING") || l.contains("SEVERE"))
                     .count();
             report.add("service_log_warnings: " + warnings);
-            if (!service.alive() || !node.alive() || !nginx.process().alive() || !floor.alive() || !sink.alive()) {
+            if ((stock != null && !stock.alive()) || !service.alive() || !node.alive() || !nginx.process().alive() || !floor.alive() || !sink.alive()) {
                 throw new IllegalStateException("a server died during the run");
             }
         }
         report.forEach(System.out::println);
     }
 
-    private JvmProcess startService(Upstream upstream, int port) throws Exception {
+    /** The settings that put the service back on Helidon's own defaults, which the service changes. */
+    private static final List<String> STOCK =
+            List.of("use-nio=true", "write-buffer-size=4096", "connection-options.tcp-no-delay=false");
+
+    private List<String> only() {
+        return Fanout.split(options.getOrDefault("only", "").replace(',', ' '));
+    }
+
+    private JvmProcess startService(Upstream upstream, int port, String who, List<String> settings) throws Exception {
         int limit = n + 1000;
         List<String> server = new ArrayList<>(List.of("server:", "  host: 127.0.0.1"));
-        Fanout.split(Fanout.option(options, "server-settings"))
-                .forEach(kv -> server.add("  " + kv.replaceFirst("=", ": ")));
-        Path config = work.resolve("service.yaml");
+        for (String kv : settings) {
+            String[] parts = kv.split("=", 2);
+            String[] path = parts[0].split("\\.");
+            for (int i = 0; i < path.length; i++) {
+                server.add("  ".repeat(i + 1) + path[i] + ":" + (i == path.length - 1 ? " " + parts[1] : ""));
+            }
+        }
+        Path config = work.resolve(who + ".yaml");
         Files.writeString(
                 config,
                 String.join(
@@ -205,7 +250,7 @@ public final class SideBySide {
                         "  maxSubscribersPerClient: " + limit + "   # every subscriber comes from 127.0.0.1",
                         "  sources:",
                         "    - id: bench",
-                        "      url: " + upstream.url() + "?who=service",
+                        "      url: " + upstream.url() + "?who=" + who,
                         "      interval: 200ms",
                         "      timeout: 2s",
                         "    - id: bench-large",
@@ -213,11 +258,11 @@ public final class SideBySide {
                         "      interval: 10s",
                         ""));
         return new JvmProcess(
-                "service",
+                who,
                 Fanout.split(Fanout.option(options, "server-opts")),
                 List.of("-jar", Fanout.option(options, "jar"), "--config", config.toString()),
                 Map.of("PORT", Integer.toString(port), "REDIS_URL", ""),
-                work.resolve("service.log"),
+                work.resolve(who + ".log"),
                 pids);
     }
 
@@ -249,7 +294,15 @@ public final class SideBySide {
 
     private Target bare(String name, String who, JvmProcess p, int port) {
         return new Target(
-                name, who, port, "/events", p::rssKb, p::gc, () -> cpu(p.pid()), () -> count(port, "/stats", SUBSCRIBERS));
+                name,
+                who,
+                port,
+                "/events",
+                p::rssKb,
+                p::gc,
+                () -> cpu(p.pid()),
+                () -> count(port, "/stats", SUBSCRIBERS),
+                p::heapUsedKb);
     }
 
     private ServerProcess startNode(Upstream upstream, int port) throws Exception {
@@ -274,10 +327,12 @@ public final class SideBySide {
         released(t, upstream);
         t.gc().run();
         long rss0 = t.rss().read();
+        long heap0 = t.heap() == null ? 0 : t.heap().read();
         Fanout.progress(t.name() + ": " + n + " subscribers");
         try (Subscribers subs = connect(address, t, n, k)) {
             t.gc().run();
             long rss1 = t.rss().read();
+            long heap1 = t.heap() == null ? 0 : t.heap().read();
             long established = subs.established();
             long cpu0 = t.cpu().read();
             Fanout.progress(t.name() + ": " + k + " changes (RSS " + rss0 + " -> " + rss1 + " KiB)");
@@ -307,6 +362,7 @@ public final class SideBySide {
                     established,
                     failures,
                     (rss1 - rss0) / (double) Math.max(1, established),
+                    t.heap() == null ? Double.NaN : (heap1 - heap0) / (double) Math.max(1, established),
                     spreads,
                     latencies.stream().mapToLong(Long::longValue).toArray(),
                     (cpu1 - cpu0) * 1000.0 / Math.max(1, (long) k * established),
@@ -354,17 +410,26 @@ public final class SideBySide {
     /** After the subscribers left: one more change makes every server write, then until it counts none (or 30 s). */
     private void released(Target t, Upstream upstream) throws Exception {
         upstream.next();
-        if (!Fanout.awaitQuietly(Duration.ofSeconds(30), () -> t.subscribers().read() == 0)) {
-            Fanout.progress(t.name() + " still counts " + t.subscribers().read() + " subscribers");
+        if (!Fanout.awaitQuietly(Duration.ofSeconds(30), () -> subscribers(t) == 0)) {
+            Fanout.progress(t.name() + " still counts " + subscribers(t) + " subscribers");
         }
         Thread.sleep(500);
+    }
+
+    /** The server's own count of subscribers; -1 while it does not answer (busy writing, on this machine). */
+    private static long subscribers(Target t) {
+        try {
+            return t.subscribers().read();
+        } catch (Exception e) {
+            return -1;
+        }
     }
 
     private static String line(Result r) {
         return String.format(
                 Locale.ROOT,
                 "%s: subscribers %d (failures %s), spread p50 %s / p99 %s ms, latency p50 %s / p99 %s ms,"
-                        + " RSS per subscriber %.1f KB, CPU per delivered event %.1f us, updates missed %d",
+                        + " RSS per subscriber %.1f KB%s, CPU per delivered event %.1f us, updates missed %d",
                 r.name(),
                 r.established(),
                 r.failures(),
@@ -373,6 +438,9 @@ public final class SideBySide {
                 ms(Fanout.percentile(r.latencies(), 50)),
                 ms(Fanout.percentile(r.latencies(), 99)),
                 r.rssPerSubscriberKb() * 1.024, // KiB -> KB
+                Double.isNaN(r.heapPerSubscriberKb())
+                        ? ""
+                        : String.format(Locale.ROOT, " (live heap %.1f KB)", r.heapPerSubscriberKb() * 1.024),
                 r.cpuMicrosPerEvent(),
                 r.missed());
     }
