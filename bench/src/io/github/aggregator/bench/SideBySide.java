@@ -115,7 +115,7 @@ public final class SideBySide {
                 JvmProcess floor = startBare("raw", upstream);
                 JvmProcess sink = startBare("sink", upstream)) {
             int floorPort = barePort("raw"), sinkPort = barePort("sink");
-            Fanout.await("the service to serve data", Duration.ofSeconds(60), () -> status(servicePort,
+            Fanout.await("the service to serve data", Duration.ofSeconds(300), () -> status(servicePort,
                     "/api/sources/bench") == 200);
             Fanout.await("the broadcaster to listen", Duration.ofSeconds(30), () -> status(nodePort, "/stats") == 200);
             Fanout.await("nginx to listen", Duration.ofSeconds(30), () -> status(nginxPort, "/pub") == 200);
@@ -156,7 +156,7 @@ public final class SideBySide {
                     bare("helidon-floor", "raw", floor, floorPort),
                     bare("helidon-sse-sink", "sink", sink, sinkPort)));
             if (stock != null) {
-                Fanout.await("the stock service to serve data", Duration.ofSeconds(60), () -> status(stockPort,
+                Fanout.await("the stock service to serve data", Duration.ofSeconds(300), () -> status(stockPort,
                         "/api/sources/bench") == 200);
                 targets.add(1, new Target(
                         "service-helidon-defaults",
@@ -284,7 +284,7 @@ public final class SideBySide {
     private int barePort(String mode) throws Exception {
         Path log = work.resolve("bare-" + mode + ".log");
         Pattern port = Pattern.compile("port (\\d+)");
-        Fanout.await("the bare " + mode + " server to listen", Duration.ofSeconds(60), () -> port.matcher(
+        Fanout.await("the bare " + mode + " server to listen", Duration.ofSeconds(300), () -> port.matcher(
                         Fanout.read(log))
                 .find());
         Matcher m = port.matcher(Fanout.read(log));
