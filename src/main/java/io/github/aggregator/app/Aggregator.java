@@ -7,6 +7,7 @@ import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.http.AdminService;
+import io.github.aggregator.http.ConnectionLimits;
 import io.github.aggregator.http.Cors;
 import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
@@ -25,7 +26,6 @@ import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.LocalTransport;
 import io.github.aggregator.stream.Transport;
-import io.helidon.config.Config;
 import io.helidon.webserver.WebServer;
 import java.lang.System.Logger.Level;
 import java.net.URI;
@@ -55,6 +55,7 @@ public final class Aggregator implements AutoCloseable {
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
+    private final ConnectionLimits limits;
     private final ConfigWatcher watcher;
     private final Metrics metrics = new Metrics();
     private final Health health = new Health();
@@ -98,14 +99,15 @@ public final class Aggregator implements AutoCloseable {
         Thread joining = Thread.ofPlatform()
                 .name("cluster-join")
                 .start(() -> transport.start(registry.enabled(), this::polledHere));
-        Config serverConfig = ServerDefaults.apply(config.serverYaml());
+        ServerSettings settings = ServerSettings.of(config.server(), config.serverYaml());
+        this.limits = settings.limits();
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
-        this.server = WebServer.builder()
-                .config(serverConfig.get("server"))
+        this.server = settings.builder()
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
                         r,
+                        limits,
                         new Cors(config.cors()),
                         new HealthService(health),
                         new MetricsService(registry, store, hub, metrics),
@@ -352,5 +354,6 @@ public final class Aggregator implements AutoCloseable {
         poller.close();
         pipeline.close(); // gives up this instance's leases
         server.stop();
+        limits.close();
     }
 }

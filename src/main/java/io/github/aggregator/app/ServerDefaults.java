@@ -32,8 +32,11 @@ final class ServerDefaults {
 
     private ServerDefaults() {}
 
-    /** Helidon's config of the {@code server} section (YAML), with this service's defaults beneath it. */
-    static Config apply(String serverYaml) {
+    /**
+     * The defaults as dotted keys ({@code server.use-nio}, {@code server.sockets.0.use-nio}, ...) for the default socket
+     * and each named socket of {@code serverYaml}, to lay beneath the section (see {@link ServerSettings}).
+     */
+    static Map<String, String> keys(String serverYaml) {
         Config given = Config.just(ConfigSources.create(serverYaml, MediaTypes.APPLICATION_X_YAML));
         Map<String, String> defaults = new LinkedHashMap<>();
         DEFAULTS.forEach((k, v) -> defaults.put("server." + k, v));
@@ -42,8 +45,6 @@ final class ServerDefaults {
             int n = i;
             DEFAULTS.forEach((k, v) -> defaults.put("server.sockets." + n + "." + k, v));
         }
-        // the first source wins: what the config sets, then these defaults
-        return Config.just(
-                ConfigSources.create(serverYaml, MediaTypes.APPLICATION_X_YAML), ConfigSources.create(defaults));
+        return defaults;
     }
 }

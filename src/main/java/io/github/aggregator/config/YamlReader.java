@@ -3,9 +3,16 @@ package io.github.aggregator.config;
 import io.github.aggregator.fetch.Jq;
 import io.github.aggregator.source.InvalidField;
 import java.io.IOException;
-import java.io.Reader;
+import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -58,21 +65,48 @@ final class YamlReader {
      * @throws ConfigException when it is unreadable or not YAML
      */
     Node compose(Path path) {
-        try (Reader reader = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            // a named pipe or a device would block the reader (and the watcher behind it) for good
+            throw new ConfigException(file, 0, "cannot read config file: not a regular file");
+        }
+        String text;
+        try {
+            text = utf8(Files.readAllBytes(path));
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file, 0, "cannot read config file: no such file");
+        } catch (AccessDeniedException e) {
+            throw new ConfigException(file, 0, "cannot read config file: permission denied");
+        } catch (IOException e) {
+            throw new ConfigException(file, 0, "cannot read config file");
+        }
+        try {
             LoaderOptions options = new LoaderOptions();
             options.setAllowDuplicateKeys(false);
             options.setMaxAliasesForCollections(20);
-            return new Yaml(options).compose(reader);
+            return new Yaml(options).compose(new StringReader(text));
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
             String problem = e.getProblem() == null ? "syntax error" : e.getProblem();
             throw new ConfigException(file, line, "malformed YAML: " + oneLine(problem));
         } catch (YAMLException e) {
             throw new ConfigException(file, 0, "malformed YAML: " + oneLine(String.valueOf(e.getMessage())));
-        } catch (IOException e) {
-            throw new ConfigException(
-                    file, 0, "cannot read config file (" + e.getClass().getSimpleName() + ")");
         }
+    }
+
+    /** {@code bytes} as UTF-8 text; a byte sequence that is not UTF-8 is an error naming its offset. */
+    private String utf8(byte[] bytes) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult result = decoder.decode(in, out, true);
+        if (result.isError()) {
+            throw new ConfigException(file, 0, "not UTF-8 text at byte " + in.position());
+        }
+        decoder.flush(out);
+        return out.flip().toString();
     }
 
     static String oneLine(String s) {

@@ -465,6 +465,30 @@ class ConfigFileTest {
         assertTrue(m.startsWith(file + ": "), m);
     }
 
+    @Test
+    void binaryGarbageIsRefusedInWordsNamingTheByte() throws IOException {
+        Path file = dir.resolve("garbage.yaml");
+        byte[] bytes = "server:\n  port: 1\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] garbage = java.util.Arrays.copyOf(bytes, bytes.length + 3);
+        garbage[bytes.length] = (byte) 0xff;
+        garbage[bytes.length + 1] = (byte) 0xfe;
+        garbage[bytes.length + 2] = 0x01;
+        Files.write(file, garbage);
+
+        String m = refused(file, Map.of());
+
+        assertEquals(file + ": not UTF-8 text at byte " + bytes.length, m);
+    }
+
+    @Test
+    void aMissingFileOrADirectoryIsRefusedInWords() throws IOException {
+        assertEquals(
+                dir.resolve("none.yaml") + ": cannot read config file: no such file",
+                refused(dir.resolve("none.yaml"), Map.of()));
+        Path sub = Files.createDirectories(dir.resolve("a-directory.yaml"));
+        assertEquals(sub + ": cannot read config file: not a regular file", refused(sub, Map.of()));
+    }
+
     // ---- accepted configs -----------------------------------------------------------------------------------------
 
     @Test
