@@ -361,6 +361,11 @@ public final class Aggregator implements AutoCloseable {
         return health;
     }
 
+    /** The web server's settings in force, Helidon's defaults and this service's included. */
+    io.helidon.webserver.WebServerConfig serverSettings() {
+        return server.prototype();
+    }
+
     /** The port the server listens on. */
     public int port() {
         return server.port();

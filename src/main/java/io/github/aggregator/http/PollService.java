@@ -2,6 +2,8 @@ package io.github.aggregator.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
@@ -42,6 +44,10 @@ import java.util.function.Supplier;
  * sources answer only a caller whose token covers them (see {@link Guard}), and are marked {@code private} for caches.
  */
 public final class PollService implements HttpService {
+    /** Each snapshot's envelope gzipped once, however many clients ask for it; a snapshot no longer held drops out. */
+    private static final Cache<Snapshot, byte[]> GZIPPED =
+            Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
+
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Poller poller;
@@ -252,7 +258,8 @@ public final class PollService implements HttpService {
             res.headers().contentType(MediaTypes.APPLICATION_JSON);
             res.send();
         } else {
-            JsonBody.send(req, res, Frames.envelopeBytes(s));
+            byte[] body = Frames.envelopeBytes(s);
+            JsonBody.send(req, res, body, () -> GZIPPED.get(s, k -> JsonBody.gzip(body)));
         }
     }
 

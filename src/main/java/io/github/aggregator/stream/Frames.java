@@ -32,10 +32,21 @@ public final class Frames {
         return BYTES.get(s, k -> envelope(k).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    /** The frame {@link #single} gave last: the subscribers of one change ask for it one after the other. */
+    private static volatile Last last;
+
+    private record Last(Snapshot snapshot, String event, SseEvent frame) {}
+
     /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is the version. */
     static SseEvent single(Snapshot s, String event) {
-        return SINGLE.get(s, k -> new ConcurrentHashMap<>())
+        Last l = last;
+        if (l != null && l.snapshot() == s && l.event().equals(event)) {
+            return l.frame(); // no cache lookup for the second to the last subscriber of a change
+        }
+        SseEvent frame = SINGLE.get(s, k -> new ConcurrentHashMap<>())
                 .computeIfAbsent(event, e -> new SseEvent(e, Long.toString(s.version()), envelope(s), null));
+        last = new Last(s, event, frame);
+        return frame;
     }
 
     /**

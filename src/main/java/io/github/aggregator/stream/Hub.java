@@ -19,6 +19,7 @@ public final class Hub {
     private final ConcurrentHashMap<String, Topic> topics = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Integer> perClient = new ConcurrentHashMap<>();
     private final Set<Subscriber> all = ConcurrentHashMap.newKeySet();
+    private final Wakeups wakeups = new Wakeups(all);
     private int total; // guarded by this
     private volatile boolean closed;
 
@@ -66,7 +67,7 @@ public final class Hub {
             total++;
             perClient.merge(client, 1, Integer::sum);
         }
-        Subscriber s = new Subscriber(ids, client, queueCapacity);
+        Subscriber s = new Subscriber(ids, client, queueCapacity, wakeups);
         all.add(s);
         ids.stream().map(FieldViews::sourceOf).distinct().forEach(metrics::streamOpened);
         for (String id : ids) {
@@ -163,6 +164,7 @@ public final class Hub {
     public void close(String reason) {
         closed = true;
         all.forEach(s -> s.close(new Signal.Closed(reason, null, null)));
+        wakeups.close();
     }
 
     /**
