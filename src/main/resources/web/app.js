@@ -1,5 +1,5 @@
 // The dashboard: one card per source from GET api/sources, kept live by ONE multiplexed EventSource on
-// api/events. The browser reconnects by itself and sends the last event id (a cursor such as "a:5,b:12"),
+// api/events. The browser reconnects by itself and sends the last event id (a cursor such as "a:5-967c7cb03b89,b:12-0a1b2c3d4e5f"),
 // so the server resumes every source where the page left off. Values are written with textContent only.
 'use strict';
 

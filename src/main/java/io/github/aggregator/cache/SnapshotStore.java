@@ -113,6 +113,22 @@ public final class SnapshotStore {
         return out.size() == needed ? Optional.of(out) : Optional.empty();
     }
 
+    /**
+     * Whether this store can vouch that version {@code version} of {@code id} held content whose hash starts with
+     * {@code hashPrefix}: it is the latest, in history, or the version that last fell out of history (so that a
+     * client holding it can still be brought up to date from the whole history).
+     */
+    public boolean holds(String id, long version, String hashPrefix) {
+        Entry e = entries.getIfPresent(id);
+        if (e == null || version < 1) {
+            return false;
+        }
+        if (e.before != null && e.before.version() == version) {
+            return e.before.hash().startsWith(hashPrefix);
+        }
+        return at(id, version).map(s -> s.hash().startsWith(hashPrefix)).orElse(false);
+    }
+
     /** Version {@code version} of {@code id}, if it is the latest or still in history. */
     public Optional<Snapshot> at(String id, long version) {
         Entry e = entries.getIfPresent(id);
@@ -141,14 +157,26 @@ public final class SnapshotStore {
 
     private Entry with(Entry old, Snapshot next) {
         Deque<Snapshot> history = old == null ? new ArrayDeque<>() : new ArrayDeque<>(old.history);
+        if (next.hasData()
+                && !history.isEmpty()
+                && history.peekLast().version() == next.version()
+                && !next.hash().equals(history.peekLast().hash())) {
+            history.removeLast(); // the same version with other content (after a split brain): the newer one holds
+        }
         if (next.hasData() && (history.isEmpty() || history.peekLast().version() < next.version())) {
             history.addLast(next);
-            while (history.size() > historySize) {
-                history.removeFirst();
-            }
         }
-        return new Entry(next, List.copyOf(history));
+        Held before = old == null ? null : old.before;
+        while (history.size() > historySize) {
+            Snapshot gone = history.removeFirst();
+            before = new Held(gone.version(), gone.hash());
+        }
+        return new Entry(next, List.copyOf(history), before);
     }
 
-    private record Entry(Snapshot latest, List<Snapshot> history) {}
+    /** A version and its content hash, without the data. */
+    record Held(long version, String hash) {}
+
+    /** @param before the version that last fell out of history, or null */
+    private record Entry(Snapshot latest, List<Snapshot> history, Held before) {}
 }

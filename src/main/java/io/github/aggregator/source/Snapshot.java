@@ -50,9 +50,21 @@ public record Snapshot(
         return version > 0;
     }
 
-    /** The strong entity tag for this version: changes exactly when {@code version} changes. */
+    /** Hex digits of the content hash that event ids and entity tags carry. */
+    public static final int ID_HASH_LENGTH = 12;
+
+    /**
+     * The SSE event id of this version: {@code <version>-<first 12 hex digits of the content hash>}, e.g. {@code
+     * 7-967c7cb03b89}. Two snapshots with the same event id hold the same content (up to a 48-bit hash collision),
+     * whichever process or instance produced them, so a client's id can only be taken as current when the content is.
+     */
+    public String eventId() {
+        return version + "-" + hash.substring(0, ID_HASH_LENGTH);
+    }
+
+    /** The strong entity tag for this version: its {@link #eventId} in quotes; changes exactly when it changes. */
     public String etag() {
-        return "\"" + version + "-" + hash.substring(0, 12) + "\"";
+        return "\"" + eventId() + "\"";
     }
 
     /** This snapshot after a successful fetch that returned {@code newData} with {@code newHash} at {@code at}. */

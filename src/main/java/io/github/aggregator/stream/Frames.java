@@ -31,9 +31,9 @@ public final class Frames {
         return BYTES.get(s, k -> envelope(k).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
-    /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is the version. */
+    /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is its event id. */
     static SseEvent single(Snapshot s, String event) {
         return SINGLE.get(s, k -> new ConcurrentHashMap<>())
-                .computeIfAbsent(event, e -> new SseEvent(e, Long.toString(s.version()), envelope(s), null));
+                .computeIfAbsent(event, e -> new SseEvent(e, s.eventId(), envelope(s), null));
     }
 }
