@@ -81,7 +81,8 @@ public final class Json {
     }
 
     /**
-     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"data"}} of a snapshot;
+     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"restored"?,"data"}} of a
+     * snapshot ({@code "restored": true} while it is the copy read back from the durable store at start);
      * {@code data} is left out when {@code withData} is false (status events).
      */
     public static ObjectNode envelope(Snapshot s, boolean withData) {
@@ -93,6 +94,9 @@ public final class Json {
         n.put("stale", s.stale());
         if (s.error() != null) {
             n.put("error", s.error());
+        }
+        if (s.restored()) {
+            n.put("restored", true);
         }
         if (withData) {
             n.set("data", s.data());
