@@ -1,8 +1,11 @@
 package io.github.aggregator.app;
 
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.cluster.RedisTransport;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.http.AdminService;
 import io.github.aggregator.http.Cors;
 import io.github.aggregator.http.DemoService;
@@ -15,11 +18,12 @@ import io.github.aggregator.http.Routes;
 import io.github.aggregator.observe.Health;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.AggregatorConfig;
-import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Hub;
+import io.github.aggregator.stream.LocalTransport;
 import io.github.aggregator.stream.Transport;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -68,19 +72,12 @@ public final class Aggregator implements AutoCloseable {
                 config.aggregator().maxSubscribers(),
                 config.aggregator().maxSubscribersPerClient(),
                 metrics);
-        Poller[] polling = new Poller[1];
-        this.pipeline = new Pipeline(config, registry, store, clock, (s, newVersion) -> {
-            if (newVersion) {
-                metrics.changed(s.id());
-            }
-            hub.deliver(s);
-            polling[0].observed(s.id());
-        });
-        this.transport = pipeline.transport();
+        this.transport = transport(config, store);
+        this.pipeline = new Pipeline(registry, store, transport, clock);
         // this service's own base URI, known once the server listens; a fetch of a path-URL source waits for it
         CompletableFuture<URI> self = new CompletableFuture<>();
         this.poller = new Poller(
-                clock,
+                Scheduler.system(clock, "poller-timer"),
                 registry,
                 s -> new Fetcher(s, registry.config().userAgent(), self::join, clock),
                 (source, result, at) -> pipeline.record(source, result, at),
@@ -88,7 +85,13 @@ public final class Aggregator implements AutoCloseable {
                 transport::mayProduce,
                 ThreadLocalRandom.current(),
                 metrics);
-        polling[0] = this.poller;
+        pipeline.listen((s, newVersion) -> {
+            if (newVersion) {
+                metrics.changed(s.id());
+            }
+            hub.deliver(s);
+            poller.observed(s.id());
+        });
         registerHealthChecks();
         // the shared state is read while the web server starts (the first cold start's two slowest steps overlap); a
         // request that comes before it arrives waits for it as for a first fetch (coldWait), never for the upstream
@@ -147,6 +150,14 @@ public final class Aggregator implements AutoCloseable {
     /** {@link #start(ConfigFile, Clock, Map)} with the process environment. */
     public static Aggregator start(ConfigFile config, Clock clock) {
         return start(config, clock, System.getenv());
+    }
+
+    /** The transport {@code config} asks for: Redis when a cluster is configured, else this process alone. */
+    static Transport transport(ConfigFile config, SnapshotStore store) {
+        return config.cluster() == null
+                ? new LocalTransport()
+                : new RedisTransport(
+                        config.cluster(), store, config.aggregator().historySize());
     }
 
     /** Top-level facts for {@code GET /api/sources}: cluster state, and the error of a config edit not in force. */

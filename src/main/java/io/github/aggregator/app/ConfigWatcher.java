@@ -1,7 +1,7 @@
 package io.github.aggregator.app;
 
-import io.github.aggregator.source.ConfigException;
-import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.config.ConfigException;
+import io.github.aggregator.config.ConfigFile;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.github.aggregator.app;
 
-import io.github.aggregator.source.ConfigException;
-import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.config.ConfigException;
+import io.github.aggregator.config.ConfigFile;
 import io.helidon.logging.common.LogConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -2,8 +2,9 @@ package io.github.aggregator.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Fetcher;
-import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
@@ -67,7 +68,7 @@ final class OneShotRefresh {
         }
         SnapshotStore store = new SnapshotStore(config.aggregator().historySize());
         Map<String, Result> results = new LinkedHashMap<>();
-        try (Pipeline pipeline = new Pipeline(config, registry, store, clock, (s, changed) -> {});
+        try (Pipeline pipeline = new Pipeline(registry, store, Aggregator.transport(config, store), clock);
                 ExecutorService fetches = Executors.newVirtualThreadPerTaskExecutor()) {
             // the shared state first, so versions continue from the cluster's
             pipeline.transport().start(registry.enabled(), id -> true);

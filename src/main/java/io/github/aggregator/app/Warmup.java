@@ -1,7 +1,7 @@
 package io.github.aggregator.app;
 
 import io.github.aggregator.fetch.Fetcher;
-import io.github.aggregator.source.Jq;
+import io.github.aggregator.fetch.Jq;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.stream.Frames;

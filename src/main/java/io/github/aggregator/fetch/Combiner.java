@@ -1,6 +1,5 @@
 package io.github.aggregator.fetch;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
@@ -46,17 +45,10 @@ public final class Combiner {
         if (!any) {
             return Optional.empty();
         }
-        JsonNode result = data;
-        if (combined.transform() != null) {
-            try {
-                result = combined.transform().apply(data);
-            } catch (IllegalStateException e) {
-                return Optional.of(new FetchResult.Failure("transform failed: " + e.getMessage()));
-            }
+        FetchResult shaped = Transform.jq(combined.transform(), data);
+        if (!(shaped instanceof FetchResult.Success ok)) {
+            return Optional.of(shaped);
         }
-        return Optional.of(
-                problems.isEmpty()
-                        ? new FetchResult.Success(result)
-                        : new FetchResult.Partial(result, String.join("; ", problems)));
+        return Optional.of(problems.isEmpty() ? ok : new FetchResult.Partial(ok.data(), String.join("; ", problems)));
     }
 }

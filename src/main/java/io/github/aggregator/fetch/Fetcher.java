@@ -1,17 +1,11 @@
 package io.github.aggregator.fetch;
 
-import com.fasterxml.jackson.core.JsonParseException;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 import io.github.aggregator.source.FetchResult;
-import io.github.aggregator.source.Json;
 import io.github.aggregator.source.SourceConfig;
 import io.helidon.common.buffers.DataReader;
 import io.helidon.common.tls.Tls;
 import io.helidon.http.DateTime;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.HttpMediaType;
 import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientRequest;
 import io.helidon.webclient.api.HttpClientResponse;
@@ -26,11 +20,9 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
-import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -52,7 +44,7 @@ public final class Fetcher {
     private final SourceConfig source;
     private final String userAgent;
     private final Supplier<URI> selfBase;
-    private final Clock clock;
+    private final InstantSource clock;
     private final WebClient client;
     // validators of the last good response, sent back as a conditional request
     private volatile String etag;
@@ -64,7 +56,7 @@ public final class Fetcher {
      * @param selfBase this service's own base URI, used to resolve a source URL that is only a path
      * @param clock turns a Retry-After delay into a time
      */
-    public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, Clock clock) {
+    public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, InstantSource clock) {
         this.source = source;
         this.userAgent = userAgent;
         this.selfBase = selfBase;
@@ -178,7 +170,8 @@ public final class Fetcher {
                 if (body == null) {
                     return tooLarge();
                 }
-                FetchResult result = interpret(body, response.headers().contentType());
+                FetchResult result =
+                        Transform.interpret(source, body, response.headers().contentType());
                 if (result instanceof FetchResult.Success) {
                     etag = sameOrigin
                             ? response.headers().first(HeaderNames.ETAG).orElse(null)
@@ -285,75 +278,6 @@ public final class Fetcher {
             }
             out.write(buf, 0, n);
         }
-    }
-
-    private FetchResult interpret(byte[] body, Optional<HttpMediaType> contentType) {
-        JsonNode data;
-        if (source.format() == SourceConfig.Format.TEXT) {
-            Charset charset = contentType
-                    .flatMap(HttpMediaType::charset)
-                    .flatMap(Fetcher::charset)
-                    .orElse(StandardCharsets.UTF_8);
-            data = TextNode.valueOf(new String(body, charset));
-        } else {
-            String type = contentType.map(m -> m.mediaType().text()).orElse("");
-            FetchResult parsed = parseJson(body, type);
-            if (!(parsed instanceof FetchResult.Success ok)) {
-                return parsed;
-            }
-            data = ok.data();
-        }
-        if (source.transform() == null) {
-            return new FetchResult.Success(data);
-        }
-        try {
-            return new FetchResult.Success(source.transform().apply(data));
-        } catch (IllegalStateException e) {
-            return fail("transform failed: " + e.getMessage());
-        }
-    }
-
-    private static Optional<Charset> charset(String name) {
-        try {
-            return Optional.of(Charset.forName(name));
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
-    }
-
-    private FetchResult parseJson(byte[] body, String contentType) {
-        if (body.length == 0) {
-            return fail("empty response body");
-        }
-        JsonNode root;
-        try {
-            root = Json.MAPPER.readTree(body);
-        } catch (JsonParseException e) {
-            String what = contentType.isEmpty() ? "" : " (" + contentType + ")";
-            var loc = e.getLocation();
-            return fail("response is not valid JSON" + what + " at line " + loc.getLineNr() + " column "
-                    + loc.getColumnNr());
-        } catch (JsonProcessingException e) {
-            return fail("response is not valid JSON");
-        } catch (IOException e) {
-            return fail("response could not be read as JSON");
-        }
-        if (root == null || root.isMissingNode()) {
-            return fail("empty response body");
-        }
-        if (source.select() == null) {
-            return new FetchResult.Success(root);
-        }
-        JsonNode selected;
-        try {
-            selected = root.at(source.select());
-        } catch (IllegalArgumentException e) {
-            return fail("select " + source.select() + " is not a valid JSON Pointer");
-        }
-        if (selected.isMissingNode()) {
-            return fail("select " + source.select() + " matched nothing in the response");
-        }
-        return new FetchResult.Success(selected);
     }
 
     private FetchResult timedOut() {

@@ -2,10 +2,10 @@ package io.github.aggregator.fetch;
 
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.FetchResult;
+import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import java.lang.System.Logger.Level;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,8 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -40,7 +39,7 @@ import java.util.random.RandomGenerator;
  *   <li>At most one fetch of a source runs at a time; callers that ask while one is in flight share it.
  * </ul>
  *
- * <p>Timing runs on one scheduler thread; each fetch runs on its own virtual thread, so a slow upstream delays only
+ * <p>Time comes from the {@link Scheduler} given, which runs the timing on its thread; each fetch runs on its own virtual thread, so a slow upstream delays only
  * its own source. Thread-safe.
  */
 public final class Poller implements AutoCloseable {
@@ -62,7 +61,7 @@ public final class Poller implements AutoCloseable {
      */
     public record State(Instant nextFetchAt, int consecutiveFailures, boolean active) {}
 
-    private final Clock clock;
+    private final Scheduler time;
     private final SourceRegistry registry;
     private final Function<SourceConfig, Fetcher> fetchers;
     private final Listener listener;
@@ -70,13 +69,13 @@ public final class Poller implements AutoCloseable {
     private final Predicate<String> mayFetch;
     private final RandomGenerator random;
     private final Metrics metrics;
-    private final ScheduledExecutorService timer;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final ConcurrentHashMap<String, Task> tasks = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> lastRead = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     /**
+     * @param time the clock and timer of every schedule, backoff, Retry-After and idle decision; closed with the poller
      * @param registry the sources in force, for combined sources' parts and dependents
      * @param fetchers makes the fetcher of one source
      * @param listener receives each result
@@ -88,7 +87,7 @@ public final class Poller implements AutoCloseable {
      * @param metrics counts each fetch's outcome and latency
      */
     public Poller(
-            Clock clock,
+            Scheduler time,
             SourceRegistry registry,
             Function<SourceConfig, Fetcher> fetchers,
             Listener listener,
@@ -97,29 +96,24 @@ public final class Poller implements AutoCloseable {
             RandomGenerator random,
             Metrics metrics) {
         this.mayFetch = mayFetch;
-        this.clock = clock;
+        this.time = time;
         this.metrics = metrics;
         this.registry = registry;
         this.fetchers = fetchers;
         this.listener = listener;
         this.subscribed = subscribed;
         this.random = random;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "poller-timer");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** A poller alone (it fetches every source) whose metrics nobody reads. */
     public Poller(
-            Clock clock,
+            Scheduler time,
             SourceRegistry registry,
             Function<SourceConfig, Fetcher> fetchers,
             Listener listener,
             Predicate<String> subscribed,
             RandomGenerator random) {
-        this(clock, registry, fetchers, listener, subscribed, id -> true, random, new Metrics());
+        this(time, registry, fetchers, listener, subscribed, id -> true, random, new Metrics());
     }
 
     /**
@@ -154,7 +148,7 @@ public final class Poller implements AutoCloseable {
      * on-demand source (or the idle parts of a combined one), returns the fetch to wait for.
      */
     public Optional<CompletableFuture<Void>> touch(String id) {
-        lastRead.put(id, System.nanoTime());
+        lastRead.put(id, time.nanoTime());
         List<CompletableFuture<Void>> woken = new ArrayList<>();
         wake(id, woken, 0);
         return woken.isEmpty()
@@ -245,13 +239,13 @@ public final class Poller implements AutoCloseable {
 
     /** True until {@link #close}, while the scheduler takes work. */
     public boolean running() {
-        return !closed && !timer.isShutdown();
+        return !closed && !time.isShutdown();
     }
 
     @Override
     public void close() {
         closed = true;
-        timer.shutdownNow();
+        time.close();
         workers.shutdownNow();
     }
 
@@ -265,7 +259,7 @@ public final class Poller implements AutoCloseable {
             return true;
         }
         Long read = lastRead.get(id);
-        if (read != null && System.nanoTime() - read < idleAfter.toNanos()) {
+        if (read != null && time.nanoTime() - read < idleAfter.toNanos()) {
             return true;
         }
         return depth < 64 && registry.dependents(id).stream().anyMatch(c -> wanted(c.id(), idleAfter, depth + 1));
@@ -297,7 +291,7 @@ public final class Poller implements AutoCloseable {
         private final SourceConfig source;
         private CompletableFuture<Void> inFlight; // guarded by this
         private CompletableFuture<Void> completion = new CompletableFuture<>(); // guarded by this
-        private ScheduledFuture<?> next; // guarded by this
+        private Future<?> next; // guarded by this
         private long lastEndNanos; // guarded by this; when the previous fetch ended
         private boolean started; // guarded by this
         private int failures; // guarded by this
@@ -333,8 +327,12 @@ public final class Poller implements AutoCloseable {
             if (next != null) {
                 next.cancel(false);
             }
-            nextAt = clock.instant().plusMillis(delayMillis);
-            next = timer.schedule(this::tick, delayMillis, TimeUnit.MILLISECONDS);
+            nextAt = time.instant().plusMillis(delayMillis);
+            try {
+                next = time.schedule(this::tick, Duration.ofMillis(delayMillis));
+            } catch (RuntimeException e) { // rejected after close
+                next = null;
+            }
         }
 
         /** A scheduled fetch is due: fetch, unless an on-demand source is no longer wanted. */
@@ -370,11 +368,11 @@ public final class Poller implements AutoCloseable {
             if (inFlight != null) {
                 return inFlight;
             }
-            long sinceLast = System.nanoTime() - lastEndNanos;
+            long sinceLast = time.nanoTime() - lastEndNanos;
             long floor = source.minInterval().toNanos();
             if (started && floor > 0 && sinceLast < floor) {
                 long waitMillis = TimeUnit.NANOSECONDS.toMillis(floor - sinceLast) + 1;
-                if (nextAt == null || nextAt.isAfter(clock.instant().plusMillis(waitMillis))) {
+                if (nextAt == null || nextAt.isAfter(time.instant().plusMillis(waitMillis))) {
                     schedule(waitMillis);
                 }
                 return completion;
@@ -382,7 +380,7 @@ public final class Poller implements AutoCloseable {
             CompletableFuture<Void> done = completion;
             inFlight = done;
             started = true;
-            long startNanos = System.nanoTime();
+            long startNanos = time.nanoTime();
             try {
                 workers.execute(() -> fetchOnce(done, startNanos));
             } catch (RuntimeException e) { // rejected after close
@@ -406,21 +404,21 @@ public final class Poller implements AutoCloseable {
             boolean fetched = false;
             try {
                 if (!mayFetch.test(source.id())) {
-                    nextAt = clock.instant().plusMillis(delay);
+                    nextAt = time.instant().plusMillis(delay);
                     return; // another instance fetches it; whoever waits keeps waiting for its result
                 }
                 fetched = true;
                 if (fetcher == null) {
                     fetcher = fetchers.apply(source); // one fetch at a time per task: no race
                 }
-                long fetchStart = System.nanoTime();
+                long fetchStart = time.nanoTime();
                 FetchResult result = fetcher.fetch();
-                from = System.nanoTime();
+                from = time.nanoTime();
                 metrics.fetched(source.id(), outcome(result), from - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
-                nextAt = clock.instant().plusMillis(delay);
-                listener.onResult(source, result, clock.instant());
+                nextAt = time.instant().plusMillis(delay);
+                listener.onResult(source, result, time.instant());
             } catch (RuntimeException e) {
                 if (!closed) { // after close, failures of the fetches it cut short are expected
                     LOG.log(Level.ERROR, "source " + source.id() + ": fetch or result handling failed: " + e);
@@ -433,7 +431,7 @@ public final class Poller implements AutoCloseable {
                         completion = new CompletableFuture<>();
                     }
                     // the time spent storing and delivering the result is not added to the period
-                    schedule(Math.max(0, delay - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - from)));
+                    schedule(Math.max(0, delay - TimeUnit.NANOSECONDS.toMillis(time.nanoTime() - from)));
                 }
                 if (fetched) {
                     done.complete(null);
@@ -449,7 +447,7 @@ public final class Poller implements AutoCloseable {
                 if (f.retryAfter() != null) {
                     wait = Math.max(
                             wait,
-                            Duration.between(clock.instant(), f.retryAfter()).toMillis());
+                            Duration.between(time.instant(), f.retryAfter()).toMillis());
                 }
             } else {
                 failures = 0;

@@ -52,7 +52,7 @@ public record CorsConfig(List<String> allowedOrigins, boolean allowCredentials, 
     }
 
     /** {@code origin} as {@code scheme://host[:port]} in lower case, or {@code "*"}; refuses anything else. */
-    static String normalize(String origin) {
+    public static String normalize(String origin) {
         String o = origin == null ? "" : origin.trim();
         if (o.equals("*")) {
             return o;

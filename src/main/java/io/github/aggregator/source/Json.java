@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -14,7 +13,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 
-/** The shared Jackson mapper, the content hash and the snapshot envelope. Thread-safe. */
+/** The shared Jackson mapper, the content hash and compact serialization. Thread-safe. */
 public final class Json {
     /**
      * Shared mapper; configured once, safe for concurrent use. Its buffers come from one shared pool rather than one
@@ -78,30 +77,6 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /**
-     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"restored"?,"data"}} of a
-     * snapshot ({@code "restored": true} while it is the copy read back from the durable store at start);
-     * {@code data} is left out when {@code withData} is false (status events).
-     */
-    public static ObjectNode envelope(Snapshot s, boolean withData) {
-        ObjectNode n = MAPPER.createObjectNode();
-        n.put("id", s.id());
-        n.put("version", s.version());
-        n.put("fetchedAt", s.fetchedAt() == null ? null : s.fetchedAt().toString());
-        n.put("changedAt", s.changedAt() == null ? null : s.changedAt().toString());
-        n.put("stale", s.stale());
-        if (s.error() != null) {
-            n.put("error", s.error());
-        }
-        if (s.restored()) {
-            n.put("restored", true);
-        }
-        if (withData) {
-            n.set("data", s.data());
-        }
-        return n;
     }
 
     /** Serializes {@code node} compactly as UTF-8. */

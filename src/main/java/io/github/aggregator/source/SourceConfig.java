@@ -38,7 +38,7 @@ public record SourceConfig(
         String select,
         boolean enabled,
         long maxBodySize,
-        Jq transform,
+        String transform,
         Format format,
         Poll poll,
         Duration idleAfter,
@@ -152,7 +152,7 @@ public record SourceConfig(
     }
 
     /** A disabled source that is kept by id only: every other field at its default, never polled. */
-    static SourceConfig placeholder(String id) {
+    public static SourceConfig placeholder(String id) {
         return new SourceConfig(
                 id,
                 URI.create("/"),

@@ -245,7 +245,7 @@ public final class EventStream implements AutoCloseable {
     }
 
     private static String statusData(Snapshot s) {
-        return Json.text(Json.envelope(s, false));
+        return Json.text(Frames.tree(s, false));
     }
 
     private String eventId(Sent st) {

@@ -1,5 +1,6 @@
 package io.github.aggregator.stream;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.aggregator.source.Json;
@@ -23,7 +24,7 @@ public final class Frames {
 
     /** The envelope of {@code s} with its data, serialized. */
     static String envelope(Snapshot s) {
-        return ENVELOPES.get(s, k -> Json.text(Json.envelope(k, true)));
+        return ENVELOPES.get(s, k -> Json.text(tree(k, true)));
     }
 
     /** The envelope of {@code s} with its data as UTF-8, for the polling endpoint. Do not modify the array. */
@@ -35,5 +36,29 @@ public final class Frames {
     static SseEvent single(Snapshot s, String event) {
         return SINGLE.get(s, k -> new ConcurrentHashMap<>())
                 .computeIfAbsent(event, e -> new SseEvent(e, s.eventId(), envelope(s), null));
+    }
+
+    /**
+     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"restored"?,"data"}} of a
+     * snapshot ({@code "restored": true} while it is the copy read back from the durable store at start, before the
+     * source's first fetch); {@code data} is left out when {@code withData} is false (status events).
+     */
+    static ObjectNode tree(Snapshot s, boolean withData) {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        n.put("id", s.id());
+        n.put("version", s.version());
+        n.put("fetchedAt", s.fetchedAt() == null ? null : s.fetchedAt().toString());
+        n.put("changedAt", s.changedAt() == null ? null : s.changedAt().toString());
+        n.put("stale", s.stale());
+        if (s.error() != null) {
+            n.put("error", s.error());
+        }
+        if (s.restored()) {
+            n.put("restored", true);
+        }
+        if (withData) {
+            n.set("data", s.data());
+        }
+        return n;
     }
 }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.testing.Service;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

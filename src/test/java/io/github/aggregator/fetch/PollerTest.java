@@ -1,16 +1,17 @@
 package io.github.aggregator.fetch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.testing.TestClock;
 import io.github.aggregator.testing.Upstream;
 import java.math.BigInteger;
 import java.net.URI;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -19,6 +20,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 import java.util.stream.Stream;
@@ -31,7 +33,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The pure parts of politeness: the backoff bounds ({@link Poller#backoffMillis}) with a random source pinned to
  * either end of its range, and the parsing of {@code Retry-After} ({@link Fetcher#retryAfter}); plus the one trigger
- * the HTTP API does not reach, {@link Poller#fetchNow}, against {@code minInterval}.
+ * the HTTP API does not reach, {@link Poller#fetchNow}, against {@code minInterval}, on a test clock.
  */
 class PollerTest {
     private static final URI URL = URI.create("http://127.0.0.1:9/x");
@@ -150,7 +152,7 @@ class PollerTest {
     }
 
     /** A poller of {@code s} alone whose fetches go to the real upstream and whose results go nowhere. */
-    private static Poller poller(SourceConfig s, Clock clock, RandomGenerator random) {
+    private static Poller poller(SourceConfig s, TestClock clock, RandomGenerator random) {
         return new Poller(
                 clock,
                 new SourceRegistry(AggregatorConfig.of(List.of(s))),
@@ -274,8 +276,8 @@ class PollerTest {
 
     /**
      * {@code fetchNow} is the one trigger that does not go through the schedule: asked again right after a fetch, it
-     * must wait out {@code minInterval} (and not the much longer interval). The first request of a cold JVM takes a
-     * while to reach the upstream; the floor must hold between arrivals all the same.
+     * must wait out {@code minInterval} (and not the much longer interval). Time is a test clock: the second fetch
+     * starts when the clock passes the floor, not a moment before.
      */
     @Test
     void fetchNowWaitsOutMinInterval() throws Exception {
@@ -287,47 +289,51 @@ class PollerTest {
                     Duration.ofSeconds(5),
                     Duration.ofSeconds(1),
                     null);
-            Clock clock = Clock.systemUTC();
+            TestClock clock = new TestClock();
             try (Poller poller = poller(s, clock, Pinned.MIN)) {
                 poller.start(List.of(s)); // start jitter pinned to 0
-                poller.nextCompletion("floor").orElseThrow().get(10, TimeUnit.SECONDS);
+                CompletableFuture<Void> first = poller.nextCompletion("floor").orElseThrow();
+                clock.advance(Duration.ZERO);
+                first.get(10, TimeUnit.SECONDS);
                 assertEquals(1, up.hits());
-                poller.fetchNow("floor").orElseThrow().get(10, TimeUnit.SECONDS);
+                CompletableFuture<Void> second = poller.fetchNow("floor").orElseThrow();
+                clock.advance(Duration.ofMillis(999));
+                assertFalse(second.isDone(), "fetched again before minInterval passed");
+                assertEquals(1, up.hits());
+                clock.advance(Duration.ofMillis(2));
+                second.get(10, TimeUnit.SECONDS);
                 assertEquals(2, up.hits());
-                List<Upstream.Request> requests = up.requests();
-                long gapMillis = TimeUnit.NANOSECONDS.toMillis(
-                        requests.get(1).nanoTime() - requests.get(0).nanoTime());
-                assertTrue(gapMillis >= 1000, "second fetch " + gapMillis + " ms after the first, minInterval 1s");
-                assertTrue(gapMillis < 10_000, "waited for the interval instead: " + gapMillis + " ms");
                 Instant next = poller.state("floor").orElseThrow().nextFetchAt();
-                assertTrue(next.isAfter(clock.instant().plusSeconds(20)), "back on the 30s schedule: " + next);
+                assertEquals(clock.instant().plusSeconds(30), next, "back on the 30s schedule");
             }
         }
     }
 
     /**
      * A reader waiting for a source that was never fetched does not wait out the start-up jitter (here pinned to its
-     * 1 s maximum): the first fetch starts at once, replaces the jittered one, and a fetched source is never fetched
-     * again by this call.
+     * 1 s maximum): the first fetch starts without the clock moving, replaces the jittered one, and a fetched source is
+     * never fetched again by this call.
      */
     @Test
     void fetchFirstStartsTheFirstFetchWithoutTheStartJitter() throws Exception {
         try (Upstream up = new Upstream().json("{\"v\":1}")) {
             SourceConfig s = source(
                     "cold", URI.create(up.url() + "/cold"), Duration.ofSeconds(30), Duration.ofSeconds(5), null, null);
-            Clock clock = Clock.systemUTC();
+            TestClock clock = new TestClock();
+            Instant start = clock.instant();
             try (Poller poller = poller(s, clock, Pinned.MAX)) {
                 poller.start(List.of(s)); // start jitter pinned to its maximum, 1 s
-                long start = System.nanoTime();
                 poller.fetchFirst("cold").orElseThrow().get(10, TimeUnit.SECONDS);
-                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 assertEquals(1, up.hits());
-                assertTrue(millis < 900, "waited " + millis + " ms, as long as the start jitter");
+                assertEquals(start, clock.instant(), "the clock moved");
                 poller.fetchFirst("cold"); // fetched before: nothing more
-                Thread.sleep(1_500); // past the jittered first fetch, which must have been replaced
+                assertEquals(1, clock.pending(), "the jittered first fetch is still scheduled next to the 30s one");
+                clock.advance(Duration.ofMillis(1_500)); // past the jittered first fetch
                 assertEquals(1, up.hits(), "fetched again");
-                Instant next = poller.state("cold").orElseThrow().nextFetchAt();
-                assertTrue(next.isAfter(clock.instant().plusSeconds(20)), "on the 30s schedule: " + next);
+                assertEquals(
+                        start.plusSeconds(30),
+                        poller.state("cold").orElseThrow().nextFetchAt(),
+                        "on the 30s schedule");
             }
         }
     }

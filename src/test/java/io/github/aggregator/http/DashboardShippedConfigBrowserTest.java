@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.app.Aggregator;
-import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;

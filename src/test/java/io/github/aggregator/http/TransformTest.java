@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.aggregator.source.ConfigException;
-import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.config.ConfigException;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;

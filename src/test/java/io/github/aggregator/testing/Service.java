@@ -2,7 +2,7 @@ package io.github.aggregator.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.app.Aggregator;
-import io.github.aggregator.source.ConfigFile;
+import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.source.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,56 +1,60 @@
-package io.github.aggregator.app;
+package io.github.aggregator.flow;
 
 import io.github.aggregator.cache.SnapshotStore;
-import io.github.aggregator.cluster.RedisTransport;
 import io.github.aggregator.fetch.Combiner;
-import io.github.aggregator.source.ConfigFile;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
-import io.github.aggregator.stream.LocalTransport;
 import io.github.aggregator.stream.Transport;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The path of a fetch result to subscribers, shared by the server and the one-shot refresh command: result → next
  * snapshot → transport (which stores it everywhere) → store, listeners, and the combined sources built from it.
  * Thread-safe; results of one source must arrive one at a time (the poller guarantees it).
+ *
+ * <p>Built first, from the parts it feeds; what reacts to its snapshots (the hub, the poller) is added with {@link
+ * #listen} before the transport starts, so neither side needs the other to exist first.
  */
-final class Pipeline implements AutoCloseable {
+public final class Pipeline implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Pipeline.class.getName());
 
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Transport transport;
     private final Clock clock;
-    private final Listener listener;
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, Object> combineLocks = new ConcurrentHashMap<>();
 
     /** Sees every snapshot stored here that is news (after the store has it), on the delivering thread. */
     @FunctionalInterface
-    interface Listener {
+    public interface Listener {
         /** @param newVersion whether {@code s} is a version this instance did not hold (a change) */
         void received(Snapshot s, boolean newVersion);
     }
 
-    Pipeline(ConfigFile config, SourceRegistry registry, SnapshotStore store, Clock clock, Listener listener) {
+    /** Feeds {@code transport} (not started yet: the caller starts it once the listeners are added). */
+    public Pipeline(SourceRegistry registry, SnapshotStore store, Transport transport, Clock clock) {
         this.registry = registry;
         this.store = store;
         this.clock = clock;
-        this.listener = listener;
-        this.transport = config.cluster() == null
-                ? new LocalTransport()
-                : new RedisTransport(
-                        config.cluster(), store, config.aggregator().historySize());
+        this.transport = transport;
         transport.onSnapshot(this::received);
     }
 
-    Transport transport() {
+    /** Adds {@code l}, which then sees every snapshot that is news, in the order added. */
+    public void listen(Listener l) {
+        listeners.add(l);
+    }
+
+    public Transport transport() {
         return transport;
     }
 
@@ -59,7 +63,7 @@ final class Pipeline implements AutoCloseable {
      *
      * @return the snapshot, or empty when another instance produces this source now
      */
-    Optional<Snapshot> record(SourceConfig source, FetchResult result, Instant at) {
+    public Optional<Snapshot> record(SourceConfig source, FetchResult result, Instant at) {
         if (!registry.find(source.id()).map(source::equals).orElse(false)) {
             return Optional.empty(); // fetched under a config that was replaced meanwhile
         }
@@ -86,12 +90,13 @@ final class Pipeline implements AutoCloseable {
         if (registry.find(s.id()).isEmpty() || !store.offer(s)) {
             return; // not a source in force, or older than (or the same as) what is held
         }
-        listener.received(s, s.version() > before);
+        boolean newVersion = s.version() > before;
+        listeners.forEach(l -> l.received(s, newVersion));
         registry.dependents(s.id()).forEach(this::recombine);
     }
 
     /** Rebuilds {@code combined} from its parts' latest snapshots, where this instance produces it. */
-    void recombine(SourceConfig combined) {
+    public void recombine(SourceConfig combined) {
         if (!transport.mayProduce(combined.id())) {
             return;
         }

@@ -1,4 +1,4 @@
-package io.github.aggregator.source;
+package io.github.aggregator.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.aggregator.source.AccessConfig;
+import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.CorsConfig;
+import io.github.aggregator.source.Scope;
+import io.github.aggregator.source.SourceConfig;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;

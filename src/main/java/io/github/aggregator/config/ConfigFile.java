@@ -1,5 +1,12 @@
-package io.github.aggregator.source;
+package io.github.aggregator.config;
 
+import io.github.aggregator.fetch.Jq;
+import io.github.aggregator.source.AccessConfig;
+import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.ClusterConfig;
+import io.github.aggregator.source.CorsConfig;
+import io.github.aggregator.source.Durations;
+import io.github.aggregator.source.SourceConfig;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.URI;
@@ -378,7 +385,7 @@ public record ConfigFile(
                         scalar(fields, "select", id, v -> v, null),
                         enabled,
                         scalar(fields, "maxBodySize", id, Reading::size, SourceConfig.DEFAULT_MAX_BODY_SIZE),
-                        scalar(fields, "transform", id, Jq::compile, null),
+                        scalar(fields, "transform", id, Reading::jq, null),
                         scalar(fields, "format", id, v -> choice(SourceConfig.Format.class, v), null),
                         scalar(fields, "poll", id, v -> choice(SourceConfig.Poll.class, v), null),
                         scalar(fields, "idleAfter", id, Durations::parse, null),
@@ -419,7 +426,7 @@ public record ConfigFile(
                     null,
                     enabled,
                     SourceConfig.DEFAULT_MAX_BODY_SIZE,
-                    scalar(fields, "transform", id, Jq::compile, null),
+                    scalar(fields, "transform", id, Reading::jq, null),
                     null,
                     null,
                     null,
@@ -650,6 +657,12 @@ public record ConfigFile(
             return node == null || node.getStartMark() == null
                     ? 0
                     : node.getStartMark().getLine() + 1;
+        }
+
+        /** {@code v} when it compiles as jq (the fetch side compiles it again, once per text). */
+        private static String jq(String v) {
+            Jq.compile(v);
+            return v;
         }
 
         static boolean bool(String v) {

@@ -1,5 +1,11 @@
-package io.github.aggregator.source;
+package io.github.aggregator.config;
 
+import io.github.aggregator.source.AccessConfig;
+import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.CorsConfig;
+import io.github.aggregator.source.Durations;
+import io.github.aggregator.source.Scope;
+import io.github.aggregator.source.SourceConfig;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;

@@ -1,9 +1,12 @@
-package io.github.aggregator.source;
+package io.github.aggregator.fetch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.github.aggregator.source.Json;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import net.thisptr.jackson.jq.BuiltinFunctionLoader;
 import net.thisptr.jackson.jq.JsonQuery;
 import net.thisptr.jackson.jq.Scope;
@@ -18,6 +21,8 @@ import net.thisptr.jackson.jq.exception.JsonQueryException;
  */
 public final class Jq {
     static final int MAX_OUTPUTS = 10_000;
+    /** Compiled expressions by text: a config holds few, and a reload keeps most of them. */
+    private static final Map<String, Jq> COMPILED = new ConcurrentHashMap<>();
 
     private final String text;
     private final JsonQuery query;
@@ -38,6 +43,16 @@ public final class Jq {
         } catch (JsonQueryException | RuntimeException e) {
             throw new IllegalArgumentException("does not compile: " + shortMessage(e));
         }
+    }
+
+    /** The compiled form of {@code text}, compiled once per text; text that does not compile fails as in compile. */
+    static Jq of(String text) {
+        Jq jq = COMPILED.get(text);
+        if (jq == null) {
+            jq = compile(text);
+            COMPILED.putIfAbsent(text, jq);
+        }
+        return jq;
     }
 
     /**

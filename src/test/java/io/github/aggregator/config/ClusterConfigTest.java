@@ -1,11 +1,12 @@
-package io.github.aggregator.source;
+package io.github.aggregator.config;
 
-import static io.github.aggregator.source.ConfigFileTest.refused;
+import static io.github.aggregator.config.ConfigFileTest.refused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.aggregator.source.ClusterConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
