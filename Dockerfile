@@ -26,6 +26,10 @@ COPY bin/aot /app/bin/aot
 # The cache must be made by this image's JVM with the jar at the path it runs from: a training run on the shipped
 # offline config (demo sources, no network), stopped with SIGTERM, which writes /app/aggregator.aot.
 RUN bin/aot --no-build --jar /app/aggregator.jar --output /app/aggregator.aot && rm -f /app/aot-training.log
+# the durable store (latest snapshots, history, version counters): mount a volume here to keep it across
+# containers (docker run -v aggregator-data:/app/data ...); without one it lasts as long as the container
+ENV AGGREGATOR_DATA_DIR=/app/data
+RUN mkdir -p /app/data
 EXPOSE 8080
 # MaxRAMPercentage: serverless instances are small; the JVM's default heap would be a quarter of their memory
 ENTRYPOINT ["java", "-XX:AOTCache=/app/aggregator.aot", "-XX:MaxRAMPercentage=75", "-jar", "/app/aggregator.jar"]

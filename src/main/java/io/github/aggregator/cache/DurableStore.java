@@ -57,6 +57,7 @@ public final class DurableStore implements AutoCloseable {
     private volatile String problem;
     private volatile Map<String, SnapshotStore.Entry> restored = Map.of();
     private volatile boolean closed;
+    private volatile boolean writing;
     private volatile long bytes;
     private long nextTry; // writer thread only
     private int commitsSinceCompaction; // writer thread only
@@ -124,6 +125,11 @@ public final class DurableStore implements AutoCloseable {
     /** Where the store lives. */
     public Path file() {
         return file;
+    }
+
+    /** Sources marked but not written yet (0 once everything stored in memory is on disk, or while unavailable). */
+    public int pending() {
+        return disk == null ? 0 : pending.size() + (writing ? 1 : 0);
     }
 
     /** Commits made since start. */
@@ -196,6 +202,7 @@ public final class DurableStore implements AutoCloseable {
         if (pending.isEmpty()) {
             return;
         }
+        writing = true;
         List<String> batch = List.copyOf(pending);
         pending.removeAll(batch);
         try {
@@ -222,6 +229,8 @@ public final class DurableStore implements AutoCloseable {
         } catch (RuntimeException e) {
             batch.forEach(pending::add);
             fail(d, "writing failed (" + reason(e) + ")");
+        } finally {
+            writing = false;
         }
     }
 

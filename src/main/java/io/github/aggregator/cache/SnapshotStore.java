@@ -33,23 +33,24 @@ public final class SnapshotStore {
     private final int historySize;
     private final Duration historyMaxAge;
     private final InstantSource clock;
-    private final DurableStore durable;
+    private volatile DurableStore durable;
     private final Cache<String, Entry> entries;
     /** Versions a source's next change must exceed (numbers handed out before, e.g. found on disk later). */
     private final Map<String, Long> floors = new ConcurrentHashMap<>();
 
     /** @param historySize versions kept per source for resume; must be at least 1 */
     public SnapshotStore(int historySize) {
-        this(historySize, null, InstantSource.system(), null);
+        this(historySize, null, InstantSource.system());
     }
 
     /**
+     * In memory only until a durable store is {@link #attach attached}.
+     *
      * @param historySize versions kept per source for resume; must be at least 1
      * @param historyMaxAge versions older than this (by {@code changedAt}) leave history; null for no age bound
      * @param clock the time the age bound is measured against
-     * @param durable the store beneath this one, or null to keep everything in memory only
      */
-    public SnapshotStore(int historySize, Duration historyMaxAge, InstantSource clock, DurableStore durable) {
+    public SnapshotStore(int historySize, Duration historyMaxAge, InstantSource clock) {
         if (historySize < 1) {
             throw new IllegalArgumentException("historySize must be at least 1");
         }
@@ -61,21 +62,21 @@ public final class SnapshotStore {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.durable = durable;
         this.entries = Caffeine.newBuilder().build();
-        if (durable != null) {
-            durable.attach(this);
-        }
     }
 
     /**
-     * Loads what the durable store held at start for the sources in {@code ids} (each latest snapshot marked
-     * restored), and has it forget every other source. Call once, before anything is stored.
+     * Puts {@code durable} beneath this store: loads what it held at start for the sources in {@code ids} (each
+     * latest snapshot marked restored), has it forget every other source, and from now on has it keep every change.
+     * Call once, before anything is stored.
      *
      * @return the ids restored
      */
-    public Set<String> restore(Collection<String> ids) {
-        if (durable == null) {
-            return Set.of();
+    public synchronized Set<String> attach(DurableStore durable, Collection<String> ids) {
+        if (this.durable != null) {
+            throw new IllegalStateException("a durable store is attached already");
         }
+        this.durable = durable;
+        durable.attach(this);
         Set<String> restored = new java.util.TreeSet<>();
         durable.retain(ids);
         durable.restored().forEach((id, stored) -> {
@@ -171,8 +172,9 @@ public final class SnapshotStore {
     }
 
     private void changed(String id) {
-        if (durable != null) {
-            durable.changed(id);
+        DurableStore d = durable;
+        if (d != null) {
+            d.changed(id);
         }
     }
 
@@ -236,8 +238,9 @@ public final class SnapshotStore {
     public void retain(Collection<String> ids) {
         entries.asMap().keySet().retainAll(ids);
         floors.keySet().retainAll(ids);
-        if (durable != null) {
-            durable.retain(ids);
+        DurableStore d = durable;
+        if (d != null) {
+            d.retain(ids);
         }
     }
 

@@ -88,7 +88,9 @@ public record ConfigFile(
             "maxSubscribersPerClient",
             "maxSourcesPerStream",
             "clientAddressHeader",
-            "writeTimeout");
+            "writeTimeout",
+            "historyMaxAge",
+            "dataDir");
     private static final Set<String> SOURCE_KEYS = Set.of(
             "id",
             "url",
@@ -324,7 +326,14 @@ public record ConfigFile(
                                 Integer::parseInt,
                                 AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM),
                         scalar(fields, "clientAddressHeader", null, v -> v, null),
-                        scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT));
+                        scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT),
+                        scalar(
+                                fields,
+                                "historyMaxAge",
+                                null,
+                                Durations::parse,
+                                AggregatorConfig.DEFAULT_HISTORY_MAX_AGE),
+                        dataDir(fields));
             } catch (IllegalArgumentException e) {
                 NodeTuple t = fields.get(e.getMessage().split(":", 2)[0]);
                 throw fieldError(t == null ? line(node) : line(t.getValueNode()), null, e.getMessage());
@@ -493,6 +502,31 @@ public record ConfigFile(
                 names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
             }
             throw new IllegalArgumentException("\"" + value + "\" is not one of " + String.join(", ", names));
+        }
+
+        /**
+         * {@code aggregator.dataDir}, which env {@code AGGREGATOR_DATA_DIR} overrides; empty (in either) turns the
+         * durable store off.
+         */
+        private java.nio.file.Path dataDir(Map<String, NodeTuple> fields) {
+            String fromEnv = env.get("AGGREGATOR_DATA_DIR");
+            String dir = fromEnv != null ? fromEnv : scalar(fields, "dataDir", null, v -> v, null);
+            if (dir == null) {
+                return AggregatorConfig.DEFAULT_DATA_DIR;
+            }
+            if (dir.isBlank()) {
+                return null;
+            }
+            try {
+                return java.nio.file.Path.of(dir.trim());
+            } catch (java.nio.file.InvalidPathException e) {
+                NodeTuple t = fields.get("dataDir");
+                throw fail(
+                        fromEnv != null || t == null ? 0 : line(t.getValueNode()),
+                        null,
+                        fromEnv != null ? "env AGGREGATOR_DATA_DIR" : "dataDir",
+                        "is not a usable path");
+            }
         }
 
         <T> T scalar(Map<String, NodeTuple> fields, String key, String id, Function<String, T> parse, T dflt) {

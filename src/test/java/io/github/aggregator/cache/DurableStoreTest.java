@@ -38,8 +38,8 @@ class DurableStoreTest {
     private final AtomicReference<Instant> now = new AtomicReference<>(T0);
     private final InstantSource clock = () -> now.get();
 
-    private SnapshotStore memory(DurableStore durable, int historySize) {
-        return new SnapshotStore(historySize, Duration.ofDays(1), clock, durable);
+    private SnapshotStore memory(int historySize) {
+        return new SnapshotStore(historySize, Duration.ofDays(1), clock);
     }
 
     private static FetchResult ok(String json) throws IOException {
@@ -55,8 +55,8 @@ class DurableStoreTest {
         Snapshot last;
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
             assertNull(durable.problem());
-            SnapshotStore store = memory(durable, 4);
-            assertEquals(Set.of(), store.restore(List.of("a", "b")));
+            SnapshotStore store = memory(4);
+            assertEquals(Set.of(), store.attach(durable, List.of("a", "b")));
             for (int n = 1; n <= 6; n++) {
                 change(store, "a", n, T0.plusSeconds(n));
             }
@@ -65,8 +65,8 @@ class DurableStoreTest {
         }
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
             assertNull(durable.problem());
-            SnapshotStore store = memory(durable, 4);
-            assertEquals(Set.of("a", "b"), store.restore(List.of("a", "b")));
+            SnapshotStore store = memory(4);
+            assertEquals(Set.of("a", "b"), store.attach(durable, List.of("a", "b")));
             Snapshot a = store.latest("a").orElseThrow();
             assertTrue(a.restored(), "marked restored");
             assertEquals(last.version(), a.version());
@@ -101,8 +101,8 @@ class DurableStoreTest {
         long largest = 0;
         String padding = "x".repeat(1_000);
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            SnapshotStore store = memory(durable, 16);
-            store.restore(List.of("a", "b", "c"));
+            SnapshotStore store = memory(16);
+            store.attach(durable, List.of("a", "b", "c"));
             for (int n = 1; n <= versions; n++) {
                 String id = List.of("a", "b", "c").get(n % 3);
                 store.record(id, ok("{\"n\":" + n + ",\"pad\":\"" + padding + "\"}"), T0.plusMillis(n));
@@ -120,8 +120,8 @@ class DurableStoreTest {
                 + live + " bytes");
         assertTrue(largest < 8 * 1024 * 1024, "the file grew to " + largest + " bytes");
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            SnapshotStore store = memory(durable, 16);
-            store.restore(List.of("a", "b", "c"));
+            SnapshotStore store = memory(16);
+            store.attach(durable, List.of("a", "b", "c"));
             for (String id : List.of("a", "b", "c")) {
                 long v = store.latest(id).orElseThrow().version();
                 assertTrue(store.since(id, v - 16).isPresent(), id + ": the last 16 versions are there");
@@ -133,8 +133,8 @@ class DurableStoreTest {
     @Test
     void historyIsBoundedByAgeToo() throws Exception {
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            SnapshotStore store = new SnapshotStore(64, Duration.ofMinutes(10), clock, durable);
-            store.restore(List.of("a"));
+            SnapshotStore store = new SnapshotStore(64, Duration.ofMinutes(10), clock);
+            store.attach(durable, List.of("a"));
             change(store, "a", 1, T0);
             change(store, "a", 2, T0.plusSeconds(200));
             change(store, "a", 3, T0.plusSeconds(700));
@@ -147,8 +147,8 @@ class DurableStoreTest {
             assertFalse(store.holds("a", 2, ""));
         }
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            SnapshotStore store = new SnapshotStore(64, Duration.ofMinutes(10), clock, durable);
-            store.restore(List.of("a"));
+            SnapshotStore store = new SnapshotStore(64, Duration.ofMinutes(10), clock);
+            store.attach(durable, List.of("a"));
             assertEquals(3, store.latest("a").orElseThrow().version());
             assertFalse(store.holds("a", 2, ""), "aged out after the restart too");
             assertTrue(store.holds("a", 3, ""));
@@ -158,22 +158,23 @@ class DurableStoreTest {
     @Test
     void removedSourcesLeaveTheStore() throws Exception {
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            SnapshotStore store = memory(durable, 4);
-            store.restore(List.of("a", "b"));
+            SnapshotStore store = memory(4);
+            store.attach(durable, List.of("a", "b"));
             change(store, "a", 1, T0);
             change(store, "b", 1, T0);
             store.retain(List.of("a"));
         }
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            SnapshotStore store = memory(durable, 4);
-            assertEquals(Set.of("a"), store.restore(List.of("a", "b")));
+            SnapshotStore store = memory(4);
+            assertEquals(Set.of("a"), store.attach(durable, List.of("a", "b")));
         }
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            SnapshotStore store = memory(durable, 4);
-            assertEquals(Set.of(), store.restore(List.of("b")), "a source not in the config at start is dropped");
+            SnapshotStore store = memory(4);
+            assertEquals(
+                    Set.of(), store.attach(durable, List.of("b")), "a source not in the config at start is dropped");
         }
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            assertEquals(Set.of(), memory(durable, 4).restore(List.of("a")));
+            assertEquals(Set.of(), memory(4).attach(durable, List.of("a")));
         }
     }
 
@@ -185,8 +186,8 @@ class DurableStoreTest {
         try (LogCapture log = LogCapture.start();
                 DurableStore durable = DurableStore.open(dir, RETRY)) {
             assertNull(durable.problem(), "a new store was started");
-            SnapshotStore store = memory(durable, 4);
-            assertEquals(Set.of(), store.restore(List.of("a")));
+            SnapshotStore store = memory(4);
+            assertEquals(Set.of(), store.attach(durable, List.of("a")));
             change(store, "a", 1, T0);
             String line = single(log, "could not be read");
             assertTrue(line.contains("moved it to"), line);
@@ -196,15 +197,15 @@ class DurableStoreTest {
             assertTrue(files.anyMatch(p -> p.getFileName().toString().startsWith(DurableStore.FILE + ".unreadable-")));
         }
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            assertEquals(Set.of("a"), memory(durable, 4).restore(List.of("a")));
+            assertEquals(Set.of("a"), memory(4).attach(durable, List.of("a")));
         }
     }
 
     @Test
     void aTruncatedFileNeverStopsTheService() throws Exception {
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
-            SnapshotStore store = memory(durable, 4);
-            store.restore(List.of("a"));
+            SnapshotStore store = memory(4);
+            store.attach(durable, List.of("a"));
             for (int n = 1; n <= 50; n++) {
                 change(store, "a", n, T0.plusSeconds(n));
             }
@@ -215,8 +216,8 @@ class DurableStoreTest {
         }
         try (DurableStore durable = DurableStore.open(dir, RETRY)) {
             assertNull(durable.problem());
-            SnapshotStore store = memory(durable, 4);
-            store.restore(List.of("a"));
+            SnapshotStore store = memory(4);
+            store.attach(durable, List.of("a"));
             long before = store.latest("a").map(Snapshot::version).orElse(0L);
             Snapshot next = change(store, "a", 1_000, T0.plusSeconds(100));
             assertEquals(before + 1, next.version(), "versions go on from whatever was readable");
@@ -226,8 +227,8 @@ class DurableStoreTest {
     @Test
     void aSecondStoreOnTheSameDirectoryRunsInMemoryAndTakesOverLater() throws Exception {
         DurableStore first = DurableStore.open(dir, RETRY);
-        SnapshotStore one = memory(first, 4);
-        one.restore(List.of("a"));
+        SnapshotStore one = memory(4);
+        one.attach(first, List.of("a"));
         for (int n = 1; n <= 5; n++) {
             change(one, "a", n, T0);
         }
@@ -236,8 +237,8 @@ class DurableStoreTest {
             assertNotNull(second.problem());
             assertTrue(second.problem().contains("in use"), second.problem());
             single(log, "in use");
-            SnapshotStore two = memory(second, 4);
-            assertEquals(Set.of(), two.restore(List.of("a")));
+            SnapshotStore two = memory(4);
+            assertEquals(Set.of(), two.attach(second, List.of("a")));
             Snapshot mine = change(two, "a", 100, T0);
             assertEquals(1, mine.version(), "in memory, from nothing");
             first.close();
@@ -253,8 +254,8 @@ class DurableStoreTest {
         Path data = dir.resolve("data");
         try (LogCapture log = LogCapture.start();
                 DurableStore durable = DurableStore.open(data, RETRY)) {
-            SnapshotStore store = memory(durable, 4);
-            store.restore(List.of("a"));
+            SnapshotStore store = memory(4);
+            store.attach(durable, List.of("a"));
             change(store, "a", 1, T0);
             Await.isTrue(() -> durable.writes() >= 1, WAIT, "written");
             deleteTree(data);
@@ -265,8 +266,8 @@ class DurableStoreTest {
             change(store, "a", 3, T0);
         }
         try (DurableStore durable = DurableStore.open(data, RETRY)) {
-            SnapshotStore store = memory(durable, 4);
-            store.restore(List.of("a"));
+            SnapshotStore store = memory(4);
+            store.attach(durable, List.of("a"));
             assertEquals(3, store.latest("a").orElseThrow().version());
         }
     }
@@ -279,8 +280,8 @@ class DurableStoreTest {
                 DurableStore durable = DurableStore.open(blocker.resolve("data"), RETRY)) {
             assertNotNull(durable.problem());
             assertTrue(durable.problem().contains("cannot be created"), durable.problem());
-            SnapshotStore store = memory(durable, 4);
-            store.restore(List.of("a"));
+            SnapshotStore store = memory(4);
+            store.attach(durable, List.of("a"));
             assertEquals(1, change(store, "a", 1, T0).version(), "serving from memory");
             Await.isTrue(() -> durable.failures() >= 3, WAIT, "tried again");
             assertEquals(1, count(log, "cannot be created"), "one line, not one per try");
