@@ -29,7 +29,8 @@ RUN bin/aot --no-build --jar /app/aggregator.jar --output /app/aggregator.aot &&
 # the durable store (latest snapshots, history, version counters): mount a volume here to keep it across
 # containers (docker run -v aggregator-data:/app/data ...); without one it lasts as long as the container
 ENV AGGREGATOR_DATA_DIR=/app/data
-RUN mkdir -p /app/data
+# empty: the training run above kept its store there (the default ./data)
+RUN rm -rf /app/data && mkdir -p /app/data
 EXPOSE 8080
 # MaxRAMPercentage: serverless instances are small; the JVM's default heap would be a quarter of their memory
 ENTRYPOINT ["java", "-XX:AOTCache=/app/aggregator.aot", "-XX:MaxRAMPercentage=75", "-jar", "/app/aggregator.jar"]
