@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ServiceProcess implements AutoCloseable {
     /** A JVM starting next to other builds on a small machine may be slow; this bounds only the start. */
-    public static final Duration START = Duration.ofSeconds(60);
+    public static final Duration START = Duration.ofSeconds(120);
 
     private final Path config;
     private final Path dataDir;
