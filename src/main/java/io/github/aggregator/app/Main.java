@@ -11,7 +11,8 @@ import java.util.Map;
 import sun.misc.Signal;
 
 /**
- * Command line: {@code java -jar aggregator.jar [check-config | refresh [--source ID]] [--config PATH]} (see {@link
+ * Command line: {@code java -jar aggregator.jar [check-config [--fetch [--source ID]] | refresh [--source ID]] [--config
+ * PATH]} (see {@link
  * #USAGE}). The config file is {@code --config}, else env {@code AGGREGATOR_CONFIG}, else {@code
  * config/application.yaml}. Exit codes: 2 for a bad command line or config, 1 when the server cannot start or a
  * refresh failed.
@@ -24,6 +25,8 @@ public final class Main {
     static final String USAGE = """
             usage: java -jar aggregator.jar [--config PATH]                 serve (the default)
                    java -jar aggregator.jar check-config [--config PATH]    validate the config file and exit
+                   java -jar aggregator.jar check-config --fetch [--source ID] [--config PATH]
+                                                    also fetch each source once and print what it would serve
                    java -jar aggregator.jar refresh [--source ID] [--config PATH]
                                                     fetch once, publish (to Redis when clustered), print, exit 0/1
             The config file is --config, else env AGGREGATOR_CONFIG, else config/application.yaml.
@@ -62,6 +65,7 @@ public final class Main {
         String path = env.getOrDefault("AGGREGATOR_CONFIG", DEFAULT_CONFIG);
         String command = null;
         String only = null;
+        boolean fetch = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "check-config", "refresh" -> {
@@ -72,11 +76,18 @@ public final class Main {
                     command = args[i];
                 }
                 case "--source" -> {
-                    if (!"refresh".equals(command) || i + 1 >= args.length) {
-                        err.println("aggregator: --source ID goes with the refresh command");
+                    if (command == null || i + 1 >= args.length) {
+                        err.println("aggregator: --source ID goes with refresh or check-config --fetch");
                         return new Started(null, 2);
                     }
                     only = args[++i];
+                }
+                case "--fetch" -> {
+                    if (!"check-config".equals(command)) {
+                        err.println("aggregator: --fetch goes with the check-config command");
+                        return new Started(null, 2);
+                    }
+                    fetch = true;
                 }
                 case "--config" -> {
                     if (i + 1 >= args.length) {
@@ -95,6 +106,10 @@ public final class Main {
                 }
             }
         }
+        if ("check-config".equals(command) && only != null && !fetch) {
+            err.println("aggregator: --source ID goes with refresh or check-config --fetch");
+            return new Started(null, 2);
+        }
         if (command == null) {
             Warmup.start();
         }
@@ -110,6 +125,16 @@ public final class Main {
             logToStderr(); // stdout carries the results, one JSON line per source
             try {
                 return new Started(null, new OneShotRefresh(config, Clock.systemUTC(), System.out, err).run(only));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new Started(null, 1);
+            }
+        }
+        if ("check-config".equals(command) && fetch) {
+            LogConfig.configureRuntime();
+            logToStderr(); // stdout carries the previews, one JSON line per source
+            try {
+                return new Started(null, new ConfigPreview(config, Clock.systemUTC(), System.out, err).run(only));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return new Started(null, 1);

@@ -4,6 +4,7 @@ import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Deltas;
@@ -58,13 +59,15 @@ public final class EventsService implements HttpService {
     private final WriteWatchdog watchdog;
     private final Guard guard;
 
-    public EventsService(SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller, Guard guard) {
+    /** @param time measures and sweeps blocked writes ({@code writeTimeout}) */
+    public EventsService(
+            SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller, Guard guard, Scheduler time) {
         this.registry = registry;
         this.store = store;
         this.hub = hub;
         this.poller = poller;
         this.guard = guard;
-        this.watchdog = new WriteWatchdog(registry.config().writeTimeout());
+        this.watchdog = new WriteWatchdog(registry.config().writeTimeout(), time);
     }
 
     @Override

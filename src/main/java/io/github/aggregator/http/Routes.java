@@ -9,7 +9,7 @@ import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
 import java.lang.System.Logger.Level;
 
-/** The whole HTTP surface: services, the dashboard, the JSON 404 for everything else, and the error mapping. */
+/** The whole HTTP surface: filters, services, the dashboard, the JSON 404 for everything else, the error mapping. */
 public final class Routes {
     private static final System.Logger LOG = System.getLogger(Routes.class.getName());
 
@@ -43,9 +43,21 @@ public final class Routes {
         return b.build();
     }
 
-    /** Registers every route on {@code routing}; tests reuse this with their own services. */
+    /**
+     * Registers every route and filter of the service on {@code routing}: CORS, health, metrics, the admin refresh
+     * (when {@code admin} is not null), pages, SSE, polling, the demo upstreams, the JSON 404 / 405 for everything else
+     * and the error mapping. The service is wired only through here, so every test that starts one goes through it.
+     */
     public static void routing(
-            HttpRouting.Builder routing, PollService poll, EventsService events, DemoService demo, AdminService admin) {
+            HttpRouting.Builder routing,
+            Cors cors,
+            HealthService health,
+            MetricsService metrics,
+            PollService poll,
+            EventsService events,
+            DemoService demo,
+            AdminService admin) {
+        routing.addFilter(cors).register("/observe/health", health).register("/observe/metrics", metrics);
         if (admin != null) {
             routing.register("/api/refresh", admin);
         }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.github.aggregator.config.ConfigFile;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.Service;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -77,7 +77,7 @@ class FunctionsTest {
         assertEquals("8080", port, "the shipped config's port");
         assertEquals(
                 "9999",
-                ConfigFile.load(Path.of(Main.DEFAULT_CONFIG), Map.of("PORT", "9999"))
+                ConfigSchema.load(Path.of(Main.DEFAULT_CONFIG), Map.of("PORT", "9999"))
                         .server()
                         .get("server.port"),
                 "PORT overrides it");
@@ -333,8 +333,9 @@ class FunctionsTest {
 
     /** The shipped config's {@code server.port}, with no environment. */
     private static String defaultPort() {
-        String port =
-                ConfigFile.load(Path.of(Main.DEFAULT_CONFIG), Map.of()).server().get("server.port");
+        String port = ConfigSchema.load(Path.of(Main.DEFAULT_CONFIG), Map.of())
+                .server()
+                .get("server.port");
         assertNotNull(port);
         return port;
     }

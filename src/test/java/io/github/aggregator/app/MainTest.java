@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.MainProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -187,6 +188,7 @@ class MainTest {
     private Path write(String name, String yaml) throws IOException {
         Path file = dir.resolve(name);
         Files.writeString(file, yaml);
+        ConfigSchema.check(file, Map.of());
         return file;
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.MainProcess;
 import io.github.aggregator.testing.RedisServer;
 import io.github.aggregator.testing.Service;
@@ -38,6 +39,7 @@ class RefreshCommandTest {
     private Run refresh(String yaml, Map<String, String> env, String... args) throws Exception {
         Path config = dir.resolve("refresh.yaml");
         Files.writeString(config, yaml);
+        ConfigSchema.check(config, env);
         List<String> cmd = new ArrayList<>(List.of("refresh"));
         cmd.addAll(List.of(args));
         cmd.addAll(List.of("--config", config.toString()));

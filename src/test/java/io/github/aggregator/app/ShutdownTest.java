@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.MainProcess;
 import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.SseClient;
@@ -23,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -59,6 +61,7 @@ class ShutdownTest {
                           url: %s/b
                           interval: 200ms
                     """.formatted(a.url(), b.url()));
+            ConfigSchema.check(config, Map.of());
             // server.port 0 would hide the port from us: choose a free one and hand it over in PORT
             int port = Ports.free();
             ProcessBuilder pb = MainProcess.builder("--config", config.toString());

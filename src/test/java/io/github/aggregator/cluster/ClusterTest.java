@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.MainProcess;
 import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.RedisServer;
@@ -217,6 +218,7 @@ class ClusterTest {
         Path dir = Files.createTempDirectory("cluster-test");
         Path config = dir.resolve("application.yaml");
         Files.writeString(config, "server:\n  host: 127.0.0.1\n" + yaml("inst-p"));
+        ConfigSchema.check(config, Map.of("REDIS_URL", redis.url()));
         Path log = dir.resolve("out.log");
         ProcessBuilder pb = MainProcess.builder("--config", config.toString());
         pb.environment().put("PORT", Integer.toString(Ports.free()));

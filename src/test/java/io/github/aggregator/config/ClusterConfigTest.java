@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.source.ClusterConfig;
+import io.github.aggregator.testing.ConfigSchema;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,6 +122,6 @@ class ClusterConfigTest {
     }
 
     private ConfigFile load(String yaml, Map<String, String> env) throws IOException {
-        return ConfigFile.load(write(yaml), env);
+        return ConfigSchema.load(write(yaml), env);
     }
 }

@@ -11,6 +11,7 @@ import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.CorsConfig;
 import io.github.aggregator.source.Scope;
 import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.testing.ConfigSchema;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -752,7 +753,7 @@ class ConfigFileTest {
 
     @Test
     void shippedConfigWithoutApiKeyEnablesOnlyTheDemoSources() {
-        ConfigFile config = ConfigFile.load(shippedConfig(), Map.of());
+        ConfigFile config = ConfigSchema.load(shippedConfig(), Map.of());
 
         assertEquals(
                 List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
@@ -765,7 +766,7 @@ class ConfigFileTest {
 
     @Test
     void shippedConfigWithApiKeyEnablesTheWeatherSource() {
-        ConfigFile config = ConfigFile.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
+        ConfigFile config = ConfigSchema.load(shippedConfig(), Map.of("APIVERVE_API_KEY", "k-123", "PORT", "0"));
 
         assertEquals(
                 List.of("demo-ticker", "demo-clock", "demo-board", "weather-nyc"),
@@ -1182,6 +1183,35 @@ class ConfigFileTest {
 
     // ---- helpers --------------------------------------------------------------------------------------------------
 
+    /** The parts of a refusal are typed, so a caller needs no message parsing: a record's check and a reader's. */
+    @Test
+    void refusalsCarryFileLineSourceFieldAndReason() throws IOException {
+        Path file = write("""
+                aggregator:
+                  historySize: 0
+                  sources: []
+                """);
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, Map.of()));
+        assertEquals(file.toString(), e.file());
+        assertEquals(2, e.line());
+        assertNull(e.source());
+        assertEquals("historySize", e.field());
+        assertEquals("must be between 1 and 10000", e.reason());
+        Path headers = write("""
+                aggregator:
+                  sources:
+                    - id: a
+                      url: https://example.com/
+                      headers:
+                        "bad name": x
+                """);
+        e = assertThrows(ConfigException.class, () -> ConfigSchema.load(headers, Map.of()));
+        assertEquals(6, e.line());
+        assertEquals("a", e.source());
+        assertEquals("headers", e.field());
+        assertTrue(e.reason().contains("is not a valid header name"), e.reason());
+    }
+
     private Path write(String yaml) throws IOException {
         Path file = dir.resolve("aggregator-under-test.yaml");
         Files.writeString(file, yaml);
@@ -1189,12 +1219,12 @@ class ConfigFileTest {
     }
 
     private ConfigFile load(String yaml, Map<String, String> env) throws IOException {
-        return ConfigFile.load(write(yaml), env);
+        return ConfigSchema.load(write(yaml), env);
     }
 
     /** Loads {@code file} expecting refusal; asserts the message is one line naming the file, and returns it. */
     static String refused(Path file, Map<String, String> env) {
-        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, env));
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, env));
         String m = e.getMessage();
         assertFalse(m.contains("\n") || m.contains("\r"), "one line: " + m);
         assertTrue(m.startsWith(file.toString()), "names the file: " + m);

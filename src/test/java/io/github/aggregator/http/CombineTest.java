@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.aggregator.config.ConfigException;
-import io.github.aggregator.config.ConfigFile;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -311,7 +311,7 @@ class CombineTest {
             String name, String sources, String id, String field, String reason) throws IOException {
         Path file = Files.createTempDirectory("combine-test").resolve("application.yaml");
         Files.writeString(file, "server:\n  port: 0\naggregator:\n  sources:\n" + sources);
-        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, Map.of()));
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, Map.of()));
         String m = e.getMessage();
         assertTrue(m.contains("source \"" + id + "\""), m);
         assertTrue(m.contains("field \"" + field + "\""), m);

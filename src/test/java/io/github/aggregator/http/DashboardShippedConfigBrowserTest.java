@@ -11,6 +11,7 @@ import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.ConfigSchema;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -31,7 +32,7 @@ class DashboardShippedConfigBrowserTest {
     @Test
     void showsEveryShippedSourceLive() throws Exception {
         Map<String, String> env = Map.of("PORT", "0"); // nothing else: no APIVERVE_API_KEY, so weather-nyc is off
-        ConfigFile config = ConfigFile.load(SHIPPED, env);
+        ConfigFile config = ConfigSchema.load(SHIPPED, env);
         List<String> enabled = config.aggregator().sources().stream()
                 .filter(SourceConfig::enabled)
                 .map(SourceConfig::id)

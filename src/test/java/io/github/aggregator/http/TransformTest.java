@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.aggregator.config.ConfigException;
-import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -138,7 +138,7 @@ class TransformTest {
     void aTransformThatDoesNotCompileIsAStartupErrorNamingSourceAndField() throws IOException {
         String yaml = yaml(source("broken", "http://127.0.0.1:9/x", "1s", "transform: '.a |||'"));
         Path file = write(yaml);
-        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, Map.of()));
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, Map.of()));
         String m = e.getMessage();
         assertTrue(m.contains("source \"broken\""), m);
         assertTrue(m.contains("field \"transform\""), m);
@@ -209,7 +209,7 @@ class TransformTest {
     @Test
     void formatTextWithSelectIsAConfigError() throws IOException {
         Path file = write(yaml(source("txt", "http://127.0.0.1:9/x", "1s", "format: text", "select: /a")));
-        ConfigException e = assertThrows(ConfigException.class, () -> ConfigFile.load(file, Map.of()));
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, Map.of()));
         assertTrue(e.getMessage().contains("source \"txt\""), e.getMessage());
         assertTrue(e.getMessage().contains("field \"select\""), e.getMessage());
     }

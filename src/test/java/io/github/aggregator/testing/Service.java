@@ -2,8 +2,8 @@ package io.github.aggregator.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.app.Aggregator;
-import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.source.Json;
+import io.github.aggregator.source.Scheduler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -36,6 +36,11 @@ public final class Service implements AutoCloseable {
      * or {@code env} names a data directory, the durable store lives in a new directory beside the file.
      */
     public static Service start(String yaml, Map<String, String> env) {
+        return start(yaml, env, Scheduler.system(Clock.systemUTC(), "poller-timer"));
+    }
+
+    /** Starts the service with {@code time} (e.g. a {@link TestClock}) deciding polling and write timeouts. */
+    public static Service start(String yaml, Map<String, String> env, Scheduler time) {
         try {
             Path dir = Files.createTempDirectory("aggregator-test");
             Path file = dir.resolve("application.yaml");
@@ -46,7 +51,7 @@ public final class Service implements AutoCloseable {
                 env = new java.util.HashMap<>(env);
                 env.put("AGGREGATOR_DATA_DIR", dir.resolve("data").toString());
             }
-            return new Service(Aggregator.start(ConfigFile.load(file, env), Clock.systemUTC(), env), file);
+            return new Service(Aggregator.start(ConfigSchema.load(file, env), Clock.systemUTC(), env, time), file);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
