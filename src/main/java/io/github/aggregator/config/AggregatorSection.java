@@ -137,7 +137,8 @@ final class AggregatorSection {
      * store off.
      */
     private java.nio.file.Path dataDir(Map<String, NodeTuple> fields) {
-        String fromEnv = r.env().get("AGGREGATOR_DATA_DIR");
+        Map<String, String> env = r.env();
+        String fromEnv = env.get("AGGREGATOR_DATA_DIR");
         String dir = fromEnv != null ? fromEnv : r.scalar(fields, "dataDir", null, v -> v, null);
         if (dir == null) {
             return AggregatorConfig.DEFAULT_DATA_DIR;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.ServiceProcess;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -52,6 +53,7 @@ class RestartTest {
                       url: %s/s
                       interval: %s
                 """.formatted(up.url(), interval));
+        ConfigSchema.check(file, java.util.Map.of());
         return file;
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.cache.DurableStore;
 import io.github.aggregator.source.Json;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.ServiceProcess;
 import io.github.aggregator.testing.Upstream;
 import java.nio.file.Files;
@@ -36,6 +37,7 @@ class StoreFaultTest {
                       url: %s/s
                       interval: 200ms
                 """.formatted(up.url()));
+        ConfigSchema.check(file, java.util.Map.of());
         return file;
     }
 
