@@ -128,11 +128,10 @@ final class DiskFile {
         return store.getFileStore() == null ? 0 : store.getFileStore().size();
     }
 
-    /** Commits, compacts and closes. */
+    /** Commits and closes (compaction is left to the periodic one: shutdown stays quick). */
     void close() {
         try {
             store.commit();
-            store.compactFile(200);
             store.close();
         } catch (RuntimeException e) {
             store.closeImmediately();
