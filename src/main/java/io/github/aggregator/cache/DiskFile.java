@@ -48,6 +48,9 @@ final class DiskFile {
                 .compress()
                 .open();
         try {
+            // new chunks always go to the end of the file, where reopening after kill -9 finds the newest one by its
+            // footer; space is reclaimed by the periodic compaction instead
+            store.setReuseSpace(false);
             DiskFile d = new DiskFile(store);
             store.commit();
             return d;
