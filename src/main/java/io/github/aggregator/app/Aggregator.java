@@ -1,5 +1,6 @@
 package io.github.aggregator.app;
 
+import io.github.aggregator.cache.DurableStore;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.cluster.RedisTransport;
 import io.github.aggregator.config.ConfigFile;
@@ -71,7 +72,12 @@ public final class Aggregator implements AutoCloseable {
     private Aggregator(ConfigFile config, Clock clock, Map<String, String> env, Scheduler time) {
         this.current = config;
         this.registry = new SourceRegistry(config.aggregator());
-        this.store = new SnapshotStore(config.aggregator().historySize());
+        this.store = new SnapshotStore(
+                config.aggregator().historySize(), config.aggregator().historyMaxAge(), clock);
+        // the durable store is opened and read while the web server is built; polling starts once it is in place
+        Thread restoring = Thread.ofPlatform()
+                .name("store-open")
+                .start(() -> DurableStart.open(config, store, registry.enabled()));
         this.hub = new Hub(
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
@@ -128,6 +134,11 @@ public final class Aggregator implements AutoCloseable {
                 .directHandlers(Routes.directHandlers())
                 .routing(routing)
                 .build();
+        try {
+            restoring.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         // polling is scheduled before the server listens, so that the first request finds every source scheduled (and
         // can start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the
         // server
@@ -137,6 +148,7 @@ public final class Aggregator implements AutoCloseable {
         } catch (RuntimeException e) {
             poller.close();
             pipeline.close();
+            store.durable().ifPresent(DurableStore::close);
             self.completeExceptionally(e);
             throw e;
         }
@@ -295,6 +307,12 @@ public final class Aggregator implements AutoCloseable {
         if (x.historySize() != y.historySize()) {
             out.add("historySize");
         }
+        if (!x.historyMaxAge().equals(y.historyMaxAge())) {
+            out.add("historyMaxAge");
+        }
+        if (!Objects.equals(x.dataDir(), y.dataDir())) {
+            out.add("dataDir");
+        }
         if (x.subscriberQueue() != y.subscriberQueue()) {
             out.add("subscriberQueue");
         }
@@ -354,6 +372,8 @@ public final class Aggregator implements AutoCloseable {
             details.put("stale", stale);
             return Health.Result.up(details);
         });
+        // the durable store never makes the instance unready either: without it the service runs in memory
+        DurableStart.healthCheck(health, store);
     }
 
     /** The checks behind {@code /observe/health}, to add more (see {@link #registerHealthChecks}). */
@@ -398,6 +418,7 @@ public final class Aggregator implements AutoCloseable {
         }
         poller.close();
         pipeline.close(); // gives up this instance's leases
+        store.durable().ifPresent(d -> d.close(SHUTDOWN_GRACE)); // writes what is still marked
         server.stop();
         limits.close();
     }

@@ -35,7 +35,9 @@ final class AggregatorSection {
             "maxSubscribersPerClient",
             "maxSourcesPerStream",
             "clientAddressHeader",
-            "writeTimeout");
+            "writeTimeout",
+            "historyMaxAge",
+            "dataDir");
     static final Set<String> SOURCE_KEYS = Set.of(
             "id",
             "url",
@@ -122,9 +124,37 @@ final class AggregatorSection {
                             Integer::parseInt,
                             AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM),
                     r.scalar(fields, "clientAddressHeader", null, v -> v, null),
-                    r.scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT));
+                    r.scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT),
+                    r.scalar(fields, "historyMaxAge", null, Durations::parse, AggregatorConfig.DEFAULT_HISTORY_MAX_AGE),
+                    dataDir(fields));
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, null, "");
+        }
+    }
+
+    /**
+     * {@code aggregator.dataDir}, which env {@code AGGREGATOR_DATA_DIR} overrides; empty (in either) turns the durable
+     * store off.
+     */
+    private java.nio.file.Path dataDir(Map<String, NodeTuple> fields) {
+        Map<String, String> env = r.env();
+        String fromEnv = env.get("AGGREGATOR_DATA_DIR");
+        String dir = fromEnv != null ? fromEnv : r.scalar(fields, "dataDir", null, v -> v, null);
+        if (dir == null) {
+            return AggregatorConfig.DEFAULT_DATA_DIR;
+        }
+        if (dir.isBlank()) {
+            return null;
+        }
+        try {
+            return java.nio.file.Path.of(dir.trim());
+        } catch (java.nio.file.InvalidPathException e) {
+            NodeTuple t = fields.get("dataDir");
+            throw r.fail(
+                    fromEnv != null || t == null ? 0 : YamlReader.line(t.getValueNode()),
+                    null,
+                    fromEnv != null ? "env AGGREGATOR_DATA_DIR" : "dataDir",
+                    "is not a usable path");
         }
     }
 

@@ -148,6 +148,9 @@ public final class PollService implements HttpService {
             n.put("nextFetchAt", nextFetchAt(s).map(Instant::toString).orElse(null));
             n.put("stale", snap.map(Snapshot::stale).orElse(false));
             n.put("lastError", snap.map(Snapshot::error).orElse(null));
+            if (snap.map(Snapshot::restored).orElse(false)) {
+                n.put("restored", true); // read back from the durable store at start, not fetched since
+            }
             n.put(
                     "consecutiveFailures",
                     state.map(Poller.State::consecutiveFailures).orElse(0));

@@ -37,21 +37,22 @@ public final class Frames {
 
     private record Last(Snapshot snapshot, String event, SseEvent frame) {}
 
-    /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is the version. */
+    /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is its event id. */
     static SseEvent single(Snapshot s, String event) {
         Last l = last;
         if (l != null && l.snapshot() == s && l.event().equals(event)) {
             return l.frame(); // no cache lookup for the second to the last subscriber of a change
         }
         SseEvent frame = SINGLE.get(s, k -> new ConcurrentHashMap<>())
-                .computeIfAbsent(event, e -> new SseEvent(e, Long.toString(s.version()), envelope(s), null));
+                .computeIfAbsent(event, e -> new SseEvent(e, s.eventId(), envelope(s), null));
         last = new Last(s, event, frame);
         return frame;
     }
 
     /**
-     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"data"}} of a snapshot;
-     * {@code data} is left out when {@code withData} is false (status events).
+     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"restored"?,"data"}} of a
+     * snapshot ({@code "restored": true} while it is the copy read back from the durable store at start, before the
+     * source's first fetch); {@code data} is left out when {@code withData} is false (status events).
      */
     static ObjectNode tree(Snapshot s, boolean withData) {
         ObjectNode n = Json.MAPPER.createObjectNode();
@@ -62,6 +63,9 @@ public final class Frames {
         n.put("stale", s.stale());
         if (s.error() != null) {
             n.put("error", s.error());
+        }
+        if (s.restored()) {
+            n.put("restored", true);
         }
         if (withData) {
             n.set("data", s.data());

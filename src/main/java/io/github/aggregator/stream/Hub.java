@@ -109,7 +109,7 @@ public final class Hub {
 
     /**
      * Hands a newly stored snapshot to the subscribers of its source: a {@code Changed} signal when its version is
-     * newer than the last one seen, a {@code StatusChanged} when it turned stale or recovered. Older versions are
+     * newer than the last one seen (or the same version with other content), a {@code StatusChanged} when it turned stale or recovered. Older versions are
      * ignored, so no subscriber ever sees a version go backwards.
      */
     public void deliver(Snapshot s) {
@@ -124,7 +124,7 @@ public final class Hub {
             if (last == null ? s.stale() : s.stale() != last.stale()) {
                 status = new Signal.StatusChanged(s);
             }
-            if (s.hasData() && (last == null || s.version() > last.version())) {
+            if (s.hasData() && (last == null || s.version() > last.version() || otherContent(s, last))) {
                 change = new Signal.Changed(s);
             }
             t.last = s;
@@ -141,6 +141,14 @@ public final class Hub {
             }
         }
         metrics.delivered(FieldViews.sourceOf(s.id()), delivered); // a field view counts for its source
+    }
+
+    /**
+     * The same version with other content: after a split brain two instances made the same version of different
+     * data, and the cluster's copy replaced this one. Subscribers must get it, or they keep data no one else holds.
+     */
+    private static boolean otherContent(Snapshot s, Snapshot last) {
+        return s.version() == last.version() && !java.util.Objects.equals(s.hash(), last.hash());
     }
 
     private void countOverflow(String id, boolean overflowed) {
