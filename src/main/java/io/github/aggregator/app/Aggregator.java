@@ -5,6 +5,7 @@ import io.github.aggregator.cluster.RedisTransport;
 import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.http.AdminService;
 import io.github.aggregator.http.Cors;
@@ -59,12 +60,14 @@ public final class Aggregator implements AutoCloseable {
     private final ConfigWatcher watcher;
     private final Metrics metrics = new Metrics();
     private final Health health = new Health();
+    private final Tokens tokens; // OAuth2 tokens, shared by the sources with the same endpoint and credentials
     private ConfigFile current; // guarded by this
     private volatile boolean listening;
     private volatile boolean closed;
 
     private Aggregator(ConfigFile config, Clock clock, Map<String, String> env) {
         this.current = config;
+        this.tokens = new Tokens(clock);
         this.registry = new SourceRegistry(config.aggregator());
         this.store = new SnapshotStore(config.aggregator().historySize());
         this.hub = new Hub(
@@ -79,7 +82,7 @@ public final class Aggregator implements AutoCloseable {
         this.poller = new Poller(
                 Scheduler.system(clock, "poller-timer"),
                 registry,
-                s -> new Fetcher(s, registry.config().userAgent(), self::join, clock),
+                s -> new Fetcher(s, registry.config().userAgent(), self::join, clock, tokens),
                 (source, result, at) -> pipeline.record(source, result, at),
                 id -> hub.subscribers(id) > 0,
                 transport::mayProduce,

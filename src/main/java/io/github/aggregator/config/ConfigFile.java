@@ -3,6 +3,7 @@ package io.github.aggregator.config;
 import io.github.aggregator.fetch.Jq;
 import io.github.aggregator.source.AccessConfig;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.AuthConfig;
 import io.github.aggregator.source.ClusterConfig;
 import io.github.aggregator.source.CorsConfig;
 import io.github.aggregator.source.Durations;
@@ -104,7 +105,9 @@ public record ConfigFile(
             "idleAfter",
             "minInterval",
             "maxBackoff",
-            "access");
+            "access",
+            "auth",
+            "budget");
     private static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
     /**
      * The fields each mapping section of the file accepts (any other field there is refused), by the section's name in
@@ -123,7 +126,10 @@ public record ConfigFile(
                 Map.entry("access", AccessSections.ACCESS_KEYS),
                 Map.entry("accessKey", AccessSections.KEY_KEYS),
                 Map.entry("jwt", AccessSections.JWT_KEYS),
-                Map.entry("cors", AccessSections.CORS_KEYS));
+                Map.entry("cors", AccessSections.CORS_KEYS),
+                Map.entry("auth", FetchSections.AUTH_KEYS),
+                Map.entry("oauth2", FetchSections.OAUTH2_KEYS),
+                Map.entry("basicAuth", FetchSections.BASIC_KEYS));
     }
 
     private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\\+)([^}]*))?}");
@@ -395,6 +401,8 @@ public record ConfigFile(
             } catch (URISyntaxException e) {
                 throw fail(line(fields.get("url").getValueNode()), id, "url", "is not a valid URL");
             }
+            AuthConfig auth = FetchSections.auth(this, fields.get("auth"), id, headers);
+            String budget = scalar(fields, "budget", id, v -> v, null);
             try {
                 return new SourceConfig(
                         id,
@@ -412,7 +420,9 @@ public record ConfigFile(
                         scalar(fields, "minInterval", id, Durations::parse, null),
                         scalar(fields, "maxBackoff", id, Durations::parse, null),
                         List.of(),
-                        scalar(fields, "access", id, v -> choice(SourceConfig.Access.class, v), null));
+                        scalar(fields, "access", id, v -> choice(SourceConfig.Access.class, v), null),
+                        auth,
+                        budget);
             } catch (IllegalArgumentException e) {
                 String field = e.getMessage().split(":", 2)[0];
                 NodeTuple t = fields.get(field.split("\\.", 2)[0]);
