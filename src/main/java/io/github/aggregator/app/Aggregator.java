@@ -8,6 +8,7 @@ import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.http.AdminService;
+import io.github.aggregator.http.ConnectionLimits;
 import io.github.aggregator.http.Cors;
 import io.github.aggregator.http.DemoService;
 import io.github.aggregator.http.EventsService;
@@ -26,8 +27,6 @@ import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.LocalTransport;
 import io.github.aggregator.stream.Transport;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import io.helidon.webserver.WebServer;
 import java.lang.System.Logger.Level;
 import java.net.URI;
@@ -57,6 +56,7 @@ public final class Aggregator implements AutoCloseable {
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
+    private final ConnectionLimits limits;
     private final ConfigWatcher watcher;
     private final Metrics metrics = new Metrics();
     private final Health health = new Health();
@@ -65,9 +65,9 @@ public final class Aggregator implements AutoCloseable {
     private volatile boolean listening;
     private volatile boolean closed;
 
-    private Aggregator(ConfigFile config, Clock clock, Map<String, String> env) {
+    private Aggregator(ConfigFile config, Clock clock, Map<String, String> env, Scheduler time) {
         this.current = config;
-        this.tokens = new Tokens(clock);
+        this.tokens = new Tokens(time);
         this.registry = new SourceRegistry(config.aggregator());
         this.store = new SnapshotStore(config.aggregator().historySize());
         this.hub = new Hub(
@@ -80,9 +80,14 @@ public final class Aggregator implements AutoCloseable {
         // this service's own base URI, known once the server listens; a fetch of a path-URL source waits for it
         CompletableFuture<URI> self = new CompletableFuture<>();
         this.poller = new Poller(
-                Scheduler.system(clock, "poller-timer"),
+                time,
                 registry,
-                s -> new Fetcher(s, registry.config().userAgent(), self::join, clock, tokens),
+                s -> new Fetcher(
+                        s,
+                        registry.config().userAgent(),
+                        self::join,
+                        time,
+                        tokens), // Retry-After on the poller's clock
                 (source, result, at) -> pipeline.record(source, result, at),
                 id -> hub.subscribers(id) > 0,
                 transport::mayProduce,
@@ -101,19 +106,20 @@ public final class Aggregator implements AutoCloseable {
         Thread joining = Thread.ofPlatform()
                 .name("cluster-join")
                 .start(() -> transport.start(registry.enabled(), this::polledHere));
-        Config serverConfig = Config.just(ConfigSources.create(config.server()));
+        ServerSettings settings = ServerSettings.of(config.server(), config.serverYaml());
+        this.limits = settings.limits();
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
-        this.server = WebServer.builder()
-                .config(serverConfig.get("server"))
+        this.server = settings.builder()
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
                 .routing(r -> Routes.routing(
-                        // before Routes' catch-all 404
-                        r.addFilter(new Cors(config.cors()))
-                                .register("/observe/health", new HealthService(health))
-                                .register("/observe/metrics", new MetricsService(registry, store, hub, metrics)),
+                        r,
+                        limits,
+                        new Cors(config.cors()),
+                        new HealthService(health),
+                        new MetricsService(registry, store, hub, metrics),
                         new PollService(registry, store, poller, hub, clock, guard, this::notes),
-                        new EventsService(registry, store, hub, poller, guard),
+                        new EventsService(registry, store, hub, poller, guard, time),
                         new DemoService(clock),
                         config.adminToken() == null
                                 ? null
@@ -147,7 +153,16 @@ public final class Aggregator implements AutoCloseable {
      * its {@code ${VAR}}s are read from again on each change.
      */
     public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env) {
-        return new Aggregator(config, clock, env);
+        return start(config, clock, env, Scheduler.system(clock, "poller-timer"));
+    }
+
+    /**
+     * {@link #start(ConfigFile, Clock, Map)} with {@code time} deciding polling, backoff, Retry-After, idle and write
+     * timeouts (a test passes a clock it advances); closed with the service. {@code clock} stays the clock of what
+     * the service shows and checks (cache headers, tokens, the demo upstreams).
+     */
+    public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env, Scheduler time) {
+        return new Aggregator(config, clock, env, time);
     }
 
     /** {@link #start(ConfigFile, Clock, Map)} with the process environment. */
@@ -341,5 +356,6 @@ public final class Aggregator implements AutoCloseable {
         poller.close();
         pipeline.close(); // gives up this instance's leases
         server.stop();
+        limits.close();
     }
 }

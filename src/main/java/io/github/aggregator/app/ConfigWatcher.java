@@ -20,7 +20,10 @@ import java.util.function.Consumer;
 /**
  * Watches the config file by content (a digest every {@code period}: works for in-place writes, editors' renames and
  * Kubernetes' ConfigMap symlink swaps alike) and hands each new valid version to {@code apply}. An invalid version is
- * logged in one line and kept as {@link #error()} until a valid one arrives; the running config stays in force.
+ * logged in one line and kept as {@link #error()} until a valid one arrives; the running config stays in force. A file
+ * that goes away or cannot be read counts as an error after three checks, cleared once the file is readable and valid
+ * again, whether its content changed or not. Only a regular file (or a link to one) is read, so a named pipe put in its
+ * place never blocks the watcher.
  */
 final class ConfigWatcher implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ConfigWatcher.class.getName());
@@ -33,6 +36,8 @@ final class ConfigWatcher implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private byte[] digest; // only the timer thread touches it after start
     private int unreadable;
+    private boolean
+            unreadableReported; // the error says the file cannot be read: cleared once it can be, changed or not
     private volatile String error;
 
     ConfigWatcher(Path file, Map<String, String> env, Duration period, Consumer<ConfigFile> apply) {
@@ -57,15 +62,21 @@ final class ConfigWatcher implements AutoCloseable {
         Optional<byte[]> now = read();
         if (now.isEmpty()) {
             if (++unreadable == UNREADABLE_CHECKS) {
-                error = file + ": cannot read config file; the running config stays in force";
+                String why =
+                        Files.exists(file) && !Files.isRegularFile(file) ? "is not a regular file" : "cannot be read";
+                error = file + ": the config file " + why + "; the running config stays in force";
+                unreadableReported = true;
                 LOG.log(Level.WARNING, "config: " + error);
             }
             return;
         }
         unreadable = 0;
-        if (Arrays.equals(now.get(), digest)) {
+        // back with the content it had before it went away (a checkout, a ConfigMap remount): read it again, so that
+        // the error clears
+        if (Arrays.equals(now.get(), digest) && !unreadableReported) {
             return;
         }
+        unreadableReported = false;
         digest = now.get();
         try {
             ConfigFile next = ConfigFile.load(file, env);
@@ -83,7 +94,11 @@ final class ConfigWatcher implements AutoCloseable {
         }
     }
 
+    /** The digest of the file's content; empty when it cannot be read. Never blocks: only a regular file is opened. */
     private Optional<byte[]> read() {
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty(); // a named pipe or a device would block the read, maybe for good
+        }
         try {
             return Optional.of(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
         } catch (IOException e) {

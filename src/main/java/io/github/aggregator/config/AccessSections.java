@@ -4,6 +4,7 @@ import io.github.aggregator.source.AccessConfig;
 import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.CorsConfig;
 import io.github.aggregator.source.Durations;
+import io.github.aggregator.source.InvalidField;
 import io.github.aggregator.source.Scope;
 import io.github.aggregator.source.SourceConfig;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
  * Reads the {@code access} and {@code cors} sections of the config file, and checks that every source marked {@code
- * access: token} can be read by some credential. Messages follow {@link ConfigFile}'s one-line form and never contain a
+ * access: token} can be read by some credential. Messages follow {@link YamlReader}'s one-line form and never contain a
  * key, secret or token.
  */
 final class AccessSections {
@@ -48,20 +49,19 @@ final class AccessSections {
 
     /** The {@code access} section ({@code node} null when absent), checked against the sources and the admin token. */
     static AccessConfig access(
-            ConfigFile.Reading r, Node node, AggregatorConfig aggregator, Node aggregatorNode, String adminToken) {
+            YamlReader r, Node node, AggregatorConfig aggregator, Node aggregatorNode, String adminToken) {
         AccessConfig access = empty(node) ? AccessConfig.NONE : parseAccess(r, node, aggregator, adminToken);
         checkSources(r, access, aggregator, aggregatorNode);
         return access;
     }
 
-    private static AccessConfig parseAccess(
-            ConfigFile.Reading r, Node node, AggregatorConfig aggregator, String adminToken) {
+    private static AccessConfig parseAccess(YamlReader r, Node node, AggregatorConfig aggregator, String adminToken) {
         Map<String, NodeTuple> fields = r.mapping(node, null, "access", ACCESS_KEYS);
         List<AccessConfig.Key> keys = new ArrayList<>();
         if (fields.containsKey("keys") && !empty(fields.get("keys").getValueNode())) {
             Node list = fields.get("keys").getValueNode();
             if (!(list instanceof SequenceNode seq)) {
-                throw r.fail(ConfigFile.Reading.line(list), null, "access.keys", "must be a list of {key, sources}");
+                throw r.fail(YamlReader.line(list), null, "access.keys", "must be a list of {key, sources}");
             }
             Set<String> ids = new HashSet<>();
             aggregator.sources().forEach(s -> ids.add(s.id()));
@@ -71,7 +71,7 @@ final class AccessSections {
                 for (int j = 0; j < keys.size(); j++) {
                     if (MessageDigest.isEqual(keys.get(j).sha256(), key.sha256())) {
                         throw r.fail(
-                                ConfigFile.Reading.line(seq.getValue().get(i)),
+                                YamlReader.line(seq.getValue().get(i)),
                                 null,
                                 "access.keys[" + i + "].key",
                                 "is the same key as access.keys[" + j + "]");
@@ -79,7 +79,7 @@ final class AccessSections {
                 }
                 if (admin != null && MessageDigest.isEqual(admin, key.sha256())) {
                     throw r.fail(
-                            ConfigFile.Reading.line(seq.getValue().get(i)),
+                            YamlReader.line(seq.getValue().get(i)),
                             null,
                             "access.keys[" + i + "].key",
                             "is the admin token; the admin token must not also read sources");
@@ -97,18 +97,18 @@ final class AccessSections {
         try {
             return new AccessConfig(
                     keys, jwt, cookie.isBlank() ? null : cookie.trim(), query.isBlank() ? null : query.trim());
-        } catch (IllegalArgumentException e) {
-            throw error(r, e, fields, node);
+        } catch (InvalidField e) {
+            throw r.refused(e, fields, node, null, "");
         }
     }
 
-    private static AccessConfig.Key key(ConfigFile.Reading r, Node node, String field, Set<String> ids) {
+    private static AccessConfig.Key key(YamlReader r, Node node, String field, Set<String> ids) {
         Map<String, NodeTuple> fields = r.mapping(node, null, field, KEY_KEYS);
         if (!fields.containsKey("key")) {
-            throw r.fail(ConfigFile.Reading.line(node), null, field + ".key", "is required");
+            throw r.fail(YamlReader.line(node), null, field + ".key", "is required");
         }
         if (!fields.containsKey("sources")) {
-            throw r.fail(ConfigFile.Reading.line(node), null, field + ".sources", "is required (source ids or \"*\")");
+            throw r.fail(YamlReader.line(node), null, field + ".sources", "is required (source ids or \"*\")");
         }
         byte[] digest = value(r, fields, "key", field + ".key", AccessSections::keyDigest, null);
         return new AccessConfig.Key(digest, scope(r, fields.get("sources").getValueNode(), field + ".sources", ids));
@@ -131,24 +131,24 @@ final class AccessSections {
         return sha256(v);
     }
 
-    private static Scope scope(ConfigFile.Reading r, Node node, String field, Set<String> ids) {
+    private static Scope scope(YamlReader r, Node node, String field, Set<String> ids) {
         List<Node> items = node instanceof SequenceNode seq ? seq.getValue() : List.of(node);
         if (items.isEmpty()) {
-            throw r.fail(ConfigFile.Reading.line(node), null, field, "must list source ids or be \"*\"");
+            throw r.fail(YamlReader.line(node), null, field, "must list source ids or be \"*\"");
         }
         Set<String> granted = new HashSet<>();
         for (Node item : items) {
             if (!(item instanceof ScalarNode s)) {
-                throw r.fail(ConfigFile.Reading.line(item), null, field, "must be a list of source ids or \"*\"");
+                throw r.fail(YamlReader.line(item), null, field, "must be a list of source ids or \"*\"");
             }
-            String id = r.substitute(s.getValue(), ConfigFile.Reading.line(item), null, field)
+            String id = r.substitute(s.getValue(), YamlReader.line(item), null, field)
                     .trim();
             if (id.equals("*")) {
                 return Scope.everything();
             }
             if (!ids.contains(id)) {
                 throw r.fail(
-                        ConfigFile.Reading.line(item),
+                        YamlReader.line(item),
                         null,
                         field,
                         "\"" + (id.length() > 64 ? id.substring(0, 64) + "…" : id) + "\" is not a configured source");
@@ -158,7 +158,7 @@ final class AccessSections {
         return new Scope(false, granted);
     }
 
-    private static AccessConfig.Jwt jwt(ConfigFile.Reading r, Node node) {
+    private static AccessConfig.Jwt jwt(YamlReader r, Node node) {
         Map<String, NodeTuple> fields = r.mapping(node, null, "access.jwt", JWT_KEYS);
         try {
             return new AccessConfig.Jwt(
@@ -174,8 +174,8 @@ final class AccessSections {
                     value(r, fields, "issuer", "access.jwt.issuer", v -> v, null),
                     value(r, fields, "audience", "access.jwt.audience", v -> v, null),
                     value(r, fields, "leeway", "access.jwt.leeway", Durations::parse, null));
-        } catch (IllegalArgumentException e) {
-            throw error(r, e, fields, node);
+        } catch (InvalidField e) {
+            throw r.refused(e, fields, node, null, "");
         }
     }
 
@@ -204,7 +204,7 @@ final class AccessSections {
     }
 
     /** The {@code cors} section ({@code node} null when absent). */
-    static CorsConfig cors(ConfigFile.Reading r, Node node) {
+    static CorsConfig cors(YamlReader r, Node node) {
         if (empty(node)) {
             return CorsConfig.NONE;
         }
@@ -215,22 +215,20 @@ final class AccessSections {
             Node list = fields.get("allowedOrigins").getValueNode();
             for (Node item : list instanceof SequenceNode seq ? seq.getValue() : List.of(list)) {
                 if (!(item instanceof ScalarNode s)) {
-                    throw r.fail(
-                            ConfigFile.Reading.line(item), null, "cors.allowedOrigins", "must be a list of origins");
+                    throw r.fail(YamlReader.line(item), null, "cors.allowedOrigins", "must be a list of origins");
                 }
-                String origin = r.substitute(s.getValue(), ConfigFile.Reading.line(item), null, "cors.allowedOrigins");
+                String origin = r.substitute(s.getValue(), YamlReader.line(item), null, "cors.allowedOrigins");
                 try {
                     origins.add(CorsConfig.normalize(origin));
                 } catch (IllegalArgumentException e) {
-                    throw r.fail(ConfigFile.Reading.line(item), null, "cors.allowedOrigins", reason(e));
+                    throw r.fail(YamlReader.line(item), null, "cors.allowedOrigins", reason(e));
                 }
             }
         }
-        boolean credentials =
-                value(r, fields, "allowCredentials", "cors.allowCredentials", ConfigFile.Reading::bool, false);
+        boolean credentials = value(r, fields, "allowCredentials", "cors.allowCredentials", YamlReader::bool, false);
         if (credentials && !origins.isEmpty() && origins.stream().allMatch("*"::equals)) {
             throw r.fail(
-                    ConfigFile.Reading.line(fields.get("allowCredentials").getValueNode()),
+                    YamlReader.line(fields.get("allowCredentials").getValueNode()),
                     null,
                     "cors.allowCredentials",
                     "credentials are never allowed for \"*\"; list the origins that may send them");
@@ -238,8 +236,8 @@ final class AccessSections {
         try {
             return new CorsConfig(
                     origins, credentials, value(r, fields, "maxAge", "cors.maxAge", Durations::parse, null));
-        } catch (IllegalArgumentException e) {
-            throw error(r, e, fields, node);
+        } catch (InvalidField e) {
+            throw r.refused(e, fields, node, null, "");
         }
     }
 
@@ -248,7 +246,7 @@ final class AccessSections {
      * a token part.
      */
     private static void checkSources(
-            ConfigFile.Reading r, AccessConfig access, AggregatorConfig aggregator, Node aggregatorNode) {
+            YamlReader r, AccessConfig access, AggregatorConfig aggregator, Node aggregatorNode) {
         for (SourceConfig s : aggregator.enabledSources()) {
             if (s.access() == SourceConfig.Access.TOKEN && !access.enabled()) {
                 throw r.fail(
@@ -276,7 +274,7 @@ final class AccessSections {
     /** The line of source {@code id}'s {@code access} field, else of the source itself. */
     private static int sourceLine(Node aggregatorNode, String id) {
         if (!(aggregatorNode instanceof MappingNode agg)) {
-            return ConfigFile.Reading.line(aggregatorNode);
+            return YamlReader.line(aggregatorNode);
         }
         for (NodeTuple t : agg.getValue()) {
             if (t.getKeyNode() instanceof ScalarNode k
@@ -285,12 +283,12 @@ final class AccessSections {
                 for (Node item : seq.getValue()) {
                     if (item instanceof MappingNode m && id.equals(field(m, "id"))) {
                         Node access = fieldNode(m, "access");
-                        return ConfigFile.Reading.line(access == null ? item : access);
+                        return YamlReader.line(access == null ? item : access);
                     }
                 }
             }
         }
-        return ConfigFile.Reading.line(aggregatorNode);
+        return YamlReader.line(aggregatorNode);
     }
 
     private static String field(MappingNode m, String key) {
@@ -308,18 +306,13 @@ final class AccessSections {
 
     /** A scalar field parsed by {@code parse}, named {@code field} in messages; {@code dflt} when absent. */
     private static <T> T value(
-            ConfigFile.Reading r,
-            Map<String, NodeTuple> fields,
-            String key,
-            String field,
-            Function<String, T> parse,
-            T dflt) {
+            YamlReader r, Map<String, NodeTuple> fields, String key, String field, Function<String, T> parse, T dflt) {
         NodeTuple t = fields.get(key);
         if (t == null) {
             return dflt;
         }
         Node v = t.getValueNode();
-        int line = ConfigFile.Reading.line(v);
+        int line = YamlReader.line(v);
         if (!(v instanceof ScalarNode s)) {
             throw r.fail(line, null, field, "must be a single value, not a list or mapping");
         }
@@ -331,20 +324,9 @@ final class AccessSections {
         }
     }
 
-    /** A record's own check failed; its message starts with the dotted field name. */
-    private static ConfigException error(
-            ConfigFile.Reading r, IllegalArgumentException e, Map<String, NodeTuple> fields, Node section) {
-        String[] parts = e.getMessage().split(": ", 2);
-        String field = parts.length == 2 ? parts[0] : "?";
-        NodeTuple t = fields.get(field.substring(field.lastIndexOf('.') + 1));
-        int line = ConfigFile.Reading.line(t == null ? section : t.getValueNode());
-        return r.fail(line, null, field, parts.length == 2 ? parts[1] : e.getMessage());
-    }
-
-    /** The message of a parse failure without a leading {@code field: } prefix. */
+    /** The reason of a parse failure, without the field name a record's {@link InvalidField} carries. */
     private static String reason(IllegalArgumentException e) {
-        String m = String.valueOf(e.getMessage());
-        return m.startsWith("cors.") || m.startsWith("access.") ? m.split(": ", 2)[1] : m;
+        return e instanceof InvalidField f ? f.reason() : String.valueOf(e.getMessage());
     }
 
     private static boolean empty(Node node) {

@@ -1,6 +1,7 @@
 package io.github.aggregator.config;
 
 import io.github.aggregator.source.AuthConfig;
+import io.github.aggregator.source.InvalidField;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.InvalidPathException;
@@ -12,7 +13,7 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 
 /**
- * Reads what a source needs to be a careful API client: its {@code auth}. Messages follow {@link ConfigFile}'s
+ * Reads what a source needs to be a careful API client: its {@code auth}. Messages follow {@link YamlReader}'s
  * one-line form and never contain a secret.
  */
 final class FetchSections {
@@ -24,7 +25,7 @@ final class FetchSections {
     private FetchSections() {}
 
     /** The {@code auth} field of source {@code id} (exactly one kind), or null when it is absent or empty. */
-    static AuthConfig auth(ConfigFile.Reading r, NodeTuple tuple, String id, Map<String, String> headers) {
+    static AuthConfig auth(YamlReader r, NodeTuple tuple, String id, Map<String, String> headers) {
         if (tuple == null) {
             return null;
         }
@@ -32,7 +33,7 @@ final class FetchSections {
         if (node instanceof ScalarNode s && s.getValue().isEmpty()) {
             return null; // "auth:" with nothing under it: none
         }
-        int line = ConfigFile.Reading.line(node);
+        int line = YamlReader.line(node);
         Map<String, NodeTuple> fields = r.mapping(node, id, "auth", AUTH_KEYS);
         if (fields.size() != 1) {
             throw r.fail(line, id, "auth", "must have exactly one of basic, bearerFile, oauth2");
@@ -42,7 +43,7 @@ final class FetchSections {
         }
         String kind = fields.keySet().iterator().next();
         Node value = fields.get(kind).getValueNode();
-        int valueLine = ConfigFile.Reading.line(value);
+        int valueLine = YamlReader.line(value);
         try {
             return switch (kind) {
                 case "bearerFile" -> {
@@ -50,7 +51,7 @@ final class FetchSections {
                     try {
                         yield new AuthConfig.BearerFile(Path.of(file.trim()));
                     } catch (InvalidPathException e) {
-                        throw new IllegalArgumentException("auth.bearerFile: is not a file path");
+                        throw new InvalidField("auth.bearerFile", "is not a file path");
                     }
                 }
                 case "basic" -> {
@@ -65,7 +66,7 @@ final class FetchSections {
                     try {
                         tokenUrl = url == null ? null : new URI(url.trim());
                     } catch (URISyntaxException e) {
-                        throw new IllegalArgumentException("auth.oauth2.tokenUrl: is not a valid URL");
+                        throw new InvalidField("auth.oauth2.tokenUrl", "is not a valid URL");
                     }
                     yield new AuthConfig.OAuth2(
                             tokenUrl,
@@ -74,16 +75,11 @@ final class FetchSections {
                             r.scalar(o, "scope", id, v -> v, null),
                             r.scalar(o, "audience", id, v -> v, null),
                             r.scalar(
-                                    o,
-                                    "clientAuth",
-                                    id,
-                                    v -> ConfigFile.Reading.choice(AuthConfig.ClientAuth.class, v),
-                                    null));
+                                    o, "clientAuth", id, v -> YamlReader.choice(AuthConfig.ClientAuth.class, v), null));
                 }
             };
-        } catch (IllegalArgumentException e) {
-            String[] parts = e.getMessage().split(": ", 2);
-            throw r.fail(valueLine, id, parts[0], parts.length == 2 ? parts[1] : e.getMessage());
+        } catch (InvalidField e) {
+            throw r.fail(valueLine, id, e.field(), e.reason());
         }
     }
 }

@@ -5,14 +5,13 @@ import io.github.aggregator.fetch.auth.UpstreamAuth;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
 import io.helidon.common.buffers.DataReader;
-import io.helidon.common.tls.Tls;
 import io.helidon.http.DateTime;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientRequest;
 import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.TcpClientConnection;
 import io.helidon.webclient.api.WebClient;
-import io.helidon.webclient.api.WebClientConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,6 +24,7 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -42,6 +42,10 @@ public final class Fetcher {
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
     private static final Duration MAX_RETRY_AFTER = Duration.ofHours(24);
     private static final String UNRESOLVED_HOST = "Failed to get address for host ";
+    /** Helidon's messages for a header block over its limit and for a status line that is not HTTP. */
+    private static final String HEADERS_TOO_LARGE = "Header size exceeded";
+
+    private static final String NOT_HTTP = "http response did not";
 
     private final SourceConfig source;
     private final String userAgent;
@@ -74,19 +78,8 @@ public final class Fetcher {
         this.userAgent = userAgent;
         this.selfBase = selfBase;
         this.clock = clock;
-        WebClientConfig.Builder builder = WebClient.builder()
-                .connectTimeout(source.timeout())
-                .readTimeout(source.timeout())
-                .followRedirects(false) // followed here, so headers go only to the configured origin
-                .shareConnectionCache(false);
-        if (source.url().getScheme() == null) {
-            // a path URL means this service itself, which may serve TLS with a certificate made for other names
-            builder.tls(Tls.builder()
-                    .trustAll(true)
-                    .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_NONE)
-                    .build());
-        }
-        this.client = builder.build();
+        // a path URL means this service itself, which may serve TLS with a certificate made for other names
+        this.client = UpstreamClients.client(source.timeout(), source.url().getScheme() == null);
     }
 
     /**
@@ -94,7 +87,7 @@ public final class Fetcher {
      * pay for; the service calls it on a background thread while it starts. Idempotent; thread-safe.
      */
     public static void preload() {
-        WebClient.builder().shareConnectionCache(false).build();
+        UpstreamClients.client(SourceConfig.DEFAULT_TIMEOUT, false);
     }
 
     /** The source this fetcher calls. */
@@ -130,6 +123,7 @@ public final class Fetcher {
             boolean sameOrigin = sameOrigin(first, target);
             HttpClientRequest request =
                     client.get().uri(verbatim(target)).skipUriEncoding(true).readTimeout(source.timeout());
+            request.keepAlive(false); // see UpstreamClients: no idle connection is left to the upstream
             request.header(HeaderNames.USER_AGENT, userAgent); // a User-Agent in the source's headers replaces it
             request.header(
                     HeaderNames.ACCEPT,
@@ -148,6 +142,15 @@ public final class Fetcher {
                     request.header(HeaderNames.AUTHORIZATION, authorization);
                 }
             }
+            // the connection is this fetch's own and closed when it ends, whatever happened: Helidon's client leaves a
+            // socket open (until a garbage collection) when a response fails before its status was read
+            TcpClientConnection connection;
+            try {
+                connection = UpstreamClients.connect(client, target);
+            } catch (RuntimeException e) {
+                return fail(describe(e));
+            }
+            request.connection(connection);
             try (HttpClientResponse response = request.request()) {
                 Status status = response.status();
                 if (REDIRECTS.contains(status.code())) {
@@ -222,6 +225,8 @@ public final class Fetcher {
                 return timedOut();
             } catch (RuntimeException | IOException e) {
                 return fail(describe(e));
+            } finally {
+                connection.closeResource();
             }
         }
     }
@@ -350,13 +355,29 @@ public final class Fetcher {
             if (t instanceof DataReader.InsufficientDataAvailableException) {
                 return "connection closed by upstream before the response was complete";
             }
+            if (t instanceof DataReader.IncorrectNewLineException) {
+                return "not an HTTP response";
+            }
+            String m = t.getMessage() == null ? "" : t.getMessage();
+            if (t instanceof IllegalStateException && m.equals(HEADERS_TOO_LARGE)) {
+                return "response headers too large";
+            }
+            if (t instanceof IllegalStateException && m.toLowerCase(Locale.ROOT).startsWith(NOT_HTTP)) {
+                return "not an HTTP response";
+            }
         }
         String type = e.getClass().getSimpleName();
         String msg = e.getMessage();
         if (msg != null && (msg.contains("Connection reset") || msg.contains("closed") || msg.contains("EOF"))) {
             return "connection closed by upstream before the response was complete";
         }
-        return "request failed (" + type.replace("Exception", "").replace("Error", "") + ")";
+        return "request failed (the HTTP client gave up: " + words(type) + ")";
+    }
+
+    /** {@code IllegalStateException} as {@code illegal state}: a last resort that still reads as words. */
+    private static String words(String type) {
+        String bare = type.replace("Exception", "").replace("Error", "");
+        return bare.replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT);
     }
 
     private static String reasonOf(Status status) {

@@ -65,13 +65,12 @@ public final class Poller implements AutoCloseable {
     private final SourceRegistry registry;
     private final Function<SourceConfig, Fetcher> fetchers;
     private final Listener listener;
-    private final Predicate<String> subscribed;
     private final Predicate<String> mayFetch;
     private final RandomGenerator random;
     private final Metrics metrics;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final ConcurrentHashMap<String, Task> tasks = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Long> lastRead = new ConcurrentHashMap<>();
+    private final Demand demand;
     private volatile boolean closed;
 
     /**
@@ -101,19 +100,8 @@ public final class Poller implements AutoCloseable {
         this.registry = registry;
         this.fetchers = fetchers;
         this.listener = listener;
-        this.subscribed = subscribed;
+        this.demand = new Demand(time, registry, subscribed);
         this.random = random;
-    }
-
-    /** A poller alone (it fetches every source) whose metrics nobody reads. */
-    public Poller(
-            Scheduler time,
-            SourceRegistry registry,
-            Function<SourceConfig, Fetcher> fetchers,
-            Listener listener,
-            Predicate<String> subscribed,
-            RandomGenerator random) {
-        this(time, registry, fetchers, listener, subscribed, id -> true, random, new Metrics());
     }
 
     /**
@@ -148,7 +136,7 @@ public final class Poller implements AutoCloseable {
      * on-demand source (or the idle parts of a combined one), returns the fetch to wait for.
      */
     public Optional<CompletableFuture<Void>> touch(String id) {
-        lastRead.put(id, time.nanoTime());
+        demand.read(id);
         List<CompletableFuture<Void>> woken = new ArrayList<>();
         wake(id, woken, 0);
         return woken.isEmpty()
@@ -217,7 +205,7 @@ public final class Poller implements AutoCloseable {
         if (task != null) {
             task.cancel();
         }
-        lastRead.remove(id);
+        demand.forget(id);
     }
 
     /**
@@ -247,42 +235,6 @@ public final class Poller implements AutoCloseable {
         closed = true;
         time.close();
         workers.shutdownNow();
-    }
-
-    /** Whether {@code source} should be fetched: always-polled, or wanted by a reader, subscriber or combination. */
-    private boolean wanted(SourceConfig source) {
-        return source.poll() == SourceConfig.Poll.ALWAYS || wanted(source.id(), source.idleAfter(), 0);
-    }
-
-    private boolean wanted(String id, Duration idleAfter, int depth) {
-        if (subscribed.test(id)) {
-            return true;
-        }
-        Long read = lastRead.get(id);
-        if (read != null && time.nanoTime() - read < idleAfter.toNanos()) {
-            return true;
-        }
-        return depth < 64 && registry.dependents(id).stream().anyMatch(c -> wanted(c.id(), idleAfter, depth + 1));
-    }
-
-    private static Metrics.Outcome outcome(FetchResult result) {
-        return switch (result) {
-            case FetchResult.Failure f -> Metrics.Outcome.FAILURE;
-            case FetchResult.NotModified n -> Metrics.Outcome.NOT_MODIFIED;
-            case FetchResult.Success ok -> Metrics.Outcome.SUCCESS;
-            case FetchResult.Partial p -> Metrics.Outcome.SUCCESS; // only combinations are partial, never fetched
-        };
-    }
-
-    /** Delay after the {@code failures}-th consecutive failure: uniform in [interval, min(max, interval * 2^n)]. */
-    static long backoffMillis(SourceConfig s, int failures, RandomGenerator random) {
-        long interval = s.interval().toMillis();
-        long max = Math.max(interval, s.maxBackoff().toMillis());
-        long ceiling = interval;
-        for (int i = 0; i < failures && ceiling < max; i++) {
-            ceiling = Math.min(max, ceiling * 2);
-        }
-        return interval + random.nextLong(ceiling - interval + 1);
     }
 
     /** The schedule and in-flight state of one upstream source. */
@@ -338,7 +290,7 @@ public final class Poller implements AutoCloseable {
         /** A scheduled fetch is due: fetch, unless an on-demand source is no longer wanted. */
         private void tick() {
             synchronized (this) {
-                if (!wanted(source)) {
+                if (!demand.wanted(source)) {
                     idle = true;
                     nextAt = null;
                     LOG.log(Level.DEBUG, "source " + source.id() + ": idle (no readers)");
@@ -414,7 +366,7 @@ public final class Poller implements AutoCloseable {
                 long fetchStart = time.nanoTime();
                 FetchResult result = fetcher.fetch();
                 from = time.nanoTime();
-                metrics.fetched(source.id(), outcome(result), from - fetchStart);
+                metrics.fetched(source.id(), Backoff.outcome(result), from - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
                 nextAt = time.instant().plusMillis(delay);
@@ -440,21 +392,8 @@ public final class Poller implements AutoCloseable {
         }
 
         private synchronized long nextDelay(FetchResult result, long elapsedMillis) {
-            long wait;
-            if (result instanceof FetchResult.Failure f) {
-                failures++;
-                wait = backoffMillis(source, failures, random) - elapsedMillis;
-                if (f.retryAfter() != null) {
-                    wait = Math.max(
-                            wait,
-                            Duration.between(time.instant(), f.retryAfter()).toMillis());
-                }
-            } else {
-                failures = 0;
-                wait = source.interval().toMillis() - elapsedMillis;
-            }
-            wait = Math.max(wait, source.minInterval().toMillis()); // counted from the end of this fetch
-            return Math.max(0, wait);
+            failures = result instanceof FetchResult.Failure ? failures + 1 : 0;
+            return Backoff.nextDelay(source, result, failures, elapsedMillis, time.instant(), random);
         }
     }
 }

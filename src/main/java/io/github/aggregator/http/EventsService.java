@@ -4,6 +4,7 @@ import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Deltas;
@@ -58,13 +59,15 @@ public final class EventsService implements HttpService {
     private final WriteWatchdog watchdog;
     private final Guard guard;
 
-    public EventsService(SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller, Guard guard) {
+    /** @param time measures and sweeps blocked writes ({@code writeTimeout}) */
+    public EventsService(
+            SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller, Guard guard, Scheduler time) {
         this.registry = registry;
         this.store = store;
         this.hub = hub;
         this.poller = poller;
         this.guard = guard;
-        this.watchdog = new WriteWatchdog(registry.config().writeTimeout());
+        this.watchdog = new WriteWatchdog(registry.config().writeTimeout(), time);
     }
 
     @Override
@@ -159,6 +162,10 @@ public final class EventsService implements HttpService {
                 .orElseGet(() -> req.query().first("lastEventId").orElse(null));
         AggregatorConfig config = registry.config();
         String client = clientAddress(req, config);
+        if (client == null) {
+            LOG.log(Level.DEBUG, "stream of " + ids.size() + " source(s): the client left before it started");
+            return;
+        }
         EventStream stream;
         try {
             stream = new EventStream(
@@ -207,7 +214,8 @@ public final class EventsService implements HttpService {
 
     /**
      * The address the per-client limit counts: the connection's peer, or behind a reverse proxy the last entry of the
-     * configured header (the address the nearest proxy saw; entries before it can be forged by the client).
+     * configured header (the address the nearest proxy saw; entries before it can be forged by the client). Null when
+     * the connection is already gone.
      */
     static String clientAddress(ServerRequest req, AggregatorConfig config) {
         if (config.clientAddressHeader() != null) {
@@ -220,7 +228,13 @@ public final class EventsService implements HttpService {
                 }
             }
         }
-        return req.remotePeer().host();
+        try {
+            return req.remotePeer().host();
+        } catch (RuntimeException e) {
+            // Helidon reads the address from the socket, which throws once the connection is gone (HTTP/2 streams
+            // of a dropped connection still run)
+            return null;
+        }
     }
 
     /** The reconnect delay for one client: the configured base plus a random part of the spread. */

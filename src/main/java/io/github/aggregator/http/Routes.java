@@ -7,11 +7,18 @@ import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
 import java.lang.System.Logger.Level;
 
-/** The whole HTTP surface: services, the dashboard, the JSON 404 for everything else, and the error mapping. */
+/** The whole HTTP surface: filters, services, the dashboard, the JSON 404 for everything else, the error mapping. */
 public final class Routes {
     private static final System.Logger LOG = System.getLogger(Routes.class.getName());
+
+    /** Helidon's message for a header block over its limit (seen with {@code error-handling.include-entity}). */
+    private static final String HEADERS_TOO_LARGE = "Header size exceeded";
+
+    private static final Status HEADERS_TOO_LARGE_431 = Status.create(431, "Request Header Fields Too Large");
 
     private Routes() {}
 
@@ -22,7 +29,10 @@ public final class Routes {
     public static DirectHandlers directHandlers() {
         DirectHandlers.Builder b = DirectHandlers.builder();
         for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
-            b.addHandler(type, (request, eventType, status, headers, message) -> {
+            b.addHandler(type, (request, eventType, given, headers, message) -> {
+                // Helidon answers a header block over server.protocols.http_1_1.max-headers-size with a plain 400
+                Status status =
+                        given.code() == 400 && HEADERS_TOO_LARGE.equals(message) ? HEADERS_TOO_LARGE_431 : given;
                 String body = Json.text(Json.MAPPER
                         .createObjectNode()
                         .put("type", "about:blank")
@@ -43,9 +53,26 @@ public final class Routes {
         return b.build();
     }
 
-    /** Registers every route on {@code routing}; tests reuse this with their own services. */
+    /**
+     * Registers every route and filter of the service on {@code routing}: the connection limits (first, so that a
+     * {@code Connection: close} request's unread body is never read as further requests), CORS, health, metrics, the admin refresh
+     * (when {@code admin} is not null), pages, SSE, polling, the demo upstreams, the JSON 404 / 405 for everything else
+     * and the error mapping. The service is wired only through here, so every test that starts one goes through it.
+     */
     public static void routing(
-            HttpRouting.Builder routing, PollService poll, EventsService events, DemoService demo, AdminService admin) {
+            HttpRouting.Builder routing,
+            ConnectionLimits limits,
+            Cors cors,
+            HealthService health,
+            MetricsService metrics,
+            PollService poll,
+            EventsService events,
+            DemoService demo,
+            AdminService admin) {
+        routing.addFilter(limits.filter())
+                .addFilter(cors)
+                .register("/observe/health", health)
+                .register("/observe/metrics", metrics);
         if (admin != null) {
             routing.register("/api/refresh", admin);
         }
@@ -66,15 +93,17 @@ public final class Routes {
                     }
                     Problem.send(req, res, Status.NOT_FOUND_404, "no such resource");
                 })
-                .error(Throwable.class, (req, res, t) -> {
-                    LOG.log(
-                            Level.WARNING,
-                            "request " + req.prologue().method().text() + " "
-                                    + req.path().path() + " failed: "
-                                    + t.getClass().getSimpleName());
-                    if (!res.isSent()) {
-                        Problem.send(req, res, Status.INTERNAL_SERVER_ERROR_500, "internal error");
-                    }
-                });
+                .error(Throwable.class, Routes::failed);
+    }
+
+    /** A request that failed inside the service: one log line, and a 500 problem when nothing was sent yet. */
+    static void failed(ServerRequest req, ServerResponse res, Throwable t) {
+        LOG.log(
+                Level.WARNING,
+                "request " + req.prologue().method().text() + " " + req.path().path() + " failed: "
+                        + t.getClass().getSimpleName());
+        if (!res.isSent()) {
+            Problem.send(req, res, Status.INTERNAL_SERVER_ERROR_500, "internal error");
+        }
     }
 }

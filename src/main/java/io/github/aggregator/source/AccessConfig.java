@@ -34,11 +34,11 @@ public record AccessConfig(List<Key> keys, Jwt jwt, String cookie, String queryP
     public AccessConfig {
         keys = List.copyOf(keys);
         if (cookie != null && (cookie.isEmpty() || !TOKEN_CHARS.matcher(cookie).matches())) {
-            throw new IllegalArgumentException("access.cookie: \"" + cookie + "\" is not a cookie name");
+            throw new InvalidField("access.cookie", "\"" + cookie + "\" is not a cookie name");
         }
         if (queryParameter != null && (queryParameter.isEmpty() || !queryParameter.matches("[A-Za-z0-9_.-]+"))) {
-            throw new IllegalArgumentException(
-                    "access.queryParameter: \"" + queryParameter + "\" is not a parameter name ([A-Za-z0-9_.-]+)");
+            throw new InvalidField(
+                    "access.queryParameter", "\"" + queryParameter + "\" is not a parameter name ([A-Za-z0-9_.-]+)");
         }
     }
 
@@ -62,7 +62,7 @@ public record AccessConfig(List<Key> keys, Jwt jwt, String cookie, String queryP
     public record Key(byte[] sha256, Scope scope) {
         public Key {
             if (sha256 == null || sha256.length != 32) {
-                throw new IllegalArgumentException("key: a SHA-256 digest has 32 bytes");
+                throw new InvalidField("key", "a SHA-256 digest has 32 bytes");
             }
             sha256 = sha256.clone();
         }
@@ -109,27 +109,29 @@ public record AccessConfig(List<Key> keys, Jwt jwt, String cookie, String queryP
             Duration leeway) {
         public Jwt {
             if (hs256Secret == null && rs256PublicKey == null) {
-                throw new IllegalArgumentException("access.jwt: needs hs256Secret or rs256PublicKey");
+                throw new InvalidField("access.jwt", "needs hs256Secret or rs256PublicKey");
             }
             if (hs256Secret != null && hs256Secret.length < MIN_HS256_SECRET_BYTES) {
                 // never echo the secret
-                throw new IllegalArgumentException(
-                        "access.jwt.hs256Secret: must be at least " + MIN_HS256_SECRET_BYTES + " bytes");
+                throw new InvalidField(
+                        "access.jwt.hs256Secret", "must be at least " + MIN_HS256_SECRET_BYTES + " bytes");
             }
             hs256Secret = hs256Secret == null ? null : hs256Secret.clone();
             if (rs256PublicKey != null && rs256PublicKey.getModulus().bitLength() < MIN_RSA_BITS) {
-                throw new IllegalArgumentException("access.jwt.rs256PublicKey: must be at least " + MIN_RSA_BITS
-                        + " bits, got " + rs256PublicKey.getModulus().bitLength());
+                throw new InvalidField(
+                        "access.jwt.rs256PublicKey",
+                        "must be at least " + MIN_RSA_BITS + " bits, got "
+                                + rs256PublicKey.getModulus().bitLength());
             }
             claim = claim == null ? DEFAULT_CLAIM : claim.trim();
             if (claim.isEmpty()) {
-                throw new IllegalArgumentException("access.jwt.claim: must not be empty");
+                throw new InvalidField("access.jwt.claim", "must not be empty");
             }
             issuer = issuer == null || issuer.isBlank() ? null : issuer;
             audience = audience == null || audience.isBlank() ? null : audience;
             leeway = leeway == null ? DEFAULT_LEEWAY : leeway;
             if (leeway.isNegative() || leeway.compareTo(Duration.ofMinutes(10)) > 0) {
-                throw new IllegalArgumentException("access.jwt.leeway: must be between 0s and 10m");
+                throw new InvalidField("access.jwt.leeway", "must be between 0s and 10m");
             }
         }
 

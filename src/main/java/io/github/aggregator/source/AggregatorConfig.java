@@ -56,47 +56,47 @@ public record AggregatorConfig(
         Set<String> ids = new HashSet<>();
         for (SourceConfig s : sources) {
             if (!ids.add(s.id())) {
-                throw new IllegalArgumentException("sources: duplicate id \"" + s.id() + "\"");
+                throw new InvalidField("sources", "duplicate id \"" + s.id() + "\"");
             }
         }
         if (historySize < 1 || historySize > 10_000) {
-            throw new IllegalArgumentException("historySize: must be between 1 and 10000");
+            throw new InvalidField("historySize", "must be between 1 and 10000");
         }
         if (coldWait.isNegative()) {
-            throw new IllegalArgumentException("coldWait: must not be negative");
+            throw new InvalidField("coldWait", "must not be negative");
         }
         if (heartbeat.compareTo(Duration.ofMillis(100)) < 0) {
-            throw new IllegalArgumentException("heartbeat: must be at least 100ms");
+            throw new InvalidField("heartbeat", "must be at least 100ms");
         }
         if (retry.isNegative() || retry.isZero()) {
-            throw new IllegalArgumentException("retry: must be positive");
+            throw new InvalidField("retry", "must be positive");
         }
         if (subscriberQueue < 1 || subscriberQueue > 100_000) {
-            throw new IllegalArgumentException("subscriberQueue: must be between 1 and 100000");
+            throw new InvalidField("subscriberQueue", "must be between 1 and 100000");
         }
         if (userAgent == null || userAgent.isBlank() || userAgent.indexOf('\r') >= 0 || userAgent.indexOf('\n') >= 0) {
-            throw new IllegalArgumentException("userAgent: must be one non-empty line");
+            throw new InvalidField("userAgent", "must be one non-empty line");
         }
         if (retrySpread.isNegative()) {
-            throw new IllegalArgumentException("retrySpread: must not be negative");
+            throw new InvalidField("retrySpread", "must not be negative");
         }
         if (maxSubscribers < 1) {
-            throw new IllegalArgumentException("maxSubscribers: must be at least 1");
+            throw new InvalidField("maxSubscribers", "must be at least 1");
         }
         if (maxSubscribersPerClient < 1) {
-            throw new IllegalArgumentException("maxSubscribersPerClient: must be at least 1");
+            throw new InvalidField("maxSubscribersPerClient", "must be at least 1");
         }
         if (maxSourcesPerStream < 1) {
-            throw new IllegalArgumentException("maxSourcesPerStream: must be at least 1");
+            throw new InvalidField("maxSourcesPerStream", "must be at least 1");
         }
         if (clientAddressHeader != null && !clientAddressHeader.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]*")) {
-            throw new IllegalArgumentException("clientAddressHeader: is not a header name");
+            throw new InvalidField("clientAddressHeader", "is not a header name");
         }
         if (clientAddressHeader != null && clientAddressHeader.isEmpty()) {
             clientAddressHeader = null;
         }
         if (writeTimeout.compareTo(Duration.ofMillis(100)) < 0) {
-            throw new IllegalArgumentException("writeTimeout: must be at least 100ms");
+            throw new InvalidField("writeTimeout", "must be at least 100ms");
         }
     }
 

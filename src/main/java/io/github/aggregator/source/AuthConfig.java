@@ -46,13 +46,13 @@ public sealed interface AuthConfig {
                             || tokenUrl.getScheme().equalsIgnoreCase("https"))
                     || tokenUrl.getHost() == null
                     || tokenUrl.getHost().isEmpty()) {
-                throw new IllegalArgumentException("auth.oauth2.tokenUrl: must be an absolute http(s) URL");
+                throw new InvalidField("auth.oauth2.tokenUrl", "must be an absolute http(s) URL");
             }
             if (clientId == null || clientId.isEmpty()) {
-                throw new IllegalArgumentException("auth.oauth2.clientId: is required");
+                throw new InvalidField("auth.oauth2.clientId", "is required");
             }
             if (clientSecret == null || clientSecret.isEmpty()) {
-                throw new IllegalArgumentException("auth.oauth2.clientSecret: is required");
+                throw new InvalidField("auth.oauth2.clientSecret", "is required");
             }
             scope = scope == null || scope.isBlank() ? null : scope.trim();
             audience = audience == null || audience.isBlank() ? null : audience.trim();
@@ -84,7 +84,7 @@ public sealed interface AuthConfig {
     record BearerFile(Path file) implements AuthConfig {
         public BearerFile {
             if (file == null || file.toString().isBlank()) {
-                throw new IllegalArgumentException("auth.bearerFile: must name a file");
+                throw new InvalidField("auth.bearerFile", "must name a file");
             }
         }
 
@@ -103,10 +103,10 @@ public sealed interface AuthConfig {
     record Basic(String user, String password) implements AuthConfig {
         public Basic {
             if (user == null || user.isEmpty() || user.indexOf(':') >= 0) {
-                throw new IllegalArgumentException("auth.basic.user: is required and must not contain \":\"");
+                throw new InvalidField("auth.basic.user", "is required and must not contain \":\"");
             }
             if (password == null) {
-                throw new IllegalArgumentException("auth.basic.password: is required");
+                throw new InvalidField("auth.basic.password", "is required");
             }
         }
 

@@ -26,13 +26,13 @@ public record ClusterConfig(URI redis, String keyPrefix, Duration ttl, Duration 
     public ClusterConfig {
         Objects.requireNonNull(redis, "redis");
         if (keyPrefix == null || !keyPrefix.matches("[\\x21-\\x7e]{0,64}")) {
-            throw new IllegalArgumentException("keyPrefix: at most 64 printable characters without spaces");
+            throw new InvalidField("keyPrefix", "at most 64 printable characters without spaces");
         }
         if (ttl.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw new IllegalArgumentException("ttl: must be at least 1s");
+            throw new InvalidField("ttl", "must be at least 1s");
         }
         if (timeout.compareTo(Duration.ofMillis(10)) < 0 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
-            throw new IllegalArgumentException("timeout: must be between 10ms and 1m");
+            throw new InvalidField("timeout", "must be between 10ms and 1m");
         }
     }
 

@@ -32,7 +32,7 @@ public record CorsConfig(List<String> allowedOrigins, boolean allowCredentials, 
         allowedOrigins = List.copyOf(origins);
         maxAge = maxAge == null ? DEFAULT_MAX_AGE : maxAge;
         if (maxAge.isNegative() || maxAge.compareTo(Duration.ofDays(1)) > 0) {
-            throw new IllegalArgumentException("cors.maxAge: must be between 0s and 1d");
+            throw new InvalidField("cors.maxAge", "must be between 0s and 1d");
         }
     }
 
@@ -70,7 +70,9 @@ public record CorsConfig(List<String> allowedOrigins, boolean allowCredentials, 
         } catch (URISyntaxException e) {
             // refused below
         }
-        throw new IllegalArgumentException("cors.allowedOrigins: \"" + o
-                + "\" is not an origin (scheme://host[:port], no path, e.g. https://dash.example.com) or \"*\"");
+        throw new InvalidField(
+                "cors.allowedOrigins",
+                "\"" + o
+                        + "\" is not an origin (scheme://host[:port], no path, e.g. https://dash.example.com) or \"*\"");
     }
 }

@@ -85,69 +85,68 @@ public record SourceConfig(
 
     public SourceConfig {
         if (id == null || !ID.matcher(id).matches() || id.length() > 64) {
-            throw new IllegalArgumentException(
-                    "id: must match [a-z0-9][a-z0-9-]* and be at most 64 characters, got \"" + id + "\"");
+            throw new InvalidField(
+                    "id", "must match [a-z0-9][a-z0-9-]* and be at most 64 characters, got \"" + id + "\"");
         }
         combine = List.copyOf(combine == null ? List.of() : combine);
         if (combine.isEmpty()) {
             checkUrl(url);
         } else if (url != null) {
-            throw new IllegalArgumentException("url: a combined source has no url of its own");
+            throw new InvalidField("url", "a combined source has no url of its own");
         }
         if (interval == null || interval.compareTo(MIN_INTERVAL) < 0) {
-            throw new IllegalArgumentException("interval: must be at least 100ms");
+            throw new InvalidField("interval", "must be at least 100ms");
         }
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("timeout: must be positive");
+            throw new InvalidField("timeout", "must be positive");
         }
         headers = Map.copyOf(headers == null ? Map.of() : headers);
         for (String name : headers.keySet()) {
             if (!HEADER_NAME.matcher(name).matches()) {
-                throw new IllegalArgumentException("headers: \"" + name + "\" is not a valid header name");
+                throw new InvalidField("headers", "\"" + name + "\" is not a valid header name");
             }
             String value = headers.get(name);
             if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
                 // never echo the value: it may be a secret
-                throw new IllegalArgumentException("headers." + name + ": value must not contain line breaks");
+                throw new InvalidField("headers." + name, "value must not contain line breaks");
             }
         }
         if (select != null && !select.isEmpty() && !select.startsWith("/")) {
-            throw new IllegalArgumentException(
-                    "select: must be an RFC 6901 JSON Pointer starting with \"/\", got \"" + select + "\"");
+            throw new InvalidField(
+                    "select", "must be an RFC 6901 JSON Pointer starting with \"/\", got \"" + select + "\"");
         }
         if (select != null && select.isEmpty()) {
             select = null;
         }
         if (maxBodySize < 1) {
-            throw new IllegalArgumentException("maxBodySize: must be positive");
+            throw new InvalidField("maxBodySize", "must be positive");
         }
         format = format == null ? Format.JSON : format;
         if (format == Format.TEXT && select != null) {
-            throw new IllegalArgumentException("select: needs format json (use transform on text)");
+            throw new InvalidField("select", "needs format json (use transform on text)");
         }
         poll = poll == null ? Poll.ALWAYS : poll;
         idleAfter = idleAfter == null ? times(interval, 3) : idleAfter;
         if (idleAfter.isNegative() || idleAfter.isZero()) {
-            throw new IllegalArgumentException("idleAfter: must be positive");
+            throw new InvalidField("idleAfter", "must be positive");
         }
         minInterval = minInterval == null ? Duration.ZERO : minInterval;
         if (minInterval.isNegative()) {
-            throw new IllegalArgumentException("minInterval: must not be negative");
+            throw new InvalidField("minInterval", "must not be negative");
         }
         if (interval.compareTo(minInterval) < 0) {
-            throw new IllegalArgumentException("interval: must not be shorter than minInterval");
+            throw new InvalidField("interval", "must not be shorter than minInterval");
         }
         if (maxBackoff == null) {
             Duration capped = min(times(interval, 10), MAX_DEFAULT_BACKOFF);
             maxBackoff = capped.compareTo(interval) < 0 ? interval : capped;
         }
         if (maxBackoff.compareTo(interval) < 0) {
-            throw new IllegalArgumentException("maxBackoff: must not be shorter than interval");
+            throw new InvalidField("maxBackoff", "must not be shorter than interval");
         }
         access = access == null ? Access.PUBLIC : access;
         if (auth != null && url != null && url.getScheme() == null) {
-            throw new IllegalArgumentException(
-                    "auth: a path URL names this service itself, which takes no upstream auth");
+            throw new InvalidField("auth", "a path URL names this service itself, which takes no upstream auth");
         }
         budget = budget == null || budget.isBlank() ? null : budget.trim();
     }
@@ -254,20 +253,20 @@ public record SourceConfig(
 
     private static void checkUrl(URI url) {
         if (url == null) {
-            throw new IllegalArgumentException("url: is required");
+            throw new InvalidField("url", "is required");
         }
         if (url.getScheme() == null) {
             if (url.getHost() != null || url.getPath() == null || !url.getPath().startsWith("/")) {
-                throw new IllegalArgumentException("url: must be an absolute http(s) URL or a path starting with /");
+                throw new InvalidField("url", "must be an absolute http(s) URL or a path starting with /");
             }
             return;
         }
         String scheme = url.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new IllegalArgumentException("url: unsupported scheme \"" + scheme + "\" (use http or https)");
+            throw new InvalidField("url", "unsupported scheme \"" + scheme + "\" (use http or https)");
         }
         if (url.getHost() == null || url.getHost().isEmpty()) {
-            throw new IllegalArgumentException("url: has no host");
+            throw new InvalidField("url", "has no host");
         }
     }
 

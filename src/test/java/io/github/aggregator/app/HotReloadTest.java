@@ -185,4 +185,43 @@ class HotReloadTest {
             Await.isTrue(() -> ids(svc).equals(List.of("a", "b")), WAIT, "the fixed edit is in force");
         }
     }
+
+    @Test
+    void aFileThatGoesAwayAndComesBackUnchangedClearsItsError() throws Exception {
+        try (Upstream up = new Upstream().json("{\"v\":1}");
+                Service svc = Service.start(config(up, A))) {
+            Path file = svc.configFile();
+            String text = Files.readString(file);
+            Await.isTrue(() -> svc.get("/api/sources/a").statusCode() == 200, WAIT, "a serves");
+            Files.delete(file);
+            Await.isTrue(() -> list(svc).has("configError"), WAIT, "configError shown");
+            assertTrue(
+                    list(svc).get("configError").asText().contains("cannot be read"),
+                    list(svc).toString());
+            write(file, text); // the same content as before
+            Await.isTrue(() -> !list(svc).has("configError"), WAIT, "configError cleared");
+            assertEquals(List.of("a"), ids(svc));
+        }
+    }
+
+    @Test
+    void aNamedPipeInPlaceOfTheFileNeverBlocksTheWatcher() throws Exception {
+        try (Upstream up = new Upstream().json("{\"v\":1}");
+                Service svc = Service.start(config(up, A))) {
+            Path file = svc.configFile();
+            Await.isTrue(() -> svc.get("/api/sources/a").statusCode() == 200, WAIT, "a serves");
+            Path pipe = file.resolveSibling("pipe");
+            Process mkfifo = new ProcessBuilder("mkfifo", pipe.toString()).start();
+            assertEquals(0, mkfifo.waitFor(), "mkfifo");
+            Files.move(pipe, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Await.isTrue(() -> list(svc).has("configError"), WAIT, "configError shown");
+            assertTrue(
+                    list(svc).get("configError").asText().contains("not a regular file"),
+                    list(svc).toString());
+            long t = write(file, config(up, A, B));
+            Await.isTrue(() -> ids(svc).equals(List.of("a", "b")), WAIT, "the next edit is in force");
+            within(t, "edit after a named pipe in force");
+            assertFalse(list(svc).has("configError"));
+        }
+    }
 }

@@ -465,6 +465,30 @@ class ConfigFileTest {
         assertTrue(m.startsWith(file + ": "), m);
     }
 
+    @Test
+    void binaryGarbageIsRefusedInWordsNamingTheByte() throws IOException {
+        Path file = dir.resolve("garbage.yaml");
+        byte[] bytes = "server:\n  port: 1\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] garbage = java.util.Arrays.copyOf(bytes, bytes.length + 3);
+        garbage[bytes.length] = (byte) 0xff;
+        garbage[bytes.length + 1] = (byte) 0xfe;
+        garbage[bytes.length + 2] = 0x01;
+        Files.write(file, garbage);
+
+        String m = refused(file, Map.of());
+
+        assertEquals(file + ": not UTF-8 text at byte " + bytes.length, m);
+    }
+
+    @Test
+    void aMissingFileOrADirectoryIsRefusedInWords() throws IOException {
+        assertEquals(
+                dir.resolve("none.yaml") + ": cannot read config file: no such file",
+                refused(dir.resolve("none.yaml"), Map.of()));
+        Path sub = Files.createDirectories(dir.resolve("a-directory.yaml"));
+        assertEquals(sub + ": cannot read config file: not a regular file", refused(sub, Map.of()));
+    }
+
     // ---- accepted configs -----------------------------------------------------------------------------------------
 
     @Test
@@ -1145,6 +1169,35 @@ class ConfigFileTest {
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------------
+
+    /** The parts of a refusal are typed, so a caller needs no message parsing: a record's check and a reader's. */
+    @Test
+    void refusalsCarryFileLineSourceFieldAndReason() throws IOException {
+        Path file = write("""
+                aggregator:
+                  historySize: 0
+                  sources: []
+                """);
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, Map.of()));
+        assertEquals(file.toString(), e.file());
+        assertEquals(2, e.line());
+        assertNull(e.source());
+        assertEquals("historySize", e.field());
+        assertEquals("must be between 1 and 10000", e.reason());
+        Path headers = write("""
+                aggregator:
+                  sources:
+                    - id: a
+                      url: https://example.com/
+                      headers:
+                        "bad name": x
+                """);
+        e = assertThrows(ConfigException.class, () -> ConfigSchema.load(headers, Map.of()));
+        assertEquals(6, e.line());
+        assertEquals("a", e.source());
+        assertEquals("headers", e.field());
+        assertTrue(e.reason().contains("is not a valid header name"), e.reason());
+    }
 
     private Path write(String yaml) throws IOException {
         Path file = dir.resolve("aggregator-under-test.yaml");

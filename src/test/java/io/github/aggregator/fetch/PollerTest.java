@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
@@ -31,7 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The pure parts of politeness: the backoff bounds ({@link Poller#backoffMillis}) with a random source pinned to
+ * The pure parts of politeness: the backoff bounds ({@link Backoff#millis}) with a random source pinned to
  * either end of its range, and the parsing of {@code Retry-After} ({@link Fetcher#retryAfter}); plus the one trigger
  * the HTTP API does not reach, {@link Poller#fetchNow}, against {@code minInterval}, on a test clock.
  */
@@ -59,8 +60,8 @@ class PollerTest {
         long interval = s.interval().toMillis();
         for (int n = 1; n <= 40; n++) {
             long ceiling = expectedCeiling(s, n);
-            assertEquals(interval, Poller.backoffMillis(s, n, Pinned.MIN), "lower end, failure " + n);
-            assertEquals(ceiling, Poller.backoffMillis(s, n, Pinned.MAX), "upper end, failure " + n);
+            assertEquals(interval, Backoff.millis(s, n, Pinned.MIN), "lower end, failure " + n);
+            assertEquals(ceiling, Backoff.millis(s, n, Pinned.MAX), "upper end, failure " + n);
             assertTrue(ceiling >= interval && ceiling <= s.maxBackoff().toMillis(), "ceiling " + ceiling);
         }
     }
@@ -73,11 +74,11 @@ class PollerTest {
         assertEquals(Duration.ofHours(1), source(Duration.ofHours(1), null).maxBackoff());
         // reached after log2(10) doublings and held there
         SourceConfig s = source(Duration.ofMillis(200), null);
-        assertEquals(400, Poller.backoffMillis(s, 1, Pinned.MAX));
-        assertEquals(800, Poller.backoffMillis(s, 2, Pinned.MAX));
-        assertEquals(1600, Poller.backoffMillis(s, 3, Pinned.MAX));
-        assertEquals(2000, Poller.backoffMillis(s, 4, Pinned.MAX));
-        assertEquals(2000, Poller.backoffMillis(s, 40, Pinned.MAX));
+        assertEquals(400, Backoff.millis(s, 1, Pinned.MAX));
+        assertEquals(800, Backoff.millis(s, 2, Pinned.MAX));
+        assertEquals(1600, Backoff.millis(s, 3, Pinned.MAX));
+        assertEquals(2000, Backoff.millis(s, 4, Pinned.MAX));
+        assertEquals(2000, Backoff.millis(s, 40, Pinned.MAX));
     }
 
     @ParameterizedTest
@@ -85,8 +86,8 @@ class PollerTest {
     void backoffIsTheIntervalWhenMaxBackoffIsTheInterval(long intervalMillis) {
         SourceConfig s = source(Duration.ofMillis(intervalMillis), Duration.ofMillis(intervalMillis));
         for (int n = 1; n <= 40; n++) {
-            assertEquals(intervalMillis, Poller.backoffMillis(s, n, Pinned.MIN));
-            assertEquals(intervalMillis, Poller.backoffMillis(s, n, Pinned.MAX));
+            assertEquals(intervalMillis, Backoff.millis(s, n, Pinned.MIN));
+            assertEquals(intervalMillis, Backoff.millis(s, n, Pinned.MAX));
         }
     }
 
@@ -94,8 +95,8 @@ class PollerTest {
     void backoffNeverOverflowsAndEndsForHugeFailureCounts() {
         SourceConfig s = source(Duration.ofSeconds(1), null);
         for (int n : new int[] {41, 63, 64, 1000, Integer.MAX_VALUE}) {
-            assertEquals(10_000, Poller.backoffMillis(s, n, Pinned.MAX), "failure " + n);
-            assertEquals(1000, Poller.backoffMillis(s, n, Pinned.MIN), "failure " + n);
+            assertEquals(10_000, Backoff.millis(s, n, Pinned.MAX), "failure " + n);
+            assertEquals(1000, Backoff.millis(s, n, Pinned.MIN), "failure " + n);
         }
     }
 
@@ -108,7 +109,7 @@ class PollerTest {
             long lo = Long.MAX_VALUE;
             long hi = Long.MIN_VALUE;
             for (int i = 0; i < 2000; i++) {
-                long b = Poller.backoffMillis(s, n, random);
+                long b = Backoff.millis(s, n, random);
                 assertTrue(b >= 200 && b <= ceiling, "failure " + n + ": " + b);
                 lo = Math.min(lo, b);
                 hi = Math.max(hi, b);
@@ -159,7 +160,9 @@ class PollerTest {
                 c -> new Fetcher(c, AggregatorConfig.DEFAULT_USER_AGENT, () -> URL, clock),
                 (c, r, at) -> {},
                 id -> false,
-                random);
+                id -> true,
+                random,
+                new Metrics());
     }
 
     /** A random generator pinned to one end of every requested range; rejects empty ranges as the JDK's do. */
@@ -334,6 +337,88 @@ class PollerTest {
                         start.plusSeconds(30),
                         poller.state("cold").orElseThrow().nextFetchAt(),
                         "on the 30s schedule");
+            }
+        }
+    }
+
+    /**
+     * A 503 with Retry-After holds the next fetch back until that time, longer than interval and backoff; the clock
+     * advanced to just before it fetches nothing, past it fetches once, and the success resets to the interval.
+     */
+    @Test
+    void retryAfterHoldsTheNextFetchOnTheTestClock() throws Exception {
+        try (Upstream up = new Upstream()) {
+            up.reply(new Upstream.Reply(503, Map.of("Retry-After", "120"), new byte[0], null));
+            SourceConfig s = source(
+                    "busy", URI.create(up.url() + "/busy"), Duration.ofSeconds(1), Duration.ofSeconds(5), null, null);
+            TestClock clock = new TestClock();
+            Instant start = clock.instant();
+            try (Poller poller = poller(s, clock, Pinned.MIN)) {
+                poller.start(List.of(s));
+                CompletableFuture<Void> first = poller.nextCompletion("busy").orElseThrow();
+                clock.advance(Duration.ZERO);
+                first.get(10, TimeUnit.SECONDS);
+                assertEquals(1, up.hits());
+                Poller.State failed = poller.state("busy").orElseThrow();
+                assertEquals(1, failed.consecutiveFailures());
+                assertEquals(start.plusSeconds(120), failed.nextFetchAt(), "held until Retry-After");
+                up.json("{\"v\":1}");
+                CompletableFuture<Void> second = poller.nextCompletion("busy").orElseThrow();
+                clock.advance(Duration.ofMillis(119_999));
+                assertFalse(second.isDone(), "fetched before Retry-After");
+                assertEquals(1, up.hits());
+                clock.advance(Duration.ofMillis(1));
+                second.get(10, TimeUnit.SECONDS);
+                assertEquals(2, up.hits());
+                Poller.State ok = poller.state("busy").orElseThrow();
+                assertEquals(0, ok.consecutiveFailures());
+                assertEquals(clock.instant().plusSeconds(1), ok.nextFetchAt(), "back on the 1s interval");
+            }
+        }
+    }
+
+    /**
+     * An on-demand source read once is fetched at once, keeps its schedule while read within {@code idleAfter}, and
+     * goes idle at the first scheduled fetch after {@code idleAfter} passed with no reader: on the test clock, so the
+     * idle point is exact.
+     */
+    @Test
+    void onDemandSourceGoesIdleAfterIdleAfterOnTheTestClock() throws Exception {
+        try (Upstream up = new Upstream().json("{\"v\":1}")) {
+            SourceConfig s = new SourceConfig(
+                    "lazy",
+                    URI.create(up.url() + "/lazy"),
+                    Duration.ofSeconds(1),
+                    Duration.ofSeconds(5),
+                    Map.of(),
+                    null,
+                    true,
+                    SourceConfig.DEFAULT_MAX_BODY_SIZE,
+                    null,
+                    null,
+                    SourceConfig.Poll.ON_DEMAND,
+                    Duration.ofMillis(2_500),
+                    null,
+                    null,
+                    List.of(),
+                    null);
+            TestClock clock = new TestClock();
+            try (Poller poller = poller(s, clock, Pinned.MIN)) {
+                poller.start(List.of(s));
+                assertFalse(poller.state("lazy").orElseThrow().active(), "idle before any reader");
+                poller.touch("lazy").orElseThrow().get(10, TimeUnit.SECONDS);
+                assertEquals(1, up.hits());
+                for (int n = 2; n <= 3; n++) { // at 1 s and 2 s: read 1 s and 2 s ago, within idleAfter
+                    CompletableFuture<Void> next = poller.nextCompletion("lazy").orElseThrow();
+                    clock.advance(Duration.ofSeconds(1));
+                    next.get(10, TimeUnit.SECONDS);
+                    assertEquals(n, up.hits());
+                }
+                clock.advance(Duration.ofSeconds(1)); // at 3 s: the read is 3 s old, past idleAfter
+                assertFalse(poller.state("lazy").orElseThrow().active(), "still polled with no reader");
+                clock.advance(Duration.ofMinutes(10));
+                assertEquals(3, up.hits(), "an idle source was fetched");
+                assertEquals(0, clock.pending(), "an idle source keeps a schedule");
             }
         }
     }

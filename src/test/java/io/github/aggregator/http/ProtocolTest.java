@@ -450,7 +450,7 @@ class ProtocolTest {
                 "Vary: " + vary);
     }
 
-    private static void frame(OutputStream out, int type, int flags, int stream, byte[] payload) throws IOException {
+    static void frame(OutputStream out, int type, int flags, int stream, byte[] payload) throws IOException {
         out.write(new byte[] {
             (byte) (payload.length >>> 16),
             (byte) (payload.length >>> 8),
@@ -466,7 +466,7 @@ class ProtocolTest {
     }
 
     /** An HPACK "literal header field without indexing", name from the static table, value as a plain string. */
-    private static void literal(ByteArrayOutputStream block, int nameIndex, String value) {
+    static void literal(ByteArrayOutputStream block, int nameIndex, String value) {
         byte[] v = value.getBytes(StandardCharsets.US_ASCII);
         block.write(nameIndex); // 0000 + 4-bit index
         block.write(v.length); // H = 0, 7-bit length (short values only)

@@ -3,6 +3,7 @@ package io.github.aggregator.testing;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.app.Aggregator;
 import io.github.aggregator.source.Json;
+import io.github.aggregator.source.Scheduler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -32,12 +33,17 @@ public final class Service implements AutoCloseable {
 
     /** Starts the service on {@code yaml} (written to a temp file) with {@code env} for substitution. */
     public static Service start(String yaml, Map<String, String> env) {
+        return start(yaml, env, Scheduler.system(Clock.systemUTC(), "poller-timer"));
+    }
+
+    /** Starts the service with {@code time} (e.g. a {@link TestClock}) deciding polling and write timeouts. */
+    public static Service start(String yaml, Map<String, String> env, Scheduler time) {
         try {
             Path dir = Files.createTempDirectory("aggregator-test");
             Path file = dir.resolve("application.yaml");
             String text = yaml.contains("server:") ? yaml : "server:\n  port: 0\n  host: 127.0.0.1\n" + yaml;
             Files.writeString(file, text);
-            return new Service(Aggregator.start(ConfigSchema.load(file, env), Clock.systemUTC(), env), file);
+            return new Service(Aggregator.start(ConfigSchema.load(file, env), Clock.systemUTC(), env, time), file);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

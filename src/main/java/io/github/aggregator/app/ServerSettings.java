@@ -1,0 +1,81 @@
+package io.github.aggregator.app;
+
+import io.github.aggregator.http.ConnectionLimits;
+import io.github.aggregator.source.Durations;
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http1.Http1Config;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The web server's settings: the config file's {@code server} section, read by Helidon as Helidon documents it, plus
+ * this service's connection limits. Besides Helidon's own keys, {@code server} takes:
+ *
+ * <ul>
+ *   <li>{@code header-timeout} (default {@code 10s}): the request headers must arrive within it after the request line,
+ *       or the connection is closed (slowloris);
+ *   <li>{@code keep-alive-timeout} (default {@code 60s}): an HTTP/1.1 connection kept alive after a response is closed
+ *       when no next request line arrives within it.
+ * </ul>
+ *
+ * A request line over {@code protocols.http_1_1.max-prologue-length} (default here 8192 bytes; keep it at least that)
+ * is answered {@code 414}, a header block over {@code protocols.http_1_1.max-headers-size} (Helidon's default, 16384
+ * bytes) {@code 431}, both as problem+json.
+ */
+record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) {
+    static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration KEEP_ALIVE_TIMEOUT = Duration.ofSeconds(60);
+    /** Default of {@code protocols.http_1_1.max-prologue-length}: Helidon's 4096 drops some long lines unanswered. */
+    static final int MAX_REQUEST_LINE = 8192;
+
+    /**
+     * @param server the {@code server} section flattened to dotted keys ({@code server.port}), for this service's own
+     *     keys
+     * @param serverYaml the same section as YAML, which Helidon reads (see {@link
+     *     io.github.aggregator.config.ConfigFile#serverYaml()})
+     */
+    static ServerSettings of(Map<String, String> server, String serverYaml) {
+        Map<String, String> keys = new LinkedHashMap<>();
+        // lets the problem+json answer tell a header block over the limit (431) from other bad requests (400); the
+        // message itself is never sent back
+        keys.put("server.error-handling.include-entity", "true");
+        // Helidon picks the protocol from the first read (at most 8 KiB) and drops, without an answer, a connection
+        // whose
+        // first read holds more than this many bytes and no line end; from 8 KiB on, every long line gets its 414
+        keys.put("server.protocols.http_1_1.max-prologue-length", Integer.toString(MAX_REQUEST_LINE));
+        ConnectionLimits limits = new ConnectionLimits(
+                duration(server, "server.header-timeout", HEADER_TIMEOUT),
+                duration(server, "server.keep-alive-timeout", KEEP_ALIVE_TIMEOUT));
+        // the file's section first: the defaults above apply only where it leaves a key out
+        Config config = Config.just(
+                        ConfigSources.create(serverYaml, MediaTypes.APPLICATION_X_YAML), ConfigSources.create(keys))
+                .get("server");
+        WebServerConfig.Builder builder = WebServer.builder().config(config);
+        // Helidon discovers HTTP/1.1 and HTTP/2 when the server is built; an HTTP/1.1 config given here (read from the
+        // same keys) replaces the discovered one, so that it carries the listeners
+        builder.addProtocol(Http1Config.builder()
+                .config(config.get("protocols.http_1_1"))
+                .name("http_1_1")
+                .addReceiveListener(limits.receiveListener())
+                .addSendListener(limits.sendListener())
+                .build());
+        return new ServerSettings(builder, limits);
+    }
+
+    private static Duration duration(Map<String, String> keys, String key, Duration otherwise) {
+        String text = keys.get(key);
+        if (text == null) {
+            return otherwise;
+        }
+        try {
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(key + ": \"" + text + "\" is not a duration (use 500ms, 30s, 5m)");
+        }
+    }
+}

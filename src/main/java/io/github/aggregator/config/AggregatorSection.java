@@ -1,0 +1,281 @@
+package io.github.aggregator.config;
+
+import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.AuthConfig;
+import io.github.aggregator.source.Durations;
+import io.github.aggregator.source.InvalidField;
+import io.github.aggregator.source.SourceConfig;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+/**
+ * Reads the {@code aggregator} section: service-wide settings and the sources, plain and combined, with ids unique,
+ * every part of a combination present and enabled, and no combination that loops.
+ */
+final class AggregatorSection {
+    static final Set<String> AGGREGATOR_KEYS = Set.of(
+            "sources",
+            "historySize",
+            "coldWait",
+            "heartbeat",
+            "retry",
+            "retrySpread",
+            "subscriberQueue",
+            "userAgent",
+            "maxSubscribers",
+            "maxSubscribersPerClient",
+            "maxSourcesPerStream",
+            "clientAddressHeader",
+            "writeTimeout");
+    static final Set<String> SOURCE_KEYS = Set.of(
+            "id",
+            "url",
+            "interval",
+            "timeout",
+            "headers",
+            "select",
+            "enabled",
+            "maxBodySize",
+            "transform",
+            "format",
+            "poll",
+            "idleAfter",
+            "minInterval",
+            "maxBackoff",
+            "access",
+            "auth",
+            "budget");
+    static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
+
+    private final YamlReader r;
+
+    AggregatorSection(YamlReader r) {
+        this.r = r;
+    }
+
+    AggregatorConfig read(Node node) {
+        Map<String, NodeTuple> fields = r.mapping(node, null, "aggregator", AGGREGATOR_KEYS);
+        List<SourceConfig> sources = new ArrayList<>();
+        if (fields.containsKey("sources")) {
+            Node list = fields.get("sources").getValueNode();
+            if (list instanceof ScalarNode s && s.getValue().isEmpty()) {
+                // "sources:" with nothing under it: no sources
+            } else if (!(list instanceof SequenceNode seq)) {
+                throw r.fail(YamlReader.line(list), null, "sources", "must be a list of sources");
+            } else {
+                for (Node item : seq.getValue()) {
+                    sources.add(source(item));
+                }
+            }
+        }
+        for (int i = 0; i < sources.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                if (sources.get(i).id().equals(sources.get(j).id())) {
+                    Node item = ((SequenceNode) fields.get("sources").getValueNode())
+                            .getValue()
+                            .get(i);
+                    throw r.fail(YamlReader.line(item), sources.get(i).id(), "id", "duplicate id");
+                }
+            }
+        }
+        if (!sources.isEmpty()) {
+            checkCombinations(sources, ((SequenceNode) fields.get("sources").getValueNode()).getValue());
+        }
+        try {
+            return new AggregatorConfig(
+                    sources,
+                    r.scalar(fields, "historySize", null, Integer::parseInt, AggregatorConfig.DEFAULT_HISTORY_SIZE),
+                    r.scalar(fields, "coldWait", null, Durations::parse, AggregatorConfig.DEFAULT_COLD_WAIT),
+                    r.scalar(fields, "heartbeat", null, Durations::parse, AggregatorConfig.DEFAULT_HEARTBEAT),
+                    r.scalar(fields, "retry", null, Durations::parse, AggregatorConfig.DEFAULT_RETRY),
+                    r.scalar(
+                            fields,
+                            "subscriberQueue",
+                            null,
+                            Integer::parseInt,
+                            AggregatorConfig.DEFAULT_SUBSCRIBER_QUEUE),
+                    r.scalar(fields, "userAgent", null, v -> v, AggregatorConfig.DEFAULT_USER_AGENT),
+                    r.scalar(fields, "retrySpread", null, Durations::parse, AggregatorConfig.DEFAULT_RETRY_SPREAD),
+                    r.scalar(
+                            fields,
+                            "maxSubscribers",
+                            null,
+                            Integer::parseInt,
+                            AggregatorConfig.DEFAULT_MAX_SUBSCRIBERS),
+                    r.scalar(
+                            fields,
+                            "maxSubscribersPerClient",
+                            null,
+                            Integer::parseInt,
+                            AggregatorConfig.DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT),
+                    r.scalar(
+                            fields,
+                            "maxSourcesPerStream",
+                            null,
+                            Integer::parseInt,
+                            AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM),
+                    r.scalar(fields, "clientAddressHeader", null, v -> v, null),
+                    r.scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT));
+        } catch (InvalidField e) {
+            throw r.refused(e, fields, node, null, "");
+        }
+    }
+
+    private SourceConfig source(Node node) {
+        if (!(node instanceof MappingNode)) {
+            throw r.fail(
+                    YamlReader.line(node), null, "sources", "each source must be a mapping with id, url and interval");
+        }
+        String id = r.rawScalar((MappingNode) node, "id");
+        boolean combined = YamlReader.hasKey((MappingNode) node, "combine");
+        Map<String, NodeTuple> fields =
+                r.mapping(node, id, combined ? "combined source" : "source", combined ? COMBINED_KEYS : SOURCE_KEYS);
+        if (id == null) {
+            throw r.fail(YamlReader.line(node), null, "id", "is required");
+        }
+        boolean enabled = r.scalar(fields, "enabled", id, v -> YamlReader.bool(v), true);
+        if (!enabled && r.usesUnsetVariable(node)) {
+            // kept in the file for later, never polled: only its id and field names can be checked now
+            return SourceConfig.placeholder(id);
+        }
+        if (combined) {
+            return combinedSource(id, enabled, fields, node);
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        if (fields.containsKey("headers")) {
+            Node h = fields.get("headers").getValueNode();
+            if (!(h instanceof MappingNode hm)) {
+                throw r.fail(YamlReader.line(h), id, "headers", "must be a mapping of header name to value");
+            }
+            r.unique(hm, id, "headers.");
+            for (NodeTuple t : hm.getValue()) {
+                String key = r.keyOf(t);
+                if (!(t.getValueNode() instanceof ScalarNode v)) {
+                    throw r.fail(YamlReader.line(t.getValueNode()), id, "headers." + key, "must be a string");
+                }
+                headers.put(key, r.substitute(v.getValue(), YamlReader.line(v), id, "headers." + key));
+            }
+        }
+        String url = r.scalar(fields, "url", id, v -> v, null);
+        URI uri;
+        if (url == null || url.isBlank()) {
+            throw r.fail(YamlReader.line(node), id, "url", "is required");
+        }
+        try {
+            uri = new URI(url.trim());
+        } catch (URISyntaxException e) {
+            throw r.fail(YamlReader.line(fields.get("url").getValueNode()), id, "url", "is not a valid URL");
+        }
+        AuthConfig auth = FetchSections.auth(r, fields.get("auth"), id, headers);
+        String budget = r.scalar(fields, "budget", id, v -> v, null);
+        try {
+            return new SourceConfig(
+                    id,
+                    uri,
+                    r.scalar(fields, "interval", id, Durations::parse, SourceConfig.DEFAULT_INTERVAL),
+                    r.scalar(fields, "timeout", id, Durations::parse, SourceConfig.DEFAULT_TIMEOUT),
+                    headers,
+                    r.scalar(fields, "select", id, v -> v, null),
+                    enabled,
+                    r.scalar(fields, "maxBodySize", id, YamlReader::size, SourceConfig.DEFAULT_MAX_BODY_SIZE),
+                    r.scalar(fields, "transform", id, YamlReader::jq, null),
+                    r.scalar(fields, "format", id, v -> YamlReader.choice(SourceConfig.Format.class, v), null),
+                    r.scalar(fields, "poll", id, v -> YamlReader.choice(SourceConfig.Poll.class, v), null),
+                    r.scalar(fields, "idleAfter", id, Durations::parse, null),
+                    r.scalar(fields, "minInterval", id, Durations::parse, null),
+                    r.scalar(fields, "maxBackoff", id, Durations::parse, null),
+                    List.of(),
+                    r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null),
+                    auth,
+                    budget);
+        } catch (InvalidField e) {
+            throw r.refused(e, fields, node, id, "");
+        }
+    }
+
+    private SourceConfig combinedSource(String id, boolean enabled, Map<String, NodeTuple> fields, Node node) {
+        Node list = fields.get("combine").getValueNode();
+        if (!(list instanceof SequenceNode seq) || seq.getValue().isEmpty()) {
+            throw r.fail(YamlReader.line(list), id, "combine", "must be a non-empty list of source ids");
+        }
+        List<String> parts = new ArrayList<>();
+        for (Node item : seq.getValue()) {
+            if (!(item instanceof ScalarNode part)) {
+                throw r.fail(YamlReader.line(item), id, "combine", "must be a list of source ids");
+            }
+            String p = r.substitute(part.getValue(), YamlReader.line(item), id, "combine")
+                    .trim();
+            if (parts.contains(p)) {
+                throw r.fail(YamlReader.line(item), id, "combine", "lists \"" + p + "\" twice");
+            }
+            parts.add(p);
+        }
+        return new SourceConfig(
+                id,
+                null,
+                SourceConfig.DEFAULT_INTERVAL,
+                SourceConfig.DEFAULT_TIMEOUT,
+                Map.of(),
+                null,
+                enabled,
+                SourceConfig.DEFAULT_MAX_BODY_SIZE,
+                r.scalar(fields, "transform", id, YamlReader::jq, null),
+                null,
+                null,
+                null,
+                null,
+                null,
+                parts,
+                r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null));
+    }
+
+    /** Every part of a combined source exists, is enabled when the combination is, and no combination loops. */
+    private void checkCombinations(List<SourceConfig> sources, List<Node> nodes) {
+        Map<String, SourceConfig> byId = new LinkedHashMap<>();
+        sources.forEach(s -> byId.put(s.id(), s));
+        for (int i = 0; i < sources.size(); i++) {
+            SourceConfig s = sources.get(i);
+            for (String part : s.combine()) {
+                SourceConfig p = byId.get(part);
+                if (p == null) {
+                    throw r.fail(YamlReader.line(nodes.get(i)), s.id(), "combine", "unknown source \"" + part + "\"");
+                }
+                if (s.enabled() && !p.enabled()) {
+                    throw r.fail(
+                            YamlReader.line(nodes.get(i)), s.id(), "combine", "source \"" + part + "\" is disabled");
+                }
+            }
+            List<String> cycle = cycleFrom(s.id(), byId, new ArrayList<>());
+            if (cycle != null) {
+                throw r.fail(YamlReader.line(nodes.get(i)), s.id(), "combine", "cycle " + String.join(" -> ", cycle));
+            }
+        }
+    }
+
+    private static List<String> cycleFrom(String id, Map<String, SourceConfig> byId, List<String> path) {
+        if (path.contains(id)) {
+            List<String> cycle = new ArrayList<>(path.subList(path.indexOf(id), path.size()));
+            cycle.add(id);
+            return cycle;
+        }
+        path.add(id);
+        for (String part : byId.get(id).combine()) {
+            List<String> found = cycleFrom(part, byId, path);
+            if (found != null) {
+                return found;
+            }
+        }
+        path.remove(path.size() - 1);
+        return null;
+    }
+}

@@ -1,0 +1,51 @@
+package io.github.aggregator.fetch;
+
+import io.github.aggregator.source.Scheduler;
+import io.github.aggregator.source.SourceConfig;
+import io.github.aggregator.source.SourceRegistry;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+/**
+ * Whether an on-demand source is wanted now: it has SSE subscribers, was read within its {@code idleAfter} (by the
+ * scheduler's clock), or a combined source built from it is wanted. Thread-safe.
+ */
+final class Demand {
+    private final Scheduler time;
+    private final SourceRegistry registry;
+    private final Predicate<String> subscribed;
+    private final ConcurrentHashMap<String, Long> lastRead = new ConcurrentHashMap<>();
+
+    Demand(Scheduler time, SourceRegistry registry, Predicate<String> subscribed) {
+        this.time = time;
+        this.registry = registry;
+        this.subscribed = subscribed;
+    }
+
+    /** Records a read of {@code id} now. */
+    void read(String id) {
+        lastRead.put(id, time.nanoTime());
+    }
+
+    /** Forgets the reads of a source that is no longer polled. */
+    void forget(String id) {
+        lastRead.remove(id);
+    }
+
+    /** Whether {@code source} should be fetched: always-polled, or wanted by a reader, subscriber or combination. */
+    boolean wanted(SourceConfig source) {
+        return source.poll() == SourceConfig.Poll.ALWAYS || wanted(source.id(), source.idleAfter(), 0);
+    }
+
+    private boolean wanted(String id, Duration idleAfter, int depth) {
+        if (subscribed.test(id)) {
+            return true;
+        }
+        Long read = lastRead.get(id);
+        if (read != null && time.nanoTime() - read < idleAfter.toNanos()) {
+            return true;
+        }
+        return depth < 64 && registry.dependents(id).stream().anyMatch(c -> wanted(c.id(), idleAfter, depth + 1));
+    }
+}

@@ -1,0 +1,257 @@
+package io.github.aggregator.http;
+
+import io.helidon.common.buffers.BufferData;
+import io.helidon.common.buffers.DataReader;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import io.helidon.webserver.http1.Http1ConnectionListener;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What Helidon 4.5's HTTP/1.1 connection does not bound or end by itself, per connection:
+ *
+ * <ul>
+ *   <li>a request with {@code Connection: close} ends the connection after its response ({@link #filter()}); Helidon
+ *       would go on reading, and parse an unread body as further requests;
+ *   <li>the request headers must arrive within {@code headerTimeout} of the request line ({@link #receiveListener()});
+ *   <li>a kept-alive connection may wait at most {@code keepAliveTimeout} for its next request line;
+ *   <li>a {@code 414} or {@code 431} answer is written before the rest of the oversized request is read and discarded
+ *       ({@link #sendListener()}): closing with unread input makes the kernel reset the connection, and the client
+ *       loses the answer.
+ * </ul>
+ *
+ * <p>A deadline interrupts the connection's thread, which on a virtual thread (Helidon's default) closes the socket
+ * under the blocked read. Thread-safe: the per-connection state is the connection thread's own.
+ */
+public final class ConnectionLimits implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ConnectionLimits.class.getName());
+    /** Answers after which the rest of the request is read and discarded before the connection closes. */
+    private static final Set<Integer> LINGER = Set.of(413, 414, 431);
+    /** At most this much of an oversized request is read and discarded. */
+    private static final long MAX_DISCARD = 4L << 20;
+    /** At most this much of the body of a {@code Connection: close} request is read before the connection closes. */
+    private static final long MAX_DRAIN_BODY = 64 << 10;
+
+    /** Helidon's HTTP/1.1 connection logger; held so that its filter stays (JUL keeps loggers weakly). */
+    private static final java.util.logging.Logger HTTP1 =
+            java.util.logging.Logger.getLogger("io.helidon.webserver.http1.Http1Connection");
+
+    static {
+        // a client that leaves in the middle of its request (or is cut off by a deadline) makes Helidon log
+        // "Internal server error" with a stack trace; that is client behaviour, worth one debug line
+        java.util.logging.Filter previous = HTTP1.getFilter();
+        HTTP1.setFilter(record -> {
+            if (record.getThrown() != null && leftEarly(record.getThrown())) {
+                LOG.log(Level.DEBUG, "a client left in the middle of its request");
+                return false;
+            }
+            return previous == null || previous.isLoggable(record);
+        });
+    }
+
+    private final Duration headerTimeout;
+    private final Duration keepAliveTimeout;
+    private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
+        Thread t = new Thread(r, "connection-deadlines");
+        t.setDaemon(true);
+        return t;
+    });
+    private final ThreadLocal<Deadline> deadline = new ThreadLocal<>();
+    private final ThreadLocal<Status> answered = new ThreadLocal<>();
+
+    /**
+     * @param headerTimeout how long the request headers may take after the request line
+     * @param keepAliveTimeout how long a kept-alive connection may wait for its next request
+     */
+    public ConnectionLimits(Duration headerTimeout, Duration keepAliveTimeout) {
+        if (headerTimeout.isNegative() || headerTimeout.isZero()) {
+            throw new IllegalArgumentException("server.header-timeout must be positive");
+        }
+        if (keepAliveTimeout.isNegative() || keepAliveTimeout.isZero()) {
+            throw new IllegalArgumentException("server.keep-alive-timeout must be positive");
+        }
+        this.headerTimeout = headerTimeout;
+        this.keepAliveTimeout = keepAliveTimeout;
+        // one deadline is armed per request and almost always disarmed long before it is due
+        timer.setRemoveOnCancelPolicy(true);
+    }
+
+    /** Times the request headers: armed on the request line, disarmed when the headers are in. */
+    public Http1ConnectionListener receiveListener() {
+        return new Http1ConnectionListener() {
+            @Override
+            public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+                arm(headerTimeout);
+            }
+
+            @Override
+            public void headers(ConnectionContext ctx, Headers headers) {
+                disarm();
+            }
+        };
+    }
+
+    /** Reads and discards the rest of an oversized request after writing its {@code 414}/{@code 431} answer. */
+    public Http1ConnectionListener sendListener() {
+        return new Http1ConnectionListener() {
+            @Override
+            public void status(ConnectionContext ctx, Status status) {
+                if (LINGER.contains(status.code())) {
+                    answered.set(status);
+                }
+            }
+
+            @Override
+            public void data(ConnectionContext ctx, BufferData data) {
+                if (answered.get() == null) {
+                    return;
+                }
+                answered.remove();
+                // written here and now (which consumes the buffer, so Helidon's own write after this sends nothing),
+                // then the rest of the request is read, so that closing does not reset the connection
+                ctx.dataWriter().writeNow(data);
+                arm(headerTimeout);
+                try {
+                    discardRequest(ctx.dataReader());
+                } catch (RuntimeException e) {
+                    LOG.log(
+                            Level.DEBUG,
+                            "oversized request: the client left ("
+                                    + e.getClass().getSimpleName() + ")");
+                } finally {
+                    disarm();
+                    Thread.interrupted();
+                }
+            }
+        };
+    }
+
+    /**
+     * Outermost routing filter: after the response to an HTTP/1.1 request that carries {@code Connection: close}, ends
+     * the connection (RFC 9112 9.6: no further request on it is processed); after any other HTTP/1.1 response, starts
+     * the keep-alive timeout.
+     */
+    public Filter filter() {
+        return new Filter() {
+            @Override
+            public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+                if (!"1.1".equals(req.prologue().protocolVersion())) {
+                    chain.proceed();
+                    return;
+                }
+                boolean close = req.headers().containsToken(HeaderValues.CONNECTION_CLOSE);
+                if (!close) {
+                    chain.proceed();
+                    arm(keepAliveTimeout);
+                    return;
+                }
+                try {
+                    chain.proceed();
+                } catch (CloseConnectionException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    Routes.failed(req, res, e);
+                }
+                if (res.hasEntity() && !res.isSent()) {
+                    res.commit();
+                }
+                drainSmallBody(req);
+                throw new CloseConnectionException("the client asked to close the connection");
+            }
+        };
+    }
+
+    private static void drainSmallBody(RoutingRequest req) {
+        try {
+            long length = req.headers().contentLength().orElse(-1);
+            if (length > 0 && length <= MAX_DRAIN_BODY && !req.content().consumed()) {
+                req.content().consume();
+            }
+        } catch (RuntimeException e) {
+            // the body was not framed or the client left: the connection closes either way
+        }
+    }
+
+    /** Reads until the end of the request's header block ({@code CRLF CRLF}), end of input, or {@link #MAX_DISCARD}. */
+    private static void discardRequest(DataReader reader) {
+        long read = 0;
+        int tail = 0; // the last four bytes seen, as an int
+        while (read < MAX_DISCARD) {
+            reader.ensureAvailable();
+            int n = reader.available();
+            byte[] bytes = reader.readBytes(n);
+            for (byte b : bytes) {
+                tail = (tail << 8) | (b & 0xff);
+                if (tail == 0x0d0a0d0a) {
+                    return;
+                }
+            }
+            read += n;
+        }
+    }
+
+    /** Whether {@code t} comes from the client's side going away: end of input, or a failed socket read. */
+    static boolean leftEarly(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof DataReader.InsufficientDataAvailableException
+                    || c instanceof java.io.IOException
+                    || c instanceof InterruptedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void arm(Duration after) {
+        disarm();
+        Deadline d = new Deadline(Thread.currentThread());
+        deadline.set(d);
+        d.due = timer.schedule(d, after.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void disarm() {
+        Deadline d = deadline.get();
+        if (d != null) {
+            d.armed.set(false);
+            d.due.cancel(false);
+            deadline.remove();
+        }
+    }
+
+    /** Interrupts {@code thread} when it runs, unless disarmed first. */
+    private static final class Deadline implements Runnable {
+        private final Thread thread;
+        private final AtomicBoolean armed = new AtomicBoolean(true);
+        private volatile ScheduledFuture<?> due;
+
+        Deadline(Thread thread) {
+            this.thread = thread;
+        }
+
+        @Override
+        public void run() {
+            if (armed.compareAndSet(true, false)) {
+                thread.interrupt();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}
