@@ -53,6 +53,8 @@ public final class Fetcher {
     private final InstantSource clock;
     private final WebClient client;
     private final UpstreamAuth auth;
+    // when the upstream's rate-limit headers last said none remain: no request before this; null when they did not
+    private volatile Instant quietUntil;
     // validators of the last good response, sent back as a conditional request
     private volatile String etag;
     private volatile String lastModified;
@@ -88,6 +90,14 @@ public final class Fetcher {
      */
     public static void preload() {
         UpstreamClients.client(SourceConfig.DEFAULT_TIMEOUT, false);
+    }
+
+    /**
+     * When the upstream's last answer said through its rate-limit headers that no request remains: the time before
+     * which it wants none; null otherwise.
+     */
+    public Instant quietUntil() {
+        return quietUntil;
     }
 
     /** The source this fetcher calls. */
@@ -153,6 +163,9 @@ public final class Fetcher {
             request.connection(connection);
             try (HttpClientResponse response = request.request()) {
                 Status status = response.status();
+                quietUntil = RateLimits.quietUntil(
+                                name -> response.headers().first(HeaderNames.create(name)), clock.instant())
+                        .orElse(null);
                 if (REDIRECTS.contains(status.code())) {
                     Optional<String> location = response.headers().first(HeaderNames.LOCATION);
                     if (location.isEmpty()) {
