@@ -53,8 +53,7 @@ final class AggregatorSection {
             "minInterval",
             "maxBackoff",
             "access",
-            "auth",
-            "budget");
+            "auth");
     static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
 
     private final YamlReader r;
@@ -177,7 +176,6 @@ final class AggregatorSection {
             throw r.fail(YamlReader.line(fields.get("url").getValueNode()), id, "url", "is not a valid URL");
         }
         AuthConfig auth = FetchSections.auth(r, fields.get("auth"), id, headers);
-        String budget = r.scalar(fields, "budget", id, v -> v, null);
         try {
             return new SourceConfig(
                     id,
@@ -197,7 +195,7 @@ final class AggregatorSection {
                     List.of(),
                     r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null),
                     auth,
-                    budget);
+                    null);
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, id, "");
         }
