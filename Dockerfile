@@ -6,7 +6,8 @@
 #
 # The image runs /app/aggregator.jar (its libraries in /app/libs) from /app, so the shipped config
 # /app/config/application.yaml is the default; mount your own and point AGGREGATOR_CONFIG (or --config) at it.
-# PORT overrides the port (8080). The deployment descriptors in functions/ use this image.
+# PORT overrides the port (8080). It runs as the unprivileged user 10001 (aggregator), never as root. The deployment
+# descriptors in functions/ use this image.
 
 FROM maven:3.9-eclipse-temurin-25 AS build
 WORKDIR /src
@@ -26,6 +27,11 @@ COPY bin/aot /app/bin/aot
 # The cache must be made by this image's JVM with the jar at the path it runs from: a training run on the shipped
 # offline config (demo sources, no network), stopped with SIGTERM, which writes /app/aggregator.aot.
 RUN bin/aot --no-build --jar /app/aggregator.jar --output /app/aggregator.aot && rm -f /app/aot-training.log
+# The service runs as an unprivileged user; the files above stay root's, readable but not writable by it. The user is
+# numeric so that Kubernetes' runAsNonRoot can verify it (functions/kubernetes/deployment.yaml runs it as 10001).
+RUN groupadd --system --gid 10001 aggregator \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin aggregator
+USER 10001:10001
 EXPOSE 8080
 # MaxRAMPercentage: serverless instances are small; the JVM's default heap would be a quarter of their memory
 ENTRYPOINT ["java", "-XX:AOTCache=/app/aggregator.aot", "-XX:MaxRAMPercentage=75", "-jar", "/app/aggregator.jar"]

@@ -1,6 +1,6 @@
 # Sourced by bin/test: installs the programs the tests drive when they are missing, with apt-get (as root,
 # or through sudo). The tests need redis-server and redis-cli (cluster tests start their own on free ports),
-# Chromium and chromedriver (browser tests). A program that cannot be installed is named in one line; the
+# Chromium and chromedriver (browser tests), promtool (the metrics test). A program that cannot be installed is named in one line; the
 # tests that need it then fail saying how to install it.
 
 need_packages() {

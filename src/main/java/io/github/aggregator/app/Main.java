@@ -2,12 +2,18 @@ package io.github.aggregator.app;
 
 import io.github.aggregator.config.ConfigException;
 import io.github.aggregator.config.ConfigFile;
+import io.github.aggregator.observe.JsonLogFormatter;
 import io.helidon.logging.common.LogConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Handler;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
 import sun.misc.Signal;
 
 /**
@@ -21,6 +27,8 @@ public final class Main {
     static final String DEFAULT_CONFIG = "config/application.yaml";
     /** The command modes besides serving (the first argument). */
     static final List<String> COMMANDS = List.of("check-config", "refresh");
+    /** The environment variable that picks the log format: {@code text} (the default) or {@code json}. */
+    static final String LOG_FORMAT = "AGGREGATOR_LOG_FORMAT";
 
     static final String USAGE = """
             usage: java -jar aggregator.jar [--config PATH]                 serve (the default)
@@ -30,7 +38,8 @@ public final class Main {
                    java -jar aggregator.jar refresh [--source ID] [--config PATH]
                                                     fetch once, publish (to Redis when clustered), print, exit 0/1
             The config file is --config, else env AGGREGATOR_CONFIG, else config/application.yaml.
-            Env: PORT overrides server.port; AGGREGATOR_ADMIN_TOKEN sets admin.token; REDIS_URL turns on the cluster.""";
+            Env: PORT overrides server.port; AGGREGATOR_ADMIN_TOKEN sets admin.token; REDIS_URL turns on the cluster;
+                 AGGREGATOR_LOG_FORMAT=json logs one JSON object per line.""";
 
     private Main() {}
 
@@ -110,6 +119,12 @@ public final class Main {
             err.println("aggregator: --source ID goes with refresh or check-config --fetch");
             return new Started(null, 2);
         }
+        String logFormat = env.getOrDefault(LOG_FORMAT, "").trim().toLowerCase(Locale.ROOT);
+        if (!List.of("", "text", "json").contains(logFormat)) {
+            err.println("aggregator: " + LOG_FORMAT + " must be text or json, not \"" + env.get(LOG_FORMAT) + "\"");
+            return new Started(null, 2);
+        }
+        boolean json = logFormat.equals("json");
         if (command == null) {
             Warmup.start();
         }
@@ -122,7 +137,7 @@ public final class Main {
         }
         if ("refresh".equals(command)) {
             LogConfig.configureRuntime();
-            logToStderr(); // stdout carries the results, one JSON line per source
+            logToStderr(json); // stdout carries the results, one JSON line per source
             try {
                 return new Started(null, new OneShotRefresh(config, Clock.systemUTC(), System.out, err).run(only));
             } catch (InterruptedException e) {
@@ -132,7 +147,7 @@ public final class Main {
         }
         if ("check-config".equals(command) && fetch) {
             LogConfig.configureRuntime();
-            logToStderr(); // stdout carries the previews, one JSON line per source
+            logToStderr(json); // stdout carries the previews, one JSON line per source
             try {
                 return new Started(null, new ConfigPreview(config, Clock.systemUTC(), System.out, err).run(only));
             } catch (InterruptedException e) {
@@ -147,6 +162,11 @@ public final class Main {
             return new Started(null, 0);
         }
         LogConfig.configureRuntime();
+        if (json) {
+            for (Handler h : Logger.getLogger("").getHandlers()) {
+                h.setFormatter(new JsonLogFormatter());
+            }
+        }
         try {
             return new Started(Aggregator.start(config, Clock.systemUTC(), env), 0);
         } catch (RuntimeException e) {
@@ -155,13 +175,13 @@ public final class Main {
         }
     }
 
-    private static void logToStderr() {
-        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
-        for (java.util.logging.Handler h : root.getHandlers()) {
+    private static void logToStderr(boolean json) {
+        Logger root = Logger.getLogger("");
+        for (Handler h : root.getHandlers()) {
             root.removeHandler(h);
         }
-        java.util.logging.ConsoleHandler stderr = new java.util.logging.ConsoleHandler();
-        stderr.setFormatter(new java.util.logging.SimpleFormatter());
+        ConsoleHandler stderr = new ConsoleHandler();
+        stderr.setFormatter(json ? new JsonLogFormatter() : new SimpleFormatter());
         root.addHandler(stderr);
     }
 

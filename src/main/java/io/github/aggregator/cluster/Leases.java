@@ -2,18 +2,22 @@ package io.github.aggregator.cluster;
 
 import io.github.aggregator.source.SourceConfig;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import redis.clients.jedis.UnifiedJedis;
+import java.util.function.Predicate;
 import redis.clients.jedis.params.SetParams;
 
 /**
  * The sources this instance produces, each claimed in Redis by a lease ({@code SET key token NX PX ttl}) that this
  * instance renews while it polls the source. The token is unique per claim and doubles as a fencing token: writes
  * check it inside Redis, so an instance that lost its lease (paused, partitioned) cannot overwrite its successor.
+ * In a Redis Cluster the leases of sources in different slots are renewed by one script per slot.
  * Thread-safe; every method may block on Redis and throws Jedis' runtime exceptions when Redis is unreachable.
  */
 final class Leases {
@@ -37,20 +41,20 @@ final class Leases {
             return 0
             """;
 
-    private final String prefix;
     private final String instance;
+    private final InstantSource clock;
     private final AtomicLong claims = new AtomicLong();
     private final Map<String, String> held = new ConcurrentHashMap<>();
-    /** When a failed claim of a source may be retried (nanoTime), so a busy source is not claimed on every event. */
-    private final Map<String, Long> refusedUntil = new ConcurrentHashMap<>();
+    /** When a failed claim of a source may be retried, so a busy source is not claimed on every event. */
+    private final Map<String, Instant> refusedUntil = new ConcurrentHashMap<>();
 
-    Leases(String prefix, String instance) {
-        this.prefix = prefix;
+    /**
+     * @param instance this instance's id, the start of each of its tokens
+     * @param clock decides when a refused claim is tried again (a quarter of the lease's ttl later)
+     */
+    Leases(String instance, InstantSource clock) {
         this.instance = instance;
-    }
-
-    String key(String id) {
-        return prefix + "lease:" + id;
+        this.clock = clock;
     }
 
     /** How long a claim lasts without renewal: the source's interval, within [1s, 60s]; 5s for combined sources. */
@@ -68,22 +72,27 @@ final class Leases {
     }
 
     /** Claims {@code s} unless another instance holds it. */
-    boolean claim(UnifiedJedis redis, SourceConfig s) {
+    boolean claim(Link redis, SourceConfig s) {
         if (held.containsKey(s.id())) {
             return true;
         }
-        Long until = refusedUntil.get(s.id());
-        if (until != null && System.nanoTime() - until < 0) {
+        Instant until = refusedUntil.get(s.id());
+        if (until != null && clock.instant().isBefore(until)) {
             return false;
         }
         String token = instance + ":" + claims.incrementAndGet();
         long ttl = ttl(s).toMillis();
-        if ("OK".equals(redis.set(key(s.id()), token, SetParams.setParams().nx().px(ttl)))) {
+        if ("OK"
+                .equals(redis.client()
+                        .set(
+                                redis.keys().lease(s.id()),
+                                token,
+                                SetParams.setParams().nx().px(ttl)))) {
             held.put(s.id(), token);
             refusedUntil.remove(s.id());
             return true;
         }
-        refusedUntil.put(s.id(), System.nanoTime() + Duration.ofMillis(ttl / 4).toNanos());
+        refusedUntil.put(s.id(), clock.instant().plusMillis(ttl / 4));
         return false;
     }
 
@@ -93,31 +102,37 @@ final class Leases {
      *
      * @return the ids whose lease was lost
      */
-    List<String> renew(
-            UnifiedJedis redis, Map<String, SourceConfig> sources, java.util.function.Predicate<String> keep) {
-        List<String> ids = new ArrayList<>();
-        List<String> lost = new ArrayList<>();
+    List<String> renew(Link redis, Map<String, SourceConfig> sources, Predicate<String> keep) {
+        Map<Integer, List<String>> bySlot = new LinkedHashMap<>();
         for (String id : List.copyOf(held.keySet())) {
             SourceConfig s = sources.get(id);
             if (s == null || !keep.test(id)) {
                 release(redis, id);
             } else {
-                ids.add(id);
+                bySlot.computeIfAbsent(redis.keys().slot(id), k -> new ArrayList<>())
+                        .add(id);
             }
         }
-        if (ids.isEmpty()) {
-            return lost;
+        List<String> lost = new ArrayList<>();
+        for (List<String> ids : bySlot.values()) {
+            lost.addAll(renew(redis, sources, ids));
         }
+        return lost;
+    }
+
+    /** Renews the leases of {@code ids}, all in one slot, with one script. */
+    private List<String> renew(Link redis, Map<String, SourceConfig> sources, List<String> ids) {
         List<String> keys = new ArrayList<>();
         List<String> args = new ArrayList<>();
         for (String id : ids) {
-            keys.add(key(id));
+            keys.add(redis.keys().lease(id));
             args.add(held.getOrDefault(id, ""));
         }
         for (String id : ids) {
             args.add(Long.toString(ttl(sources.get(id)).toMillis()));
         }
-        Object answer = redis.eval(RENEW, keys, args);
+        List<String> lost = new ArrayList<>();
+        Object answer = redis.client().eval(RENEW, keys, args);
         if (answer instanceof List<?> flags) {
             for (int i = 0; i < ids.size() && i < flags.size(); i++) {
                 if (!Long.valueOf(1).equals(flags.get(i))) {
@@ -130,15 +145,15 @@ final class Leases {
     }
 
     /** Gives up the claim on {@code id}, if this instance still holds it. */
-    void release(UnifiedJedis redis, String id) {
+    void release(Link redis, String id) {
         String token = held.remove(id);
         if (token != null) {
-            redis.eval(RELEASE, List.of(key(id)), List.of(token));
+            redis.client().eval(RELEASE, List.of(redis.keys().lease(id)), List.of(token));
         }
     }
 
     /** Releases every claim; errors are the caller's to swallow. */
-    void releaseAll(UnifiedJedis redis) {
+    void releaseAll(Link redis) {
         for (String id : List.copyOf(held.keySet())) {
             release(redis, id);
         }

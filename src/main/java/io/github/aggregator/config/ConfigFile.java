@@ -8,7 +8,9 @@ import io.github.aggregator.source.Durations;
 import io.github.aggregator.source.InvalidField;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.yaml.snakeyaml.DumperOptions;
@@ -17,6 +19,7 @@ import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
  * Reads and validates the YAML config file. Every problem becomes a {@link ConfigException} with one line of the form
@@ -53,7 +56,7 @@ public record ConfigFile(
     private static final Set<String> TOP_KEYS = Set.of("server", "aggregator", "admin", "access", "cors", "cluster");
     private static final Set<String> ADMIN_KEYS = Set.of("token");
     private static final Set<String> CLUSTER_KEYS = Set.of("redis");
-    private static final Set<String> REDIS_KEYS = Set.of("url", "keyPrefix", "ttl", "timeout");
+    private static final Set<String> REDIS_KEYS = Set.of("url", "keyPrefix", "ttl", "timeout", "nodes");
     /** Shorter admin tokens are refused: they could be guessed. */
     static final int MIN_ADMIN_TOKEN_LENGTH = 16;
 
@@ -201,10 +204,34 @@ public record ConfigFile(
                     uri,
                     r.scalar(redis, "keyPrefix", null, v -> v, ClusterConfig.DEFAULT_KEY_PREFIX),
                     r.scalar(redis, "ttl", null, Durations::parse, ClusterConfig.DEFAULT_TTL),
-                    r.scalar(redis, "timeout", null, Durations::parse, ClusterConfig.DEFAULT_TIMEOUT));
+                    r.scalar(redis, "timeout", null, Durations::parse, ClusterConfig.DEFAULT_TIMEOUT),
+                    nodes(r, redis));
         } catch (InvalidField e) {
             throw r.fail(line, null, "cluster.redis." + e.field(), e.reason());
         }
+    }
+
+    /** {@code cluster.redis.nodes}: a list of {@code host:port}, or one comma-separated value (for env vars). */
+    private static List<String> nodes(YamlReader r, Map<String, NodeTuple> redis) {
+        NodeTuple t = redis.get("nodes");
+        if (t == null) {
+            return List.of();
+        }
+        Node v = t.getValueNode();
+        List<Node> items = v instanceof SequenceNode seq ? seq.getValue() : List.of(v);
+        List<String> nodes = new ArrayList<>();
+        for (Node item : items) {
+            if (!(item instanceof ScalarNode s)) {
+                throw r.fail(YamlReader.line(item), null, "cluster.redis.nodes", "must list host:port values");
+            }
+            for (String n : r.substitute(s.getValue(), YamlReader.line(s), null, "cluster.redis.nodes")
+                    .split(",")) {
+                if (!n.isBlank()) {
+                    nodes.add(n.trim());
+                }
+            }
+        }
+        return nodes;
     }
 
     private static String adminToken(YamlReader r, Map<String, NodeTuple> top) {

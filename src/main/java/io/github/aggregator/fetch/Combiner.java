@@ -12,8 +12,10 @@ import java.util.function.Function;
 
 /**
  * Builds a combined source's data, {@code {"part-a": <data>, "part-b": <data>}}, from the latest snapshots of its
- * parts, then applies its transform. A part with no data yet appears as {@code null}. The result is stale (a {@link
- * FetchResult.Partial}) while any part is stale or has no data.
+ * parts, then applies its transform. There is no combination until every part has been fetched once: a service that
+ * just started does not serve (or warn about) a combination missing a part that is merely slower to answer. A part
+ * whose fetches have all failed so far appears as {@code null}. The result is stale (a {@link FetchResult.Partial})
+ * while any part is stale.
  */
 public final class Combiner {
     private Combiner() {}
@@ -21,7 +23,7 @@ public final class Combiner {
     /**
      * @param combined a combined source
      * @param latest the latest snapshot of a source id
-     * @return the combination, or empty while no part has data yet
+     * @return the combination, or empty while a part has not been fetched yet or no part has data
      */
     public static Optional<FetchResult> combine(SourceConfig combined, Function<String, Optional<Snapshot>> latest) {
         ObjectNode data = Json.MAPPER.createObjectNode();
@@ -29,15 +31,16 @@ public final class Combiner {
         boolean any = false;
         for (String part : combined.combine()) {
             Optional<Snapshot> s = latest.apply(part);
-            if (s.isPresent() && s.get().hasData()) {
+            if (s.isEmpty()) {
+                return Optional.empty(); // its first fetch is still to come
+            }
+            if (s.get().hasData()) {
                 any = true;
                 data.set(part, s.get().data());
             } else {
                 data.putNull(part);
             }
-            if (s.isEmpty()) {
-                problems.add(part + ": no data yet");
-            } else if (s.get().stale()) {
+            if (s.get().stale()) {
                 problems.add(part + ": "
                         + (s.get().error() == null ? "stale" : s.get().error()));
             }

@@ -157,13 +157,27 @@ public final class Poller implements AutoCloseable {
 
     /**
      * For a reader waiting for data that was never fetched: starts now the first fetch of {@code id} (or of those of
-     * its parts never fetched) that would otherwise wait out the start-up jitter, then returns {@link
-     * #nextCompletion}. Never fetches a source twice at once, and never one that was fetched before (its schedule,
+     * its parts never fetched) that would otherwise wait out the start-up jitter, then returns the completion of every
+     * such first fetch (a combined source is built once each part has been fetched), or {@link #nextCompletion} when
+     * there is none. Never fetches a source twice at once, and never one that was fetched before (its schedule,
      * backoff and Retry-After stay in force).
      */
     public Optional<CompletableFuture<Void>> fetchFirst(String id) {
         startFirst(id, 0);
-        return nextCompletion(id);
+        List<CompletableFuture<Void>> firsts = new ArrayList<>();
+        firstCompletions(id, firsts, 0);
+        return firsts.isEmpty()
+                ? nextCompletion(id)
+                : Optional.of(CompletableFuture.allOf(firsts.toArray(CompletableFuture[]::new)));
+    }
+
+    private void firstCompletions(String id, List<CompletableFuture<Void>> out, int depth) {
+        Task task = tasks.get(id);
+        if (task != null) {
+            task.firstCompletion().ifPresent(out::add);
+        } else if (depth < 64) {
+            registry.find(id).ifPresent(s -> s.combine().forEach(part -> firstCompletions(part, out, depth + 1)));
+        }
     }
 
     private void startFirst(String id, int depth) {
@@ -247,6 +261,7 @@ public final class Poller implements AutoCloseable {
         private Future<?> next; // guarded by this
         private long lastEndNanos; // guarded by this; when the previous fetch ended
         private boolean started; // guarded by this
+        private boolean seen; // guarded by this; a result of it was fetched here or observed from elsewhere
         private int failures; // guarded by this
         private boolean idle; // guarded by this
         private boolean cancelled; // guarded by this
@@ -264,6 +279,11 @@ public final class Poller implements AutoCloseable {
 
         synchronized CompletableFuture<Void> completion() {
             return inFlight != null ? inFlight : completion;
+        }
+
+        /** The completion of the first fetch, while no result of this source was seen yet (and it is not idle). */
+        synchronized Optional<CompletableFuture<Void>> firstCompletion() {
+            return seen || idle || cancelled ? Optional.empty() : Optional.of(completion());
         }
 
         synchronized void cancel() {
@@ -353,6 +373,7 @@ public final class Poller implements AutoCloseable {
         }
 
         synchronized void observed() {
+            seen = true;
             if (inFlight == null) {
                 CompletableFuture<Void> waiting = completion;
                 completion = new CompletableFuture<>();
@@ -390,6 +411,7 @@ public final class Poller implements AutoCloseable {
                 synchronized (this) {
                     inFlight = null;
                     if (fetched) {
+                        seen = true;
                         lastEndNanos = from;
                         completion = new CompletableFuture<>();
                     }

@@ -3,6 +3,7 @@ package io.github.aggregator.http;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.observe.PrometheusText;
+import io.github.aggregator.observe.RuntimeMetrics;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
@@ -20,6 +21,7 @@ import java.util.Map;
 /**
  * {@code GET /observe/metrics}: every enabled source's counters and gauges in the Prometheus text format (0.0.4),
  * labelled {@code source="id"}. Fetch metrics are shown for upstream sources only (combined sources are not fetched).
+ * The process, the JVM and the build follow ({@link RuntimeMetrics}).
  */
 public final class MetricsService implements HttpService {
     private final SourceRegistry registry;
@@ -96,6 +98,7 @@ public final class MetricsService implements HttpService {
         readings.forEach((id, r) -> out.sample("aggregator_queue_overflows_total", r.overflows(), "source", id));
         out.family("aggregator_streams", "gauge", "Open SSE streams in total (a multiplexed stream counts once).");
         out.sample("aggregator_streams", hub.total());
+        RuntimeMetrics.write(out);
         return out.text();
     }
 }

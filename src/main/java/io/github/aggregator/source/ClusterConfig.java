@@ -5,6 +5,7 @@ import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -17,16 +18,20 @@ import java.util.Objects;
  * @param ttl how long shared snapshots and history outlive their last write (default 24h)
  * @param timeout connect and command timeout of each Redis call (default 2s); a call that takes longer counts as
  *     Redis being unreachable
+ * @param nodes more seed nodes ({@code host:port}) of a Redis Cluster besides the URL's own (default none): any one
+ *     that answers is enough to find the rest. They share the URL's scheme, user and password. Ignored when the URL
+ *     points at a standalone Redis
  */
-public record ClusterConfig(URI redis, String keyPrefix, Duration ttl, Duration timeout) {
+public record ClusterConfig(URI redis, String keyPrefix, Duration ttl, Duration timeout, List<String> nodes) {
     public static final String DEFAULT_KEY_PREFIX = "aggregator:";
     public static final Duration DEFAULT_TTL = Duration.ofHours(24);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
 
     public ClusterConfig {
         Objects.requireNonNull(redis, "redis");
-        if (keyPrefix == null || !keyPrefix.matches("[\\x21-\\x7e]{0,64}")) {
-            throw new InvalidField("keyPrefix", "at most 64 printable characters without spaces");
+        if (keyPrefix == null || !keyPrefix.matches("[\\x21-\\x7a|~]{0,64}")) {
+            // braces would change the hash tags that keep one source's keys in one Redis Cluster slot
+            throw new InvalidField("keyPrefix", "at most 64 printable characters without spaces or braces");
         }
         if (ttl.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new InvalidField("ttl", "must be at least 1s");
@@ -34,6 +39,22 @@ public record ClusterConfig(URI redis, String keyPrefix, Duration ttl, Duration 
         if (timeout.compareTo(Duration.ofMillis(10)) < 0 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
             throw new InvalidField("timeout", "must be between 10ms and 1m");
         }
+        nodes = List.copyOf(nodes);
+        for (String n : nodes) {
+            if (!n.matches("[A-Za-z0-9._-]+:\\d{1,5}|\\[[0-9A-Fa-f:.]+\\]:\\d{1,5}")
+                    || !validPort(Integer.parseInt(n.substring(n.lastIndexOf(':') + 1)))) {
+                throw new InvalidField("nodes", "\"" + n + "\" is not host:port");
+            }
+        }
+    }
+
+    private static boolean validPort(int port) {
+        return port > 0 && port <= 65535;
+    }
+
+    /** A config without extra seed nodes. */
+    public ClusterConfig(URI redis, String keyPrefix, Duration ttl, Duration timeout) {
+        this(redis, keyPrefix, ttl, timeout, List.of());
     }
 
     /**
@@ -126,6 +147,6 @@ public record ClusterConfig(URI redis, String keyPrefix, Duration ttl, Duration 
     @Override
     public String toString() {
         return "ClusterConfig[redis=" + where() + ", keyPrefix=" + keyPrefix + ", ttl=" + ttl + ", timeout=" + timeout
-                + "]";
+                + ", nodes=" + nodes + "]";
     }
 }

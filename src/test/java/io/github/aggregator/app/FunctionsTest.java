@@ -33,12 +33,20 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 /**
  * The deployment descriptors in functions/ and the Dockerfile name what the service really uses: its port, the
  * environment variables it reads, health paths that answer, the jar and AOT cache the image contains, and command
- * modes that Main accepts. Each descriptor must be plain YAML (CloudFormation intrinsics in their long form).
+ * modes that Main accepts. Each descriptor must be plain YAML (CloudFormation intrinsics in their long form). The
+ * Kubernetes Deployment, Service and ConfigMap fit together, the ConfigMap holds a config the service accepts, and the
+ * image runs as the non-root user the Deployment requires.
  */
 class FunctionsTest {
     private static final Path FUNCTIONS = Path.of("functions");
-    private static final List<String> DESCRIPTORS =
-            List.of("knative/service.yaml", "cloudrun/service.yaml", "lambda/template.yaml", "kubernetes/cronjob.yaml");
+    private static final List<String> DESCRIPTORS = List.of(
+            "knative/service.yaml",
+            "cloudrun/service.yaml",
+            "lambda/template.yaml",
+            "kubernetes/cronjob.yaml",
+            "kubernetes/deployment.yaml",
+            "kubernetes/service.yaml",
+            "kubernetes/configmap.yaml");
     /** Variables that the platform's own machinery (the Lambda Web Adapter, the JVM) reads, not the service. */
     private static final Pattern PLATFORM_ENV = Pattern.compile("AWS_LWA_[A-Z_]+|JAVA_TOOL_OPTIONS");
 
@@ -210,6 +218,118 @@ class FunctionsTest {
 
         Map<String, Object> cron = map(docs.get("kubernetes/cronjob.yaml"));
         assertEquals("Forbid", map(cron.get("spec")).get("concurrencyPolicy"));
+    }
+
+    @Test
+    void kubernetesDeploymentServiceAndConfigMapFitTogether() throws IOException {
+        Map<String, Object> deployment = map(docs.get("kubernetes/deployment.yaml"));
+        Map<String, Object> service = map(docs.get("kubernetes/service.yaml"));
+        Map<String, Object> configMap = map(docs.get("kubernetes/configmap.yaml"));
+        assertEquals("Deployment", deployment.get("kind"));
+        assertEquals("Service", service.get("kind"));
+        assertEquals("ConfigMap", configMap.get("kind"));
+
+        Map<String, Object> spec = map(deployment.get("spec"));
+        Map<String, Object> template = map(spec.get("template"));
+        Map<String, Object> podLabels = map(map(template.get("metadata")).get("labels"));
+        Map<String, Object> selector = map(map(spec.get("selector")).get("matchLabels"));
+        assertTrue(podLabels.entrySet().containsAll(selector.entrySet()), "the Deployment selects its pods");
+        Map<String, Object> serviceSpec = map(service.get("spec"));
+        assertTrue(
+                podLabels
+                        .entrySet()
+                        .containsAll(map(serviceSpec.get("selector")).entrySet()),
+                "the Service selects the Deployment's pods");
+
+        Map<String, Object> pod = map(template.get("spec"));
+        Map<String, Object> c = map(list(pod.get("containers")).get(0));
+        Container container = container("kubernetes/deployment.yaml", c);
+        int port = Integer.parseInt(defaultPort());
+        assertEquals(List.of(port), container.ports());
+        for (Object p : list(serviceSpec.get("ports"))) {
+            assertEquals(port, ((Number) map(p).get("targetPort")).intValue(), "the Service's targetPort");
+        }
+        assertEquals(
+                "/observe/health/ready",
+                map(map(c.get("readinessProbe")).get("httpGet")).get("path"));
+        assertEquals(
+                "/observe/health/live",
+                map(map(c.get("livenessProbe")).get("httpGet")).get("path"));
+        int replicas = ((Number) spec.get("replicas")).intValue();
+        assertTrue(replicas == 1 || container.env().containsKey("REDIS_URL"), "several replicas need the cluster");
+
+        // the config file: AGGREGATOR_CONFIG names a key of the ConfigMap, mounted whole (a subPath is never updated)
+        Path config = Path.of(container.env().get("AGGREGATOR_CONFIG"));
+        Map<String, Object> mount = null;
+        for (Object m : list(c.get("volumeMounts"))) {
+            if (config.getParent().toString().equals(map(m).get("mountPath"))) {
+                mount = map(m);
+            }
+        }
+        assertNotNull(mount, "no volume mounted at " + config.getParent());
+        assertFalse(mount.containsKey("subPath"), "a subPath mount does not see ConfigMap updates: " + mount);
+        Map<String, Object> volume = null;
+        for (Object v : list(pod.get("volumes"))) {
+            if (mount.get("name").equals(map(v).get("name"))) {
+                volume = map(v);
+            }
+        }
+        assertNotNull(volume, "no volume " + mount.get("name"));
+        assertEquals(
+                map(configMap.get("metadata")).get("name"),
+                map(volume.get("configMap")).get("name"),
+                "the volume is the ConfigMap");
+        Object text = map(configMap.get("data")).get(config.getFileName().toString());
+        assertTrue(text instanceof String, "the ConfigMap has no key " + config.getFileName());
+
+        // which the service accepts as it is, listening on the container port beyond loopback
+        Path file = Files.createTempDirectory("configmap").resolve(config.getFileName());
+        Files.writeString(file, (String) text);
+        var loaded = ConfigSchema.load(file, Map.of()); // and the config's JSON Schema accepts it too
+        assertEquals(Integer.toString(port), loaded.server().get("server.port"));
+        assertEquals("0.0.0.0", loaded.server().get("server.host"));
+        assertFalse(loaded.aggregator().enabledSources().isEmpty(), "the ConfigMap's config polls something");
+
+        // and the pod runs as the image's own non-root user
+        Map<String, Object> security = map(pod.get("securityContext"));
+        assertEquals(true, security.get("runAsNonRoot"));
+        assertEquals(imageUser(), ((Number) security.get("runAsUser")).intValue(), "runAsUser is the image's user");
+    }
+
+    @Test
+    void theImageRunsAsANonRootUser() {
+        int uid = imageUser();
+        assertTrue(uid > 0, "the service stage's USER is not root: " + uid);
+        assertTrue(
+                Pattern.compile("useradd [^\\n]*--uid " + uid + "\\b")
+                        .matcher(dockerfile)
+                        .find(),
+                "the Dockerfile creates user " + uid);
+        // stages built on the service image (the Lambda one, the default) keep that user
+        boolean after = false;
+        for (String line : dockerfile.split("\n")) {
+            if (line.startsWith("FROM ")) {
+                after = line.matches("FROM service( AS \\S+)?");
+            } else if (after && line.startsWith("USER ")) {
+                fail("a stage built on the service image changes its user: " + line);
+            }
+        }
+    }
+
+    /** The numeric user the Dockerfile's {@code service} stage ends with (its last {@code USER}). */
+    private static int imageUser() {
+        int from = dockerfile.indexOf(" AS service\n");
+        assertTrue(from > 0, "the Dockerfile has a service stage");
+        int to = dockerfile.indexOf("\nFROM ", from);
+        Matcher user = Pattern.compile("(?m)^USER (\\S+)$")
+                .matcher(dockerfile.substring(from, to < 0 ? dockerfile.length() : to));
+        String last = null;
+        while (user.find()) {
+            last = user.group(1);
+        }
+        assertNotNull(last, "the service stage sets no USER: it would run as root");
+        assertTrue(last.matches("\\d+(:\\d+)?"), "numeric, so that runAsNonRoot can verify it: " + last);
+        return Integer.parseInt(last.split(":")[0]);
     }
 
     // ---- descriptors ----------------------------------------------------------------------------------------------

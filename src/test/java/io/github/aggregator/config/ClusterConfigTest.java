@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,6 +48,7 @@ class ClusterConfigTest {
         assertEquals("aggregator:", c.keyPrefix());
         assertEquals(Duration.ofHours(24), c.ttl());
         assertEquals(Duration.ofSeconds(2), c.timeout());
+        assertEquals(List.of(), c.nodes());
         assertEquals("redis://cache.internal:6380/3", c.where());
         assertFalse(c.toString().contains("cret"), c.toString());
     }
@@ -113,6 +115,48 @@ class ClusterConfigTest {
         assertTrue(m.contains("\"cluster.redis.url\": is required"), m);
         m = refused(write("cluster:\n  nodes: 3\n" + SOURCES), Map.of());
         assertTrue(m.contains("unknown field in cluster"), m);
+    }
+
+    @Test
+    void seedNodesAsAListOrOneCommaSeparatedValue() throws IOException {
+        ClusterConfig c = load(
+                        "cluster:\n  redis:\n    url: redis://n1:7000\n    nodes:\n      - n2:7001\n      - \"10.0.0.3:7002\"\n"
+                                + SOURCES,
+                        Map.of())
+                .cluster();
+        assertEquals(List.of("n2:7001", "10.0.0.3:7002"), c.nodes());
+        c = load(
+                        "cluster:\n  redis:\n    url: redis://n1:7000\n    nodes: ${REDIS_NODES:-}\n" + SOURCES,
+                        Map.of("REDIS_NODES", "n2:7001, n3:7002"))
+                .cluster();
+        assertEquals(List.of("n2:7001", "n3:7002"), c.nodes());
+        assertEquals(
+                List.of(),
+                load("cluster:\n  redis:\n    url: redis://n1\n    nodes: ${REDIS_NODES:-}\n" + SOURCES, Map.of())
+                        .cluster()
+                        .nodes());
+    }
+
+    @ParameterizedTest
+    @CsvSource(
+            delimiter = '|',
+            value = {"n2 | is not host:port", "n2:0 | is not host:port", "n2:70000 | is not host:port", "a b:1 | is not"
+            })
+    void badSeedNodesAreRefused(String node, String reason) throws IOException {
+        String m = refused(
+                write("cluster:\n  redis:\n    url: redis://n1\n    nodes: [\"" + node + "\"]\n" + SOURCES), Map.of());
+        assertTrue(m.contains("\"cluster.redis.nodes\": "), m);
+        assertTrue(m.contains(reason), m);
+        m = refused(write("cluster:\n  redis:\n    url: redis://n1\n    nodes: [[n2]]\n" + SOURCES), Map.of());
+        assertTrue(m.contains("\"cluster.redis.nodes\": must list host:port values"), m);
+    }
+
+    @Test
+    void aKeyPrefixWithBracesIsRefusedSinceHashTagsAreOurs() throws IOException {
+        String m = refused(
+                write("cluster:\n  redis:\n    url: redis://n1\n    keyPrefix: \"{app}:\"\n" + SOURCES), Map.of());
+        assertTrue(m.contains("\"cluster.redis.keyPrefix\": "), m);
+        assertTrue(m.contains("without spaces or braces"), m);
     }
 
     private Path write(String yaml) throws IOException {

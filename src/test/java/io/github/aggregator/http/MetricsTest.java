@@ -9,6 +9,7 @@ import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.Upstream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -68,6 +69,7 @@ class MetricsTest {
                     "text/plain; version=0.0.4; charset=utf-8",
                     first.headers().firstValue("Content-Type").orElse(""));
             Map<String, String> types = types(first.body());
+            types.keySet().removeIf(k -> !k.startsWith("aggregator_") || k.equals("aggregator_build_info"));
             assertEquals(
                     Map.of(
                             "aggregator_fetches_total", "counter",
@@ -116,9 +118,11 @@ class MetricsTest {
                 m = awaitScrape(
                         svc,
                         s -> s.get(key("aggregator_changes_total", "good")) == 2
-                                && s.get(key("aggregator_events_delivered_total", "good")) >= delivered + 1);
+                                && s.get(key("aggregator_events_delivered_total", "good")) >= delivered + 1
+                                && s.get(key("aggregator_changes_total", "both")) >= 2);
                 assertTrue(m.get(key("aggregator_events_delivered_total", "good")) >= delivered + 1, m.toString());
-                assertTrue(m.get(key("aggregator_changes_total", "both")) >= 2, "the combination changed too");
+                // the combination is rebuilt after the part's change is counted: waited for above, checked here
+                assertTrue(m.get(key("aggregator_changes_total", "both")) >= 2, "the combination changed too: " + m);
             }
             // the subscriber's departure is noticed at a later write: keep the source changing until it is
             AtomicInteger next = new AtomicInteger(3);
@@ -170,6 +174,82 @@ class MetricsTest {
     }
 
     @Test
+    void processJvmAndBuildMetricsFollowTheProcessAndPassPromtool() throws Exception {
+        try (Service svc = Service.start("""
+                aggregator:
+                  sources:
+                    - id: clock
+                      url: /demo/clock
+                      interval: 1s
+                """)) {
+            HttpResponse<String> r = svc.get("/observe/metrics");
+            assertEquals(200, r.statusCode());
+            Map<String, String> types = types(r.body());
+            Map<String, String> expected = new LinkedHashMap<>();
+            for (String counter : List.of("process_cpu_seconds_total", "jvm_threads_started_total")) {
+                expected.put(counter, "counter");
+            }
+            for (String gauge : List.of(
+                    "process_start_time_seconds",
+                    "process_uptime_seconds",
+                    "process_open_fds",
+                    "process_max_fds",
+                    "process_resident_memory_bytes",
+                    "process_virtual_memory_bytes",
+                    "jvm_memory_used_bytes",
+                    "jvm_memory_committed_bytes",
+                    "jvm_memory_max_bytes",
+                    "jvm_memory_pool_used_bytes",
+                    "jvm_memory_pool_max_bytes",
+                    "jvm_threads_current",
+                    "jvm_threads_daemon",
+                    "jvm_threads_peak",
+                    "jvm_info",
+                    "aggregator_build_info")) {
+                expected.put(gauge, "gauge");
+            }
+            expected.put("jvm_gc_collection_seconds", "summary");
+            expected.forEach((name, type) -> assertEquals(type, types.get(name), name + " in " + types));
+            promtoolAccepts(r.body());
+
+            Map<String, Double> m = scrape(svc);
+            long startedAt = ManagementFactory.getRuntimeMXBean().getStartTime(); // the service runs in this JVM
+            assertEquals(startedAt / 1e3, m.get("process_start_time_seconds"), 0.01);
+            assertTrue(m.get("process_uptime_seconds") > 0, m.toString());
+            assertTrue(m.get("process_cpu_seconds_total") > 0, m.toString());
+            assertTrue(m.get("process_resident_memory_bytes") > 1 << 20, m.toString());
+            assertTrue(m.get("jvm_memory_used_bytes{area=\"heap\"}") > 0, m.toString());
+            assertTrue(m.get("jvm_memory_committed_bytes{area=\"heap\"}")
+                    >= m.get("jvm_memory_used_bytes{area=\"heap\"}"));
+            assertTrue(m.get("jvm_threads_current") >= 1, m.toString());
+            assertEquals(1, m.get("aggregator_build_info{version=\"" + pomVersion() + "\"}"));
+
+            // the values are read at each scrape: open sockets and a collection show at once
+            double fds = m.get("process_open_fds");
+            double collections = gcCount(m);
+            List<java.net.http.HttpClient> clients = new java.util.ArrayList<>();
+            List<SseClient> streams = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 10; i++) {
+                    // a client (so a connection) each: both ends of every connection are in this process
+                    clients.add(java.net.http.HttpClient.newHttpClient());
+                    streams.add(SseClient.open(clients.get(i), svc.uri("/api/sources/clock/events")));
+                }
+                System.gc();
+                Map<String, Double> later = scrape(svc);
+                assertTrue(later.get("process_open_fds") >= fds + 10, fds + " then " + later.get("process_open_fds"));
+                assertTrue(later.get("process_open_fds") <= later.get("process_max_fds"));
+                assertTrue(gcCount(later) > collections, "System.gc() is counted: " + later);
+            } finally {
+                for (SseClient sse : streams) {
+                    sse.close();
+                }
+                clients.forEach(java.net.http.HttpClient::shutdownNow);
+            }
+        }
+    }
+
+    @Test
     void labelValuesAreEscaped() {
         String text = new io.github.aggregator.observe.PrometheusText()
                 .family("x_total", "counter", "help")
@@ -179,6 +259,51 @@ class MetricsTest {
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------------
+
+    /** Runs {@code promtool check metrics} on {@code text}: it must exit 0 and report nothing (no lint problem). */
+    static void promtoolAccepts(String text) throws Exception {
+        Process p = new ProcessBuilder(promtool(), "check", "metrics")
+                .redirectErrorStream(true)
+                .start();
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+        String report = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "promtool did not finish");
+        assertEquals(0, p.exitValue(), "promtool check metrics: " + report);
+        assertEquals("", report.strip(), "promtool check metrics");
+    }
+
+    /** {@code PROMTOOL}, else promtool on the PATH; fails saying how to install it. */
+    private static String promtool() {
+        String configured = System.getenv("PROMTOOL");
+        if (configured != null && !configured.isBlank()) {
+            return configured;
+        }
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            java.nio.file.Path p = java.nio.file.Path.of(dir, "promtool");
+            if (java.nio.file.Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        throw new AssertionError(
+                "promtool not found: install it (Debian: apt-get install prometheus; bin/test does) or set PROMTOOL");
+    }
+
+    /** The project's version as the pom declares it. */
+    private static String pomVersion() throws java.io.IOException {
+        Matcher m = Pattern.compile("<artifactId>aggregator</artifactId>\\s*<version>([^<]+)</version>")
+                .matcher(java.nio.file.Files.readString(java.nio.file.Path.of("pom.xml")));
+        assertTrue(m.find(), "the project's version in pom.xml");
+        return m.group(1);
+    }
+
+    private static double gcCount(Map<String, Double> m) {
+        return m.entrySet().stream()
+                .filter(e -> e.getKey().startsWith("jvm_gc_collection_seconds_count{"))
+                .mapToDouble(Map.Entry::getValue)
+                .sum();
+    }
 
     private static void histogramIsConsistent(Map<String, Double> m, String source) {
         double previous = 0;

@@ -140,7 +140,7 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    private static String binary() {
+    static String binary() {
         String configured = System.getenv("REDIS_SERVER");
         if (configured != null && !configured.isBlank()) {
             return configured;

@@ -53,6 +53,11 @@ public final class Service implements AutoCloseable {
         return start(yaml, Map.of());
     }
 
+    /** Starts the service on the config file at {@code file} as it is (its path may be a symbolic link). */
+    public static Service onFile(Path file, Map<String, String> env) {
+        return new Service(Aggregator.start(ConfigSchema.load(file, env), Clock.systemUTC(), env), file);
+    }
+
     public int port() {
         return app.port();
     }
