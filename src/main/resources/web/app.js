@@ -1,6 +1,9 @@
 // The dashboard: one card per source from GET api/sources, kept live by ONE multiplexed EventSource on
 // api/events. The browser reconnects by itself and sends the last event id (a cursor such as "a:5,b:12"),
 // so the server resumes every source where the page left off. Values are written with textContent only.
+// Each numeric field gets a sparkline: the retained versions from api/sources/{id}/history first, then every
+// value the stream brings. Upstream health and the served-versus-fetched counters come from api/sources,
+// read again every few seconds.
 'use strict';
 
 (() => {
@@ -28,8 +31,9 @@
       el.dataset.id = s.id;
       $('.name', el).textContent = s.id;
       $('#cards').appendChild(el);
-      c = {el, changedAt: null, hasData: false};
+      c = {el, changedAt: null, hasData: false, series: new Map()};
       cards.set(s.id, c);
+      history(s.id, c);
     }
     return c;
   }
@@ -62,7 +66,148 @@
       value.textContent = text;
       c.hasData = true;
     }
+    if (hasData) plot(c, s.version, s.data);
     tick();
+  }
+
+  // ---- sparklines of numeric fields
+
+  const MAX_POINTS = 120;
+  const MAX_CHARTS = 4;
+  const SVG = 'http://www.w3.org/2000/svg';
+
+  // the numeric leaves of a value, as JSON Pointers ("" for a number itself), at most MAX_CHARTS, objects 3 deep
+  function numbers(data, path = '', out = [], depth = 0) {
+    if (typeof data === 'number' && isFinite(data)) out.push([path, data]);
+    else if (data && typeof data === 'object' && !Array.isArray(data) && depth < 3) {
+      for (const [k, v] of Object.entries(data)) {
+        if (out.length >= MAX_CHARTS) break;
+        numbers(v, path + '/' + k.replace(/~/g, '~0').replace(/\//g, '~1'), out, depth + 1);
+      }
+    }
+    return out.slice(0, MAX_CHARTS);
+  }
+
+  // adds one version's numbers to the card's charts; points are kept in version order, each version once
+  function plot(c, version, data) {
+    for (const [path, v] of numbers(data)) {
+      let line = c.series.get(path);
+      if (!line) {
+        if (c.series.size >= MAX_CHARTS) continue;
+        line = chart(c, path);
+        c.series.set(path, line);
+      }
+      if (line.versions.has(version)) continue;
+      line.versions.add(version);
+      line.points.push([version, v]);
+      line.points.sort((x, y) => x[0] - y[0]);
+      while (line.points.length > MAX_POINTS) line.versions.delete(line.points.shift()[0]);
+      draw(line);
+    }
+  }
+
+  function chart(c, path) {
+    const fig = document.createElement('figure');
+    fig.className = 'spark';
+    fig.dataset.path = path;
+    const label = document.createElement('figcaption');
+    const name = document.createElement('span');
+    name.className = 'field';
+    name.textContent = path || 'value';
+    const now = document.createElement('span');
+    now.className = 'now';
+    label.append(name, now);
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', '0 0 100 24');
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.setAttribute('role', 'img');
+    const poly = document.createElementNS(SVG, 'polyline');
+    svg.appendChild(poly);
+    fig.append(label, svg);
+    $('.charts', c.el).appendChild(fig);
+    return {fig, poly, now, svg, points: [], versions: new Set()};
+  }
+
+  function draw(line) {
+    const p = line.points.map(x => x[1]);
+    const min = Math.min(...p);
+    const max = Math.max(...p);
+    const span = max - min || 1;
+    const step = p.length > 1 ? 100 / (p.length - 1) : 0;
+    line.poly.setAttribute('points', p.map((v, i) =>
+      (i * step).toFixed(2) + ',' + (22 - ((v - min) / span) * 20).toFixed(2)).join(' '));
+    line.now.textContent = p[p.length - 1].toLocaleString();
+    line.fig.dataset.points = String(p.length);
+    line.svg.setAttribute('aria-label', (line.fig.dataset.path || 'value') + ': ' + p.length + ' values from ' +
+      min.toLocaleString() + ' to ' + max.toLocaleString());
+  }
+
+  async function history(id, c) {
+    try {
+      const r = await fetch('api/sources/' + encodeURIComponent(id) + '/history', {cache: 'no-store'});
+      if (r.ok) (await r.json()).versions.forEach(v => plot(c, v.version, v.data));
+    } catch (e) {
+      // the charts then start with the stream
+    }
+  }
+
+  // ---- upstream health and what the service saved
+
+  const count = n => Number(n || 0).toLocaleString('en-US');
+
+  function seconds(s) {
+    if (s === null || s === undefined) return '';
+    return s < 1 ? Math.round(s * 1000) + ' ms' : s.toFixed(1) + ' s';
+  }
+
+  function status(s) {
+    const el = card(s).el;
+    const served = $('.served', el);
+    served.dataset.reads = String(s.clientReads || 0);
+    served.dataset.events = String(s.eventsServed || 0);
+    served.dataset.calls = String(s.upstreamCalls || 0);
+    $('.reads', served).textContent = count(s.clientReads) + ' client reads';
+    $('.events', served).textContent = count(s.eventsServed) + ' events';
+    $('.streams', served).textContent = count(s.streamsOpened) + ' streams';
+    $('.calls', served).textContent = s.combine ? 'no upstream (combined)' : count(s.upstreamCalls) + ' upstream calls';
+    const health = $('.health', el);
+    const parts = [];
+    if (s.lastFetchSeconds !== undefined && s.lastFetchSeconds !== null) parts.push('last fetch ' + seconds(s.lastFetchSeconds));
+    if (s.nextFetchAt) {
+      const next = Math.max(0, (Date.parse(s.nextFetchAt) - Date.now()) / 1000);
+      parts.push(s.state === 'idle' ? 'idle until read' : 'next in ' + seconds(next));
+    }
+    if (s.consecutiveFailures > 0) {
+      parts.push(s.consecutiveFailures + (s.consecutiveFailures === 1 ? ' failure' : ' failures') + ', backing off');
+    }
+    health.textContent = parts.join(' · ');
+    health.classList.toggle('failing', s.consecutiveFailures > 0);
+  }
+
+  function totals(t) {
+    const el = $('#totals');
+    if (!t) {
+      el.hidden = true;
+      return;
+    }
+    el.hidden = false;
+    el.dataset.reads = String(t.clientReads);
+    el.dataset.calls = String(t.upstreamCalls);
+    $('.reads', el).textContent = count(t.clientReads) + ' client reads';
+    $('.events', el).textContent = count(t.eventsServed) + ' events served';
+    $('.calls', el).textContent = count(t.upstreamCalls) + ' upstream calls';
+  }
+
+  async function refresh() {
+    try {
+      const r = await fetch('api/sources', {headers: {Accept: 'application/json'}, cache: 'no-store'});
+      if (!r.ok) return;
+      const body = await r.json();
+      body.sources.filter(s => cards.has(s.id)).forEach(status);
+      totals(body.totals);
+    } catch (e) {
+      // the connection indicator tells; the next round tries again
+    }
   }
 
   function ago(ms) {
@@ -91,7 +236,9 @@
     try {
       const r = await fetch('api/sources', {headers: {Accept: 'application/json'}, cache: 'no-store'});
       if (!r.ok) throw new Error('HTTP ' + r.status);
-      list = (await r.json()).sources;
+      const body = await r.json();
+      list = body.sources;
+      totals(body.totals);
     } catch (e) {
       setConnection('reconnecting', 'reconnecting…');
       message('Cannot list the sources (' + e.message + '); retrying.');
@@ -109,6 +256,7 @@
     for (const s of list) {
       $('.origin', card(s).el).textContent = origin(s);
       apply(s, false);
+      status(s);
     }
     if (list.length) listen(list.map(s => s.id));
   }
@@ -144,5 +292,6 @@
   }
 
   setInterval(tick, 1000);
+  setInterval(refresh, 2000);
   start();
 })();

@@ -1,32 +1,45 @@
 /*
- * aggregator widget: shows one source's latest value in every element with a data-source attribute.
+ * aggregator widget: shows a source's latest value (or one field of it) in every element with a data-source
+ * attribute, for any number of sources on one page, over ONE stream.
  *
- *   <div data-source="demo-ticker" data-field="/price"></div>
+ *   <span data-source="demo-ticker" data-field="/price"></span>
  *   <script src="https://aggregator.example.com/widget.js" async></script>
  *
  * data-source        the source id (required)
- * data-field         optional: a JSON Pointer ("/price", "/items/0/name") or a dotted path ("price")
- *                    into the data; without it the whole value is shown (strings as is, the rest as JSON)
- * data-poll-seconds  optional: the polling period when EventSource is not available (default 30, min 1)
- * data-token         optional: an access token for a source marked "access: token"; it is sent as the
- *                    access_token query parameter of the stream and of the polls (EventSource cannot set
- *                    headers, and a query parameter needs no CORS preflight). Elements showing the same
- *                    source share one stream, opened with the first data-token among them. The token is
- *                    visible to anyone who can see the page and ends up in URLs: give the page a key that
- *                    covers only the sources it shows, or a short-lived JWT. The widget never logs or shows it.
+ * data-field         optional: a JSON Pointer ("/price", "/items/0/name") or a dotted path ("price") into the data;
+ *                    the widget then follows only that field (sources=id/pointer on the stream, ?select= on polls),
+ *                    so the element is updated only when that value changes. Without it the whole value is shown
+ *                    (strings as is, the rest as JSON).
+ * data-poll-seconds  optional: the polling period when streaming is not possible (default 30, min 1)
+ * data-token         optional: an access token for a source marked "access: token", sent as the access_token query
+ *                    parameter (EventSource cannot set headers; a query parameter needs no CORS preflight). The
+ *                    widget opens one stream per distinct token (elements without a token share the public one).
+ *                    The token is visible to anyone who can see the page and ends up in URLs: give the page a key
+ *                    that covers only the sources it shows, or a short-lived JWT. The widget never logs or shows it.
  *
- * URLs are derived from this script's own src, so the page may live on another origin. Updates come
- * over Server-Sent Events (/api/sources/{id}/events; the browser reconnects and resumes by itself);
- * without EventSource, or when the stream is refused, the widget polls /api/sources/{id}. Polling goes
- * through the browser's HTTP cache, which revalidates with If-None-Match once the response's max-age
- * (the time to the next upstream fetch) is over, so an unchanged source costs a 304 and no preflight.
+ * Streaming: every (source, field) on the page is listed on one multiplexed stream, /api/events?sources=a,b/price
+ * (at most 50 per stream; more open further streams). Browsers allow only six HTTP/1.1 connections per origin, so
+ * one stream per source would leave the seventh source waiting forever. After a drop the browser reconnects by
+ * itself and sends the last cursor as Last-Event-ID, so each entry resumes where it stopped. scan() picks up
+ * elements added later: the stream is reopened with the longer list and the cursor it had (?lastEventId=), so the
+ * entries already shown are not sent again.
  *
- * Each element gets data-version, data-stale ("true"/"false"), data-mode ("sse" or "poll") and, while
- * stale, a title with the error; it also receives an "aggregator:update" event whose detail is the
- * envelope. When the widget cannot show the source, the element gets data-error with a short reason:
- * "stream refused; polling" while the stream is refused (until a poll succeeds), and, ending the polls,
- * 'no source "id"' (404), 'access token missing or not valid' (401) or 'access token does not cover
- * "id"' (403). Values are written as text, never as HTML. Plain ES5, no dependencies.
+ * Polling: without EventSource, or when a stream is refused, each entry is polled from /api/sources/{id}
+ * (?select=/pointer for a field). The polls go through the browser's HTTP cache, which revalidates with
+ * If-None-Match once max-age (the time to the next upstream fetch) is over: an unchanged value costs a 304, with no
+ * CORS preflight. When a refused stream listed several entries and some of them answer 404/401/403, the stream is
+ * tried once more without those.
+ *
+ * Each element gets data-version, data-stale ("true"/"false"), data-mode ("sse" or "poll") and, while stale, a title
+ * with the error; it receives an "aggregator:update" event whose detail is the envelope received (for a field: id
+ * "source/pointer", data the field's value). When the widget cannot show the entry, the element gets data-error with
+ * a short reason: "stream refused; polling" while a stream is refused (until a poll succeeds), and, ending the
+ * polls, 'no source "id"' (404), 'access token missing or not valid' (401), 'access token does not cover "id"' (403)
+ * or 'source "id" was removed'. Values are written as text, never as HTML. Plain ES5, no dependencies.
+ *
+ * window.aggregatorWidget.scan()     picks up elements added to the page
+ * window.aggregatorWidget.stop(el?)  stops updating el (its stream is narrowed), or without el everything: every
+ *                                    stream is closed and every poll stopped; scan() starts again
  */
 (function () {
   'use strict';
@@ -38,34 +51,22 @@
     return null;
   })();
   if (!script || !script.src) return;
+  if (window.aggregatorWidget && window.aggregatorWidget.scan) { // included twice: the first one serves the page
+    window.aggregatorWidget.scan();
+    return;
+  }
   var base = script.src.replace(/widget\.js([?#].*)?$/, '');
-  var groups = Object.create(null); // source id -> the elements showing it
-  var latest = Object.create(null); // source id -> the last envelope with data
-  var modes = Object.create(null); // source id -> "sse" or "poll"
+  var MAX_PER_STREAM = 50;
   var live = !!window.EventSource;
+  var entries = Object.create(null); // token + ' ' + key -> entry
+  var streams = Object.create(null); // token -> [stream, ...]
+  var elements = []; // every element being updated
 
-  function lookup(data, field) {
-    if (!field) return data;
-    var parts = field.charAt(0) === '/'
-      ? field.slice(1).split('/').map(function (p) { return p.replace(/~1/g, '/').replace(/~0/g, '~'); })
-      : field.split('.');
-    for (var i = 0; i < parts.length; i++) {
-      if (data === null || typeof data !== 'object' || !Object.prototype.hasOwnProperty.call(data, parts[i])) {
-        return undefined;
-      }
-      data = data[parts[i]];
-    }
-    return data;
-  }
-
-  function each(id, fn) {
-    var els = groups[id];
-    for (var i = 0; i < els.length; i++) fn(els[i]);
-  }
-
-  function showAll(id, env) {
-    latest[id] = env;
-    each(id, function (el) { show(el, env); });
+  // the JSON Pointer for a data-field ("/a/b" as is, "a.b" becomes "/a/b"), "" for none
+  function pointer(field) {
+    if (!field) return '';
+    if (field.charAt(0) === '/') return field;
+    return '/' + field.split('.').map(function (p) { return p.replace(/~/g, '~0').replace(/\//g, '~1'); }).join('/');
   }
 
   function status(el, env) {
@@ -78,9 +79,9 @@
     }
   }
 
-  function show(el, env) {
-    var v = lookup(env.data, el.getAttribute('data-field'));
-    el.textContent = v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v, null, 2);
+  function show(entry, el, env) {
+    var v = env.data; // a field's envelope carries just the field; one the pointer does not reach is null
+    el.textContent = v === undefined || v === null && entry.ptr ? '' : typeof v === 'string' ? v : JSON.stringify(v, null, 2);
     status(el, env);
     var event;
     try {
@@ -92,87 +93,219 @@
     el.dispatchEvent(event);
   }
 
-  // the URL of /api/sources/{id}{path}, with the access token of the source's elements when they have one
-  function url(id, path) {
-    var u = base + 'api/sources/' + encodeURIComponent(id) + path;
-    var els = groups[id];
-    for (var i = 0; i < els.length; i++) {
-      var token = els[i].getAttribute('data-token');
-      if (token) return u + '?access_token=' + encodeURIComponent(token);
-    }
-    return u;
+  function each(entry, fn) {
+    for (var i = 0; i < entry.els.length; i++) fn(entry.els[i]);
   }
 
-  function fail(id, reason) {
-    each(id, function (el) { el.setAttribute('data-error', reason); });
-  }
-
-  function stream(id) {
-    var es = new window.EventSource(url(id, '/events'));
-    var onData = function (e) { showAll(id, JSON.parse(e.data)); };
-    es.addEventListener('snapshot', onData);
-    es.addEventListener('update', onData);
-    es.addEventListener('status', function (e) {
-      var env = JSON.parse(e.data);
-      each(id, function (el) { status(el, env); });
+  function received(entry, env) {
+    entry.latest = env;
+    each(entry, function (el) {
+      el.removeAttribute('data-error');
+      show(entry, el, env);
     });
-    es.onerror = function () {
-      if (es.readyState === 2) { // CLOSED: refused (limit, blocked, unknown id, no access); the browser won't retry
-        es.close();
-        fail(id, 'stream refused; polling'); // the polls tell why, or clear it
-        poll(id);
-      }
-    };
   }
 
-  function poll(id) {
-    var seconds = Math.max(1, parseFloat(groups[id][0].getAttribute('data-poll-seconds')) || 30);
-    var target = url(id, '');
+  function fail(entry, reason) {
+    each(entry, function (el) { el.setAttribute('data-error', reason); });
+  }
+
+  function mode(entry, m) {
+    entry.mode = m;
+    each(entry, function (el) { el.setAttribute('data-mode', m); });
+  }
+
+  function tokenQuery(token, sep) {
+    return token ? sep + 'access_token=' + encodeURIComponent(token) : '';
+  }
+
+  // ---- streaming: one EventSource per token (per 50 entries), carrying every entry of that token
+
+  function open(token, list, cursor) {
+    var keys = list.map(function (e) { return encodeURIComponent(e.key).replace(/%2F/gi, '/'); });
+    var u = base + 'api/events?sources=' + keys.join(',') + tokenQuery(token, '&') +
+      (cursor ? '&lastEventId=' + encodeURIComponent(cursor) : '');
+    var s = {token: token, entries: list, cursor: cursor || '', es: new window.EventSource(u), retried: false};
+    var byKey = Object.create(null);
+    list.forEach(function (e) { byKey[e.key] = e; e.stream = s; mode(e, 'sse'); });
+    function data(ev) {
+      var env = JSON.parse(ev.data);
+      if (ev.lastEventId) s.cursor = ev.lastEventId;
+      return {env: env, entry: byKey[env.id]};
+    }
+    function onData(ev) {
+      var d = data(ev);
+      if (d.entry) received(d.entry, d.env);
+    }
+    s.es.addEventListener('snapshot', onData);
+    s.es.addEventListener('update', onData);
+    s.es.addEventListener('status', function (ev) {
+      var d = data(ev);
+      if (d.entry) each(d.entry, function (el) { status(el, d.env); });
+    });
+    s.es.addEventListener('removed', function (ev) {
+      var d = data(ev);
+      if (d.entry) {
+        fail(d.entry, 'source "' + d.entry.id + '" was removed');
+        d.entry.stream = null;
+      }
+    });
+    s.es.onerror = function () {
+      if (s.es.readyState === 2) refused(s); // CLOSED: refused (limit, blocked, unknown id, no access); no retry
+    };
+    return s;
+  }
+
+  function close(s) {
+    s.es.close();
+    var list = streams[s.token] || [];
+    var i = list.indexOf(s);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  // (re)opens the streams of one token with all its streamable entries, keeping each stream's cursor
+  function restream(token) {
+    var cursor = (streams[token] || []).map(function (s) { return s.cursor; }).filter(Boolean).join(',');
+    (streams[token] || []).slice().forEach(close);
+    var list = [];
+    for (var k in entries) {
+      var e = entries[k];
+      if (e.token === token && e.streamable && !e.polling && !e.dead && e.els.length) list.push(e);
+    }
+    streams[token] = [];
+    for (var i = 0; i < list.length; i += MAX_PER_STREAM) {
+      streams[token].push(open(token, list.slice(i, i + MAX_PER_STREAM), cursor));
+    }
+  }
+
+  function refused(s) {
+    close(s);
+    var pending = s.entries.length;
+    var bad = 0;
+    s.entries.forEach(function (e) {
+      fail(e, 'stream refused; polling'); // the polls tell why, or clear it
+      poll(e, function (ok) { // after the first answer of each: try the stream again without the bad entries, once
+        if (!ok) bad++;
+        if (--pending === 0 && bad > 0 && bad < s.entries.length && !s.retried) {
+          var good = s.entries.filter(function (x) { return !x.dead && x.els.length; });
+          good.forEach(function (x) { x.polling = false; clearTimeout(x.timer); });
+          var again = open(s.token, good, s.cursor);
+          again.retried = true;
+          (streams[s.token] = streams[s.token] || []).push(again);
+        }
+      });
+    });
+  }
+
+  // ---- polling: /api/sources/{id}[?select=/pointer], through the browser's HTTP cache
+
+  function poll(entry, first) {
+    var seconds = Math.max(1, parseFloat(entry.els[0].getAttribute('data-poll-seconds')) || 30);
+    var target = base + 'api/sources/' + encodeURIComponent(entry.id) +
+      (entry.ptr ? '?select=' + encodeURIComponent(entry.ptr) : '');
+    target += tokenQuery(entry.token, target.indexOf('?') < 0 ? '?' : '&');
     var last = null;
-    modes[id] = 'poll';
-    each(id, function (el) { el.setAttribute('data-mode', 'poll'); });
-    function again() { setTimeout(once, seconds * 1000); }
+    entry.polling = true;
+    mode(entry, 'poll');
+    function answered(ok) {
+      if (first) first(ok);
+      first = null;
+    }
+    function again() {
+      if (entry.polling) entry.timer = setTimeout(once, seconds * 1000);
+    }
+    function stop(reason) {
+      entry.dead = true;
+      entry.polling = false;
+      fail(entry, reason);
+      answered(false);
+    }
     function once() {
+      if (!entry.polling) return;
       var xhr = new XMLHttpRequest();
       xhr.open('GET', target);
       xhr.onload = function () { // the same token gets the same answer: stop on 404, 401 and 403
-        if (xhr.status === 404) return fail(id, 'no source "' + id + '"');
-        if (xhr.status === 401) return fail(id, 'access token missing or not valid');
-        if (xhr.status === 403) return fail(id, 'access token does not cover "' + id + '"');
-        if (xhr.status === 200) each(id, function (el) { el.removeAttribute('data-error'); });
+        if (!entry.polling) return;
+        if (xhr.status === 404) return stop('no source "' + entry.id + '"');
+        if (xhr.status === 401) return stop('access token missing or not valid');
+        if (xhr.status === 403) return stop('access token does not cover "' + entry.id + '"');
         if (xhr.status === 200 && xhr.responseText !== last) { // 304, 503 (no data yet): nothing new
           last = xhr.responseText;
-          showAll(id, JSON.parse(last));
+          received(entry, JSON.parse(last));
+        } else if (xhr.status === 200) {
+          each(entry, function (el) { el.removeAttribute('data-error'); });
         }
+        answered(true);
         again();
       };
-      xhr.onerror = again;
+      xhr.onerror = function () {
+        answered(true);
+        again();
+      };
       xhr.send();
     }
     once();
   }
 
+  // ---- elements
+
   function scan() {
     var els = document.querySelectorAll('[data-source]');
-    var fresh = [];
+    var changed = Object.create(null);
+    var polled = [];
     for (var i = 0; i < els.length; i++) {
       var el = els[i];
       var id = el.getAttribute('data-source');
-      if (!id || el.getAttribute('data-mode')) continue;
-      if (!groups[id]) {
-        groups[id] = [];
-        fresh.push(id);
+      if (!id || elements.indexOf(el) >= 0) continue;
+      var token = el.getAttribute('data-token') || '';
+      var ptr = pointer(el.getAttribute('data-field'));
+      var key = id + ptr; // what the service calls it: "demo-ticker", "demo-ticker/price"
+      var k = token + ' ' + key;
+      var entry = entries[k];
+      if (!entry) {
+        // "," separates the entries of a stream: a pointer with one is polled (?select= takes any pointer)
+        entry = entries[k] = {id: id, ptr: ptr, key: key, token: token, els: [], streamable: live && ptr.indexOf(',') < 0};
+        if (entry.streamable) changed[token] = true; else polled.push(entry);
       }
-      groups[id].push(el);
-      el.setAttribute('data-mode', modes[id] || (live ? 'sse' : 'poll'));
-      if (latest[id]) show(el, latest[id]);
+      entry.els.push(el);
+      elements.push(el);
+      el.setAttribute('data-mode', entry.mode || (entry.streamable ? 'sse' : 'poll'));
+      if (entry.dead) el.setAttribute('data-error', entry.els[0].getAttribute('data-error') || 'not available');
+      if (entry.latest) show(entry, el, entry.latest);
     }
-    for (var j = 0; j < fresh.length; j++) {
-      if (live) stream(fresh[j]); else poll(fresh[j]);
-    }
+    for (var j = 0; j < polled.length; j++) poll(polled[j]);
+    for (var t in changed) restream(t);
   }
 
-  window.aggregatorWidget = {scan: scan}; // call again after adding elements to the page
+  function stop(el) {
+    if (el) {
+      var at = elements.indexOf(el);
+      if (at < 0) return;
+      elements.splice(at, 1);
+      for (var k in entries) {
+        var e = entries[k];
+        var i = e.els.indexOf(el);
+        if (i < 0) continue;
+        e.els.splice(i, 1);
+        if (!e.els.length) {
+          delete entries[k];
+          e.polling = false;
+          clearTimeout(e.timer);
+          if (e.stream) restream(e.token);
+        }
+      }
+      return;
+    }
+    for (var t in streams) streams[t].slice().forEach(close);
+    for (var key in entries) {
+      entries[key].polling = false;
+      clearTimeout(entries[key].timer);
+    }
+    entries = Object.create(null);
+    streams = Object.create(null);
+    elements = [];
+  }
+
+  window.aggregatorWidget = {scan: scan, stop: stop};
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', scan);
   } else {

@@ -24,10 +24,12 @@ import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.LocalTransport;
 import io.github.aggregator.stream.Transport;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
 import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.time.Clock;
@@ -40,6 +42,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /** One running service: config, poller, store, hub and web server wired together. */
 public final class Aggregator implements AutoCloseable {
@@ -52,10 +55,12 @@ public final class Aggregator implements AutoCloseable {
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Hub hub;
+    private final FieldViews views;
     private final Pipeline pipeline;
     private final Transport transport;
     private final Poller poller;
     private final WebServer server;
+    private final Consumer<HttpRouting.Builder> routing;
     private final ConnectionLimits limits;
     private final ConfigWatcher watcher;
     private final Metrics metrics = new Metrics();
@@ -75,6 +80,7 @@ public final class Aggregator implements AutoCloseable {
                 config.aggregator().maxSubscribers(),
                 config.aggregator().maxSubscribersPerClient(),
                 metrics);
+        this.views = new FieldViews(store, hub, config.aggregator().historySize());
         this.transport = transport(config, store);
         this.pipeline = new Pipeline(registry, store, transport, clock);
         // this service's own base URI, known once the server listens; a fetch of a path-URL source waits for it
@@ -89,7 +95,7 @@ public final class Aggregator implements AutoCloseable {
                         time,
                         tokens), // Retry-After on the poller's clock
                 (source, result, at) -> pipeline.record(source, result, at),
-                id -> hub.subscribers(id) > 0,
+                id -> views.subscribers(id) > 0,
                 transport::mayProduce,
                 ThreadLocalRandom.current(),
                 metrics);
@@ -98,6 +104,7 @@ public final class Aggregator implements AutoCloseable {
                 metrics.changed(s.id());
             }
             hub.deliver(s);
+            views.received(s);
             poller.observed(s.id());
         });
         registerHealthChecks();
@@ -109,22 +116,24 @@ public final class Aggregator implements AutoCloseable {
         ServerSettings settings = ServerSettings.of(config.server(), config.serverYaml());
         this.limits = settings.limits();
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
+        this.routing = r -> Routes.routing(
+                r,
+                limits,
+                new Cors(config.cors()),
+                new HealthService(health),
+                new MetricsService(registry, store, hub, metrics),
+                new PollService(registry, store, poller, hub, clock, guard, this::notes)
+                        .select(views)
+                        .counting(metrics),
+                new EventsService(registry, views, hub, poller, guard, time),
+                new DemoService(clock),
+                config.adminToken() == null
+                        ? null
+                        : new AdminService(registry, store, poller, transport::mayProduce, config.adminToken()));
         this.server = settings.builder()
                 .shutdownHook(false)
                 .directHandlers(Routes.directHandlers())
-                .routing(r -> Routes.routing(
-                        r,
-                        limits,
-                        new Cors(config.cors()),
-                        new HealthService(health),
-                        new MetricsService(registry, store, hub, metrics),
-                        new PollService(registry, store, poller, hub, clock, guard, this::notes),
-                        new EventsService(registry, store, hub, poller, guard, time),
-                        new DemoService(clock),
-                        config.adminToken() == null
-                                ? null
-                                : new AdminService(
-                                        registry, store, poller, transport::mayProduce, config.adminToken())))
+                .routing(routing)
                 .build();
         // polling is scheduled before the server listens, so that the first request finds every source scheduled (and
         // can start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the
@@ -182,6 +191,11 @@ public final class Aggregator implements AutoCloseable {
      * Starts the service on {@code config}; returns once it listens. The config file is watched: {@code env} is what
      * its {@code ${VAR}}s are read from again on each change.
      */
+    /** Registers every route of this service on {@code r}, as its server was built; tests read the routes from it. */
+    public void routing(HttpRouting.Builder r) {
+        routing.accept(r);
+    }
+
     public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env) {
         return start(config, clock, env, Scheduler.system(clock, "poller-timer"));
     }
@@ -247,6 +261,7 @@ public final class Aggregator implements AutoCloseable {
         for (String id : removed) {
             poller.stop(id);
             hub.remove(id, "source removed from the config");
+            views.removed(id, "source removed from the config");
         }
         store.retain(after.keySet());
         for (String id : changed) {

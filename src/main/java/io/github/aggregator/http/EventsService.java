@@ -1,7 +1,6 @@
 package io.github.aggregator.http;
 
 import io.github.aggregator.access.Verdict;
-import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.Scheduler;
@@ -9,6 +8,7 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.stream.Deltas;
 import io.github.aggregator.stream.EventStream;
+import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.SseEvent;
 import io.helidon.http.HeaderName;
@@ -52,18 +52,22 @@ public final class EventsService implements HttpService {
     static final HeaderName ACCEL_BUFFERING = HeaderNames.create("X-Accel-Buffering");
 
     private final SourceRegistry registry;
-    private final SnapshotStore store;
     private final Hub hub;
     private final Poller poller;
     private final Deltas deltas = new Deltas();
     private final WriteWatchdog watchdog;
     private final Guard guard;
+    private final FieldViews views;
 
-    /** @param time measures and sweeps blocked writes ({@code writeTimeout}) */
+    /**
+     * @param views the latest state and history of sources and of field views ({@code ?select=}, {@code
+     *     sources=id/pointer}), which the service keeps current
+     * @param time measures and sweeps blocked writes ({@code writeTimeout})
+     */
     public EventsService(
-            SourceRegistry registry, SnapshotStore store, Hub hub, Poller poller, Guard guard, Scheduler time) {
+            SourceRegistry registry, FieldViews views, Hub hub, Poller poller, Guard guard, Scheduler time) {
         this.registry = registry;
-        this.store = store;
+        this.views = views;
         this.hub = hub;
         this.poller = poller;
         this.guard = guard;
@@ -91,9 +95,15 @@ public final class EventsService implements HttpService {
             Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
+        String select = req.query().first("select").orElse("");
+        String problem = FieldViews.problem(select);
+        if (problem != null) {
+            Problem.send(res, Status.BAD_REQUEST_400, problem);
+            return;
+        }
         Guard.Caller caller = guard.caller(req);
         if (guard.admit(req, res, caller, List.of(source.get()))) {
-            stream(req, res, List.of(id), false, caller);
+            stream(req, res, List.of(FieldViews.key(id, select)), false, caller);
         }
     }
 
@@ -120,8 +130,20 @@ public final class EventsService implements HttpService {
                         res, Status.BAD_REQUEST_400, "at most " + max + " sources per stream, got " + listed.size());
                 return;
             }
-            List<String> unknown =
-                    listed.stream().filter(s -> registry.find(s).isEmpty()).toList();
+            Optional<String> badField = listed.stream()
+                    .map(k -> FieldViews.problem(
+                            k.substring(FieldViews.sourceOf(k).length())))
+                    .filter(p -> p != null)
+                    .findFirst();
+            if (badField.isPresent()) {
+                Problem.send(res, Status.BAD_REQUEST_400, badField.get());
+                return;
+            }
+            List<String> unknown = listed.stream()
+                    .map(FieldViews::sourceOf)
+                    .filter(s -> registry.find(s).isEmpty())
+                    .distinct()
+                    .toList();
             if (listed.isEmpty() || !unknown.isEmpty()) {
                 Problem.send(
                         res,
@@ -132,6 +154,8 @@ public final class EventsService implements HttpService {
                 return;
             }
             List<SourceConfig> sources = listed.stream()
+                    .map(FieldViews::sourceOf)
+                    .distinct()
                     .map(registry::find)
                     .flatMap(Optional::stream)
                     .toList();
@@ -167,9 +191,12 @@ public final class EventsService implements HttpService {
             return;
         }
         EventStream stream;
+        ids.forEach(views::open);
+        List<String> sourceIds =
+                ids.stream().map(FieldViews::sourceOf).distinct().toList();
         try {
             stream = new EventStream(
-                    hub, store, delta.isPresent() ? deltas : null, ids, multiplexed, client, config.heartbeat());
+                    hub, views, delta.isPresent() ? deltas : null, ids, multiplexed, client, config.heartbeat());
         } catch (Hub.LimitReached e) {
             res.header(HeaderNames.RETRY_AFTER, Long.toString(Math.max(1, retryMillis(config) / 1000)));
             Problem.send(res, Status.SERVICE_UNAVAILABLE_503, e.getMessage());
@@ -181,7 +208,7 @@ public final class EventsService implements HttpService {
         res.header(ACCEL_BUFFERING, "no");
         try (stream;
                 OutputStream out = res.outputStream()) {
-            ids.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
+            sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
             List<SseEvent> first = new ArrayList<>();
             first.add(SseEvent.retryFrame(retryMillis(config)));
             first.addAll(stream.start(lastEventId));
@@ -208,7 +235,7 @@ public final class EventsService implements HttpService {
             LOG.log(Level.DEBUG, "stream ended: " + e.getClass().getSimpleName());
         } finally {
             Thread.interrupted(); // a write cut off by the watchdog leaves the flag set; the thread goes on serving
-            ids.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
+            sourceIds.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
         }
     }
 

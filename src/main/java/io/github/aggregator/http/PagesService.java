@@ -46,7 +46,8 @@ public final class PagesService implements HttpService {
             .put("sources", "/api/sources")
             .put("source", "/api/sources/{id}")
             .put("events", "/api/sources/{id}/events")
-            .put("multiplexed", "/api/events?sources={id},{id}"));
+            .put("multiplexed", "/api/events?sources={id},{id}")
+            .put("openapi", "/openapi.json"));
 
     /** {@code gzipped} is null for files too small to gain from it; it has its own ETag, as RFC 9110 asks. */
     private record Page(byte[] body, byte[] gzipped, HttpMediaType type, String etag, String gzippedEtag) {}
@@ -64,6 +65,8 @@ public final class PagesService implements HttpService {
         m.put("app.css", HttpMediaType.create("text/css; charset=UTF-8"));
         m.put("app.js", HttpMediaType.create("text/javascript; charset=UTF-8"));
         m.put("widget.js", HttpMediaType.create("text/javascript; charset=UTF-8"));
+        m.put("widget.d.ts", HttpMediaType.create("text/plain; charset=UTF-8"));
+        m.put("openapi.json", HttpMediaType.create("application/json"));
         return m;
     }
 

@@ -5,10 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
+import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Frames;
 import io.github.aggregator.stream.Hub;
 import io.helidon.common.media.type.MediaTypes;
@@ -47,6 +49,8 @@ public final class PollService implements HttpService {
     private final Clock clock;
     private final Guard guard;
     private final Supplier<Map<String, String>> notes;
+    private FieldViews views;
+    private Metrics metrics;
 
     public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock, Guard guard) {
         this(registry, store, poller, hub, clock, guard, Map::of);
@@ -73,12 +77,28 @@ public final class PollService implements HttpService {
         this.guard = guard;
     }
 
+    /** Serves {@code ?select=/pointer} from {@code views}; without it {@code select} is refused. Returns this. */
+    public PollService select(FieldViews views) {
+        this.views = views;
+        return this;
+    }
+
+    /**
+     * Counts reads in {@code metrics} and shows, per source and in total, what was served against what the upstreams
+     * were asked for. Returns this.
+     */
+    public PollService counting(Metrics metrics) {
+        this.metrics = metrics;
+        return this;
+    }
+
     @Override
     public void routing(HttpRules rules) {
         rules.get("/", (req, res) -> list(req, res, false))
                 .head("/", (req, res) -> list(req, res, true))
                 .get("/{id}", (req, res) -> one(req, res, false))
-                .head("/{id}", (req, res) -> one(req, res, true));
+                .head("/{id}", (req, res) -> one(req, res, true))
+                .register(new HistoryService(registry, store, guard));
     }
 
     /**
@@ -93,6 +113,7 @@ public final class PollService implements HttpService {
             return;
         }
         ArrayNode sources = Json.MAPPER.createArrayNode();
+        long[] totals = new long[4];
         for (SourceConfig s : registry.enabled()) {
             if (!caller.admin() && !caller.mayRead(s)) {
                 continue;
@@ -127,11 +148,32 @@ public final class PollService implements HttpService {
             n.put(
                     "consecutiveFailures",
                     state.map(Poller.State::consecutiveFailures).orElse(0));
-            n.put("subscribers", hub.subscribers(s.id()));
+            n.put("subscribers", views == null ? hub.subscribers(s.id()) : views.subscribers(s.id()));
+            if (metrics != null) {
+                Metrics.Served served = metrics.served(s.id());
+                n.put("clientReads", served.reads());
+                n.put("streamsOpened", served.streams());
+                n.put("eventsServed", served.events());
+                if (!s.combined()) {
+                    n.put("upstreamCalls", served.upstreamCalls());
+                    n.put("lastFetchSeconds", served.lastFetchNanos() < 0 ? null : served.lastFetchNanos() / 1e9);
+                }
+                totals[0] += served.reads();
+                totals[1] += served.streams();
+                totals[2] += served.events();
+                totals[3] += served.upstreamCalls();
+            }
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
         notes.get().forEach(body::put);
         body.set("sources", sources);
+        if (metrics != null) {
+            body.putObject("totals")
+                    .put("clientReads", totals[0])
+                    .put("streamsOpened", totals[1])
+                    .put("eventsServed", totals[2])
+                    .put("upstreamCalls", totals[3]);
+        }
         boolean personal = caller.admin() || caller.verdict() != null;
         res.header(HeaderNames.CACHE_CONTROL, personal ? "private, no-cache" : "no-cache");
         if (head) {
@@ -175,6 +217,12 @@ public final class PollService implements HttpService {
             Problem.send(req, res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(id) + "\"");
             return;
         }
+        String select = req.query().first("select").orElse("");
+        String problem = views == null && !select.isEmpty() ? "select is not served here" : FieldViews.problem(select);
+        if (problem != null) {
+            Problem.send(req, res, Status.BAD_REQUEST_400, problem);
+            return;
+        }
         boolean token = source.get().access() == SourceConfig.Access.TOKEN;
         if (token && !guard.admit(req, res, guard.caller(req), List.of(source.get()))) {
             return; // before any read is recorded: a refused request wakes no on-demand source
@@ -188,12 +236,17 @@ public final class PollService implements HttpService {
             Problem.send(req, res, Status.SERVICE_UNAVAILABLE_503, "source \"" + id + "\" has no data yet" + why);
             return;
         }
-        Snapshot s = snap.get();
+        Snapshot s = select.isEmpty()
+                ? snap.get()
+                : views.latest(FieldViews.key(id, select)).orElse(snap.get());
         String etag = s.etag();
         res.header(HeaderNames.ETAG, etag);
         res.header(HeaderNames.LAST_MODIFIED, httpDate(s.changedAt()));
         res.header(
                 HeaderNames.CACHE_CONTROL, (token ? "private, " : "") + "max-age=" + secondsToNextFetch(source.get()));
+        if (metrics != null) {
+            metrics.clientRead(id);
+        }
         if (notModified(req, etag, s.changedAt())) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;

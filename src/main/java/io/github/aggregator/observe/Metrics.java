@@ -46,6 +46,36 @@ public final class Metrics {
         }
         s.latencyBuckets[bucket].increment(); // the last slot is +Inf
         s.latencyNanos.add(Math.max(0, nanos));
+        s.lastFetchNanos = Math.max(0, nanos);
+    }
+
+    /** Records a client read of {@code source} that was answered with its data or a 304 (a poll). */
+    public void clientRead(String source) {
+        series(source).reads.increment();
+    }
+
+    /** Records an SSE stream opened that follows {@code source} (whole or one of its fields). */
+    public void streamOpened(String source) {
+        series(source).streams.increment();
+    }
+
+    /**
+     * What a client-facing view shows of one source: client reads and streams opened, events delivered, upstream calls
+     * made, and the last fetch's duration (-1 before the first).
+     */
+    public record Served(long reads, long streams, long events, long upstreamCalls, long lastFetchNanos) {}
+
+    /** The served counters of {@code source}. */
+    public Served served(String source) {
+        Series s = sources.get(source);
+        if (s == null) {
+            return new Served(0, 0, 0, 0, -1);
+        }
+        long calls = 0;
+        for (LongAdder a : s.fetches) {
+            calls += a.sum();
+        }
+        return new Served(s.reads.sum(), s.streams.sum(), s.delivered.sum(), calls, s.lastFetchNanos);
     }
 
     /** Records a new version of {@code source}. */
@@ -114,6 +144,9 @@ public final class Metrics {
         final LongAdder changes = new LongAdder();
         final LongAdder delivered = new LongAdder();
         final LongAdder overflows = new LongAdder();
+        final LongAdder reads = new LongAdder();
+        final LongAdder streams = new LongAdder();
+        volatile long lastFetchNanos = -1;
 
         private static LongAdder[] adders(int n) {
             LongAdder[] a = new LongAdder[n];

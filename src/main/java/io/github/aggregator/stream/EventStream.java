@@ -27,7 +27,7 @@ public final class EventStream implements AutoCloseable {
     private static final int MAX_CURSOR_LENGTH = 16 * 1024;
 
     private final Hub hub;
-    private final SnapshotStore store;
+    private final History store;
     private final Deltas deltas;
     private final boolean multiplexed;
     private final Duration heartbeat;
@@ -55,6 +55,21 @@ public final class EventStream implements AutoCloseable {
     public EventStream(
             Hub hub,
             SnapshotStore store,
+            Deltas deltas,
+            List<String> ids,
+            boolean multiplexed,
+            String client,
+            Duration heartbeat) {
+        this(hub, History.of(store), deltas, ids, multiplexed, client, heartbeat);
+    }
+
+    /**
+     * As above, reading from {@code history}: a store of whole sources, or {@link FieldViews} for keys that name one
+     * field of a source.
+     */
+    public EventStream(
+            Hub hub,
+            History store,
             Deltas deltas,
             List<String> ids,
             boolean multiplexed,

@@ -68,6 +68,7 @@ public final class Hub {
         }
         Subscriber s = new Subscriber(ids, client, queueCapacity);
         all.add(s);
+        ids.stream().map(FieldViews::sourceOf).distinct().forEach(metrics::streamOpened);
         for (String id : ids) {
             topics.computeIfAbsent(id, k -> new Topic()).subscribers.add(s);
         }
@@ -138,7 +139,7 @@ public final class Hub {
                 delivered++;
             }
         }
-        metrics.delivered(s.id(), delivered);
+        metrics.delivered(FieldViews.sourceOf(s.id()), delivered); // a field view counts for its source
     }
 
     private void countOverflow(String id, boolean overflowed) {

@@ -153,7 +153,7 @@ class WidgetCrossOriginBrowserTest {
         Await.isTrue(() -> "10.5".equals(browser.text("#price")), WAIT, "the value on the other origin's page");
         assertEquals("sse", attribute("data-mode"));
         assertEquals("false", attribute("data-stale"));
-        Exchange stream = only(network.exchanges(), "/api/sources/ticker/events");
+        Exchange stream = only(network.exchanges(), "/api/events");
         assertEquals("EventSource", stream.type());
         assertEquals(siteOrigin(), stream.sent().get("Origin"), "the browser sent the page's origin");
         assertEquals(siteOrigin(), stream.received().get("Access-Control-Allow-Origin"), "and the service allowed it");
@@ -176,7 +176,7 @@ class WidgetCrossOriginBrowserTest {
         List<Exchange> after = network.exchanges();
         assertTrue(
                 after.stream()
-                        .anyMatch(e -> e.is("/api/sources/ticker/events")
+                        .anyMatch(e -> e.is("/api/events")
                                 && e.type().equals("EventSource")
                                 && e.sent().containsKey("Last-Event-ID")
                                 && siteOrigin().equals(e.received().get("Access-Control-Allow-Origin"))
@@ -219,7 +219,7 @@ class WidgetCrossOriginBrowserTest {
                 },
                 WAIT,
                 "the stream, then the poll, blocked by the browser");
-        Exchange stream = only(seen, "/api/sources/ticker/events");
+        Exchange stream = only(seen, "/api/events");
         assertEquals("MissingAllowOriginHeader", stream.corsError(), "the stream was blocked by CORS: " + stream);
         assertEquals(siteOrigin(), stream.sent().get("Origin"));
         Exchange poll = seen.stream()

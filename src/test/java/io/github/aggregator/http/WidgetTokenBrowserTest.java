@@ -99,13 +99,14 @@ class WidgetTokenBrowserTest {
 
         List<Exchange> all = network.exchanges();
         Exchange stream = all.stream()
-                .filter(e -> e.is("/api/sources/secret/events"))
+                .filter(e -> e.is("/api/events"))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no stream: " + all));
         assertEquals("EventSource", stream.type());
         assertEquals(200, stream.status());
         assertTrue(
-                stream.url().endsWith("/events?access_token=" + encoded(KEY)), "the token, encoded: " + stream.url());
+                stream.url().endsWith("/api/events?sources=secret/quote/price&access_token=" + encoded(KEY)),
+                "the token, encoded: " + stream.url());
         assertFalse(all.stream().anyMatch(e -> e.is("/api/sources/secret")), "no polling: " + all);
         assertNoTokenShown("#price");
     }
@@ -132,14 +133,8 @@ class WidgetTokenBrowserTest {
         }
         Thread.sleep(2500); // two poll periods and a half: no further request
         List<Exchange> all = network.exchanges();
-        assertEquals(
-                List.of(401, 401),
-                statuses(all, "/api/sources/secret/events", "/api/sources/secret"),
-                "one refused stream and one refused poll: " + all);
-        assertEquals(
-                List.of(403, 403),
-                statuses(all, "/api/sources/other/events", "/api/sources/other"),
-                "one refused stream and one refused poll: " + all);
+        assertEquals(List.of(401, 401), statuses(all, "secret"), "one refused stream and one refused poll: " + all);
+        assertEquals(List.of(403, 403), statuses(all, "other"), "one refused stream and one refused poll: " + all);
         assertTrue(
                 all.stream()
                         .filter(e -> e.is("/api/sources/secret"))
@@ -171,7 +166,9 @@ class WidgetTokenBrowserTest {
                 .toList();
         assertFalse(polls.isEmpty());
         assertTrue(
-                polls.stream().allMatch(e -> e.url().endsWith("/api/sources/secret?access_token=" + encoded(KEY))),
+                polls.stream()
+                        .allMatch(e -> e.url()
+                                .endsWith("/api/sources/secret?select=%2Fquote%2Fprice&access_token=" + encoded(KEY))),
                 "every poll carried the token: " + polls);
         assertNoTokenShown("#price");
     }
@@ -186,10 +183,15 @@ class WidgetTokenBrowserTest {
         browser.includeWidget(svc.uri("/widget.js").toString(), attributes);
     }
 
-    /** The statuses of the requests (not preflights) to {@code paths}, in the order they were sent. */
-    private static List<Integer> statuses(List<Exchange> all, String... paths) {
+    /**
+     * The statuses of the requests (not preflights) for source {@code id}, its stream and its polls, in the order they
+     * were sent.
+     */
+    private static List<Integer> statuses(List<Exchange> all, String id) {
         return all.stream()
-                .filter(e -> !e.preflight() && List.of(paths).stream().anyMatch(e::is))
+                .filter(e -> !e.preflight()
+                        && (e.is("/api/sources/" + id)
+                                || e.is("/api/events") && e.url().contains("sources=" + id)))
                 .map(Exchange::status)
                 .toList();
     }

@@ -31,6 +31,7 @@ public final class NetworkLog {
      * @param received the response headers as received (names without case)
      * @param corsError the CORS error when the browser blocked the answer (e.g. {@code MissingAllowOriginHeader}), or
      *     null
+     * @param protocol the protocol of the answer as the browser saw it ({@code http/1.1}, {@code h2}), "" when none
      */
     public record Exchange(
             String url,
@@ -39,7 +40,8 @@ public final class NetworkLog {
             int status,
             Map<String, String> sent,
             Map<String, String> received,
-            String corsError) {
+            String corsError,
+            String protocol) {
 
         /** True when the path of the URL (without query) is {@code path}. */
         public boolean is(String path) {
@@ -64,6 +66,7 @@ public final class NetworkLog {
         Map<String, String> sent = headers(null);
         Map<String, String> received = headers(null);
         String corsError;
+        String protocol = "";
     }
 
     public NetworkLog(Browser browser) {
@@ -112,6 +115,7 @@ public final class NetworkLog {
                     if (r.received.isEmpty()) {
                         r.received = headers(p.path("response").path("headers"));
                     }
+                    r.protocol = p.path("response").path("protocol").asText("");
                     if (r.type.isEmpty()) {
                         r.type = p.path("type").asText();
                     }
@@ -133,7 +137,7 @@ public final class NetworkLog {
         List<Exchange> out = new ArrayList<>();
         for (Partial r : requests.values()) {
             if (!r.url.isEmpty()) {
-                out.add(new Exchange(r.url, r.method, r.type, r.status, r.sent, r.received, r.corsError));
+                out.add(new Exchange(r.url, r.method, r.type, r.status, r.sent, r.received, r.corsError, r.protocol));
             }
         }
         return out;
