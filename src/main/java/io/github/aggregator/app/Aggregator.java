@@ -6,6 +6,7 @@ import io.github.aggregator.cluster.RedisTransport;
 import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.http.AdminService;
 import io.github.aggregator.http.ConnectionLimits;
@@ -65,12 +66,14 @@ public final class Aggregator implements AutoCloseable {
     private final ConfigWatcher watcher;
     private final Metrics metrics = new Metrics();
     private final Health health = new Health();
+    private final Tokens tokens; // OAuth2 tokens, shared by the sources with the same endpoint and credentials
     private ConfigFile current; // guarded by this
     private volatile boolean listening;
     private volatile boolean closed;
 
     private Aggregator(ConfigFile config, Clock clock, Map<String, String> env, Scheduler time) {
         this.current = config;
+        this.tokens = new Tokens(time);
         this.registry = new SourceRegistry(config.aggregator());
         this.store = new SnapshotStore(
                 config.aggregator().historySize(), config.aggregator().historyMaxAge(), clock);
@@ -92,7 +95,11 @@ public final class Aggregator implements AutoCloseable {
                 time,
                 registry,
                 s -> new Fetcher(
-                        s, registry.config().userAgent(), self::join, time), // Retry-After on the poller's clock
+                        s,
+                        registry.config().userAgent(),
+                        self::join,
+                        time,
+                        tokens), // Retry-After on the poller's clock
                 (source, result, at) -> pipeline.record(source, result, at),
                 id -> views.subscribers(id) > 0,
                 transport::mayProduce,

@@ -1,6 +1,7 @@
 package io.github.aggregator.config;
 
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.AuthConfig;
 import io.github.aggregator.source.Durations;
 import io.github.aggregator.source.InvalidField;
 import io.github.aggregator.source.SourceConfig;
@@ -53,7 +54,8 @@ final class AggregatorSection {
             "idleAfter",
             "minInterval",
             "maxBackoff",
-            "access");
+            "access",
+            "auth");
     static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
 
     private final YamlReader r;
@@ -203,6 +205,7 @@ final class AggregatorSection {
         } catch (URISyntaxException e) {
             throw r.fail(YamlReader.line(fields.get("url").getValueNode()), id, "url", "is not a valid URL");
         }
+        AuthConfig auth = FetchSections.auth(r, fields.get("auth"), id, headers);
         try {
             return new SourceConfig(
                     id,
@@ -220,7 +223,9 @@ final class AggregatorSection {
                     r.scalar(fields, "minInterval", id, Durations::parse, null),
                     r.scalar(fields, "maxBackoff", id, Durations::parse, null),
                     List.of(),
-                    r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null));
+                    r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null),
+                    auth,
+                    null);
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, id, "");
         }

@@ -133,6 +133,9 @@ public final class PollService implements HttpService {
             } else {
                 if (caller.admin()) {
                     n.put("url", s.safeUrl());
+                    if (s.auth() != null) {
+                        n.put("auth", s.auth().describe()); // the kind and token endpoint host, never a secret
+                    }
                 }
                 n.put("interval", s.interval().toMillis() / 1000.0);
                 n.put("poll", s.poll() == SourceConfig.Poll.ALWAYS ? "always" : "on-demand");
