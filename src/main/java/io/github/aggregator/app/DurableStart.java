@@ -43,8 +43,9 @@ final class DurableStart {
             Set<String> restored =
                     store.attach(durable, sources.stream().map(SourceConfig::id).toList());
             if (durable.problem() == null) {
+                // a first start (nothing to restore) keeps the log to its one start line
                 LOG.log(
-                        Level.INFO,
+                        restored.isEmpty() ? Level.DEBUG : Level.INFO,
                         "store: " + durable.file() + ": restored " + restored.size() + " source(s) in "
                                 + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms");
             }
