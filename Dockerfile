@@ -27,10 +27,17 @@ COPY bin/aot /app/bin/aot
 # The cache must be made by this image's JVM with the jar at the path it runs from: a training run on the shipped
 # offline config (demo sources, no network), stopped with SIGTERM, which writes /app/aggregator.aot.
 RUN bin/aot --no-build --jar /app/aggregator.jar --output /app/aggregator.aot && rm -f /app/aot-training.log
+# the durable store (latest snapshots, history, version counters): mount a volume here to keep it across
+# containers (docker run -v aggregator-data:/app/data ...); without one it lasts as long as the container
+ENV AGGREGATOR_DATA_DIR=/app/data
+# empty: the training run above kept its store there (the default ./data)
+RUN rm -rf /app/data && mkdir -p /app/data
 # The service runs as an unprivileged user; the files above stay root's, readable but not writable by it. The user is
 # numeric so that Kubernetes' runAsNonRoot can verify it (functions/kubernetes/deployment.yaml runs it as 10001).
 RUN groupadd --system --gid 10001 aggregator \
     && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin aggregator
+# the data directory is the one place the service writes
+RUN chown 10001:10001 /app/data
 USER 10001:10001
 EXPOSE 8080
 # MaxRAMPercentage: serverless instances are small; the JVM's default heap would be a quarter of their memory

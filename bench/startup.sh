@@ -7,6 +7,11 @@
 #   aot+c1      the same with -XX:TieredStopAtLevel=1 (C1 only: less JIT work at start, slower code later)
 #   aot+redis   the AOT cache, clustered (REDIS_URL): the first answer is the shared snapshot read from Redis at start
 #               (only when redis-server is installed; the script runs its own on port BENCH_PORT+1)
+#   aot+restored-slow5s  the AOT cache on a config whose one source's upstream takes 5 s to answer, with a durable
+#               store written by a seeding run: the first 200 is the restored snapshot, with no upstream call waited
+#               for (needs python3 for the slow upstream; SLOW=0 skips it)
+# Every other variant starts on a new, empty data directory (AGGREGATOR_DATA_DIR), so it pays for creating the store
+# but restores nothing, as a first start does.
 # Prints each run and the medians, and writes them to bench/results/startup.txt.
 # Usage: bench/startup.sh [RUNS]. NICE=-10 (as root) runs the measured JVM ahead of other jobs on a shared machine;
 # the report records it and the load average.
@@ -24,9 +29,10 @@ mkdir -p bench/results
 # The probe is bash's own /dev/tcp and read -t (no process per attempt: a curl every 5 ms would take a good part of
 # a core from the JVM being measured): one HTTP/1.1 GET per attempt, 200 means data.
 tick=$(mktemp -u); mkfifo "$tick"; exec 9<>"$tick"; rm -f "$tick"
+probe_path=/api/sources/demo-clock
 probe() {
   exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || return 1
-  printf 'GET /api/sources/demo-clock HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$probe_path" >&3
   local proto status
   read -r -t 5 proto status _ <&3 || status=""
   exec 3<&-
@@ -37,10 +43,18 @@ declare -A opts=([plain]="" [aot]="-XX:AOTCache=target/aggregator.aot"
                  [aot+c1]="-XX:AOTCache=target/aggregator.aot -XX:TieredStopAtLevel=1")
 declare -A envs=([plain]="REDIS_URL=" [aot]="REDIS_URL=" [aot+c1]="REDIS_URL=")
 declare -A times
+declare -A args=([plain]="" [aot]="" [aot+c1]="")
+declare -A paths=([plain]=/api/sources/demo-clock [aot]=/api/sources/demo-clock [aot+c1]=/api/sources/demo-clock)
+work=$(mktemp -d)
 # Clustered (when redis-server is installed; CLUSTER=0 skips it): the first answer comes from the shared snapshot in
 # Redis, which the script's own redis-server (free port, no persistence) holds after a seeding run
 redis_pid=""
-cleanup() { if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; fi; }
+slow_pid=""
+cleanup() {
+  if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; fi
+  if [ -n "$slow_pid" ]; then kill "$slow_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 if [ "${CLUSTER:-1}" != 0 ] && command -v redis-server >/dev/null; then
   redis_port=$((port + 1))
@@ -60,14 +74,50 @@ if [ "${CLUSTER:-1}" != 0 ] && command -v redis-server >/dev/null; then
   variants+=(aot+redis)
   opts[aot+redis]="-XX:AOTCache=target/aggregator.aot"
   envs[aot+redis]="REDIS_URL=$redis_url"
+  args[aot+redis]=""
+  paths[aot+redis]=/api/sources/demo-clock
+fi
+# Restored from the durable store, upstream 5 s slow: a seeding run waits out the slow upstream once and stops with
+# SIGTERM (writing the store); every measured run starts on that same data directory
+if [ "${SLOW:-1}" != 0 ] && command -v python3 >/dev/null; then
+  slow_port=$((port + 2))
+  python3 -c '
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(5)
+        body = b"{\"rate\": 1.0842}"
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+' "$slow_port" &
+  slow_pid=$!
+  printf 'server:\n  port: 8080\naggregator:\n  sources:\n    - id: slow\n      url: http://127.0.0.1:%s/rate\n      interval: 1h\n      timeout: 10s\n' \
+    "$slow_port" > "$work/slow.yaml"
+  mkdir -p "$work/slow-data"
+  probe_path=/api/sources/slow
+  env -u AGGREGATOR_CONFIG PORT=$port REDIS_URL= AGGREGATOR_DATA_DIR="$work/slow-data" \
+    "$JAVA_HOME/bin/java" -XX:AOTCache=target/aggregator.aot -jar target/aggregator.jar --config "$work/slow.yaml" \
+    >/dev/null 2>&1 &
+  seed=$!
+  for _ in $(seq 1 3000); do probe && break; read -r -t 0.005 -u 9 _ || true; done
+  kill "$seed"; wait "$seed" 2>/dev/null || true
+  variants+=(aot+restored-slow5s)
+  opts[aot+restored-slow5s]="-XX:AOTCache=target/aggregator.aot"
+  envs[aot+restored-slow5s]="REDIS_URL= AGGREGATOR_DATA_DIR=$work/slow-data"
+  args[aot+restored-slow5s]="--config $work/slow.yaml"
+  paths[aot+restored-slow5s]=/api/sources/slow
 fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$runs"); do
   for v in "${variants[@]}"; do
+    probe_path=${paths[$v]}
+    fresh="$work/data-$i-$v"  # a new, empty data directory (the restored variant names its own in envs)
     start=${EPOCHREALTIME/./}
     # shellcheck disable=SC2086
-    env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port ${envs[$v]} \
-      nice -n "$nice_level" "$JAVA_HOME/bin/java" ${opts[$v]} -jar target/aggregator.jar >/dev/null 2>&1 &
+    env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port AGGREGATOR_DATA_DIR="$fresh" ${envs[$v]} \
+      nice -n "$nice_level" "$JAVA_HOME/bin/java" ${opts[$v]} -jar target/aggregator.jar ${args[$v]} >/dev/null 2>&1 &
     pid=$!
     ms=""
     for _ in $(seq 1 3000); do

@@ -1,5 +1,5 @@
 // The dashboard: one card per source from GET api/sources, kept live by ONE multiplexed EventSource on
-// api/events. The browser reconnects by itself and sends the last event id (a cursor such as "a:5,b:12"),
+// api/events. The browser reconnects by itself and sends the last event id (a cursor such as "a:5-967c7cb03b89,b:12-0a1b2c3d4e5f"),
 // so the server resumes every source where the page left off. Values are written with textContent only.
 // Each numeric field gets a sparkline: the retained versions from api/sources/{id}/history first, then every
 // value the stream brings. Upstream health and the served-versus-fetched counters come from api/sources,

@@ -33,9 +33,11 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Subscribers implements AutoCloseable {
     private static final int STATUS = 0, HEADER = 1, CHUNK_SIZE = 2, CHUNK_DATA = 3, CHUNK_END = 4, RAW = 5;
     private static final byte[] ID = "id: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CHANGE = "\"change\":".getBytes(StandardCharsets.US_ASCII);
 
     private final InetSocketAddress server;
     private final byte[] request;
+    private final boolean byChange;
     private final int total;
     private final int maxPending;
     private final long connectTimeoutNanos;
@@ -67,6 +69,8 @@ final class Subscribers implements AutoCloseable {
         final byte[] sse = new byte[24]; // the start of the current SSE line
         int sseLength;
         boolean chunked;
+        int changeMatched = 0; // bytes of "change": matched so far; CHANGE.length + 1 while reading its digits
+        long change;
         boolean established;
         boolean done;
 
@@ -85,7 +89,17 @@ final class Subscribers implements AutoCloseable {
      * @param maxPending connections being set up at the same time
      */
     Subscribers(InetSocketAddress server, String path, int total, int changes, int maxPending) throws IOException {
+        this(server, path, total, changes, maxPending, false);
+    }
+
+    /**
+     * @param byChange true to number events by the {@code "change":N} in their data (the upstream's change number,
+     *     whatever server relays it) instead of by their {@code id:}; {@link #expectFrom} then names a change number
+     */
+    Subscribers(InetSocketAddress server, String path, int total, int changes, int maxPending, boolean byChange)
+            throws IOException {
         this.server = server;
+        this.byChange = byChange;
         this.request = ("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + server.getPort()
                         + "\r\nAccept: text/event-stream\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
@@ -307,6 +321,10 @@ final class Subscribers implements AutoCloseable {
 
     /** One byte of the event stream; an {@code id:} line is an event with that version. */
     private void sse(Conn c, byte b, long now) {
+        if (byChange) {
+            change(c, b, now);
+            return;
+        }
         if (b == '\r') {
             return; // the service ends lines with LF; a CR before it is not part of the line
         }
@@ -336,6 +354,26 @@ final class Subscribers implements AutoCloseable {
             version = version * 10 + d;
         }
         event(c, version, now);
+    }
+
+    /** One byte of the event stream, in change mode: the first {@code "change":N} of an event numbers it. */
+    private void change(Conn c, byte b, long now) {
+        if (c.changeMatched == CHANGE.length + 1) {
+            if (b >= '0' && b <= '9') {
+                c.change = c.change * 10 + (b - '0');
+                return;
+            }
+            c.changeMatched = 0;
+            event(c, c.change, now);
+        }
+        if (b == CHANGE[c.changeMatched]) {
+            if (++c.changeMatched == CHANGE.length) {
+                c.changeMatched = CHANGE.length + 1;
+                c.change = 0;
+            }
+        } else {
+            c.changeMatched = b == CHANGE[0] ? 1 : 0;
+        }
     }
 
     private void event(Conn c, long version, long now) {

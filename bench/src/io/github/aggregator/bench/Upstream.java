@@ -21,12 +21,14 @@ final class Upstream implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor = Executors.newSingleThreadExecutor();
     private final ConcurrentHashMap<Integer, Long> firstServed = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> firstServedTo = new ConcurrentHashMap<>();
     private volatile int change;
 
     /** Starts serving change 0 on a free port. */
     Upstream() throws IOException {
         this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
         server.createContext("/data", this::serve);
+        server.createContext("/large", this::large);
         server.setExecutor(executor);
         server.start();
     }
@@ -34,6 +36,16 @@ final class Upstream implements AutoCloseable {
     /** The URL the service is configured to poll. */
     String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/data";
+    }
+
+    /** A URL serving a larger body that never changes (about 2.4 KB: enough for the service to gzip it). */
+    String largeUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/large";
+    }
+
+    /** The change the upstream serves now. */
+    int current() {
+        return change;
     }
 
     /** Switches to the next body: from now on every request gets change {@code n + 1}, which this returns. */
@@ -46,22 +58,48 @@ final class Upstream implements AutoCloseable {
         return firstServed.getOrDefault(n, 0L);
     }
 
+    /**
+     * When the body of change {@code n} was first served to the poller that asks for {@code /data?who=WHO}, or 0 when
+     * not yet: several servers poll the same upstream, each its own time.
+     */
+    long servedAt(String who, int n) {
+        return firstServedTo.getOrDefault(who + "/" + n, 0L);
+    }
+
     private void serve(HttpExchange exchange) throws IOException {
         int n = change;
         byte[] body = body(n);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
-        firstServed.putIfAbsent(n, System.nanoTime());
+        long now = System.nanoTime();
+        firstServed.putIfAbsent(n, now);
+        String query = exchange.getRequestURI().getRawQuery();
+        if (query != null && query.startsWith("who=")) {
+            firstServedTo.putIfAbsent(query.substring(4) + "/" + n, now);
+        }
         exchange.sendResponseHeaders(200, body.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
         }
     }
 
-    /** A weather-station-like reading; only {@code change} and the derived values differ between changes. */
+    private void large(HttpExchange exchange) throws IOException {
+        byte[] body = body(0, 36);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(200, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
     static byte[] body(int change) {
+        return body(change, 6);
+    }
+
+    /** A weather-station-like reading; only {@code change} and the derived values differ between changes. */
+    static byte[] body(int change, int hours) {
         StringBuilder sb = new StringBuilder();
         sb.append("{\"station\":\"bench-01\",\"change\":").append(change).append(",\"readings\":[");
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < hours; i++) {
             if (i > 0) {
                 sb.append(',');
             }

@@ -1,10 +1,12 @@
 package io.github.aggregator.app;
 
+import io.github.aggregator.cache.DurableStore;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.cluster.RedisTransport;
 import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
+import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.http.AdminService;
 import io.github.aggregator.http.ConnectionLimits;
@@ -67,14 +69,21 @@ public final class Aggregator implements AutoCloseable {
     private final ConfigWatcher watcher;
     private final Metrics metrics = new Metrics();
     private final Health health = new Health();
+    private final Tokens tokens; // OAuth2 tokens, shared by the sources with the same endpoint and credentials
     private ConfigFile current; // guarded by this
     private volatile boolean listening;
     private volatile boolean closed;
 
     private Aggregator(ConfigFile config, Clock clock, Map<String, String> env, Scheduler time) {
         this.current = config;
+        this.tokens = new Tokens(time);
         this.registry = new SourceRegistry(config.aggregator());
-        this.store = new SnapshotStore(config.aggregator().historySize());
+        this.store = new SnapshotStore(
+                config.aggregator().historySize(), config.aggregator().historyMaxAge(), clock);
+        // the durable store is opened and read while the web server is built; polling starts once it is in place
+        Thread restoring = Thread.ofPlatform()
+                .name("store-open")
+                .start(() -> DurableStart.open(config, store, registry.enabled()));
         this.hub = new Hub(
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
@@ -89,7 +98,11 @@ public final class Aggregator implements AutoCloseable {
                 time,
                 registry,
                 s -> new Fetcher(
-                        s, registry.config().userAgent(), self::join, time), // Retry-After on the poller's clock
+                        s,
+                        registry.config().userAgent(),
+                        self::join,
+                        time,
+                        tokens), // Retry-After on the poller's clock
                 (source, result, at) -> pipeline.record(source, result, at),
                 id -> views.subscribers(id) > 0,
                 transport::mayProduce,
@@ -132,6 +145,11 @@ public final class Aggregator implements AutoCloseable {
                 .directHandlers(Routes.directHandlers())
                 .routing(routing)
                 .build();
+        try {
+            restoring.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         // polling is scheduled before the server listens, so that the first request finds every source scheduled (and
         // can start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the
         // server
@@ -141,6 +159,7 @@ public final class Aggregator implements AutoCloseable {
         } catch (RuntimeException e) {
             poller.close();
             pipeline.close();
+            store.durable().ifPresent(DurableStore::close);
             self.completeExceptionally(e);
             throw e;
         }
@@ -311,6 +330,12 @@ public final class Aggregator implements AutoCloseable {
         if (x.historySize() != y.historySize()) {
             out.add("historySize");
         }
+        if (!x.historyMaxAge().equals(y.historyMaxAge())) {
+            out.add("historyMaxAge");
+        }
+        if (!Objects.equals(x.dataDir(), y.dataDir())) {
+            out.add("dataDir");
+        }
         if (x.subscriberQueue() != y.subscriberQueue()) {
             out.add("subscriberQueue");
         }
@@ -393,11 +418,18 @@ public final class Aggregator implements AutoCloseable {
             details.put("stale", stale);
             return Health.Result.up(details);
         });
+        // the durable store never makes the instance unready either: without it the service runs in memory
+        DurableStart.healthCheck(health, store);
     }
 
     /** The checks behind {@code /observe/health}, to add more (see {@link #registerHealthChecks}). */
     public Health health() {
         return health;
+    }
+
+    /** The web server's settings in force, Helidon's defaults and this service's included. */
+    io.helidon.webserver.WebServerConfig serverSettings() {
+        return server.prototype();
     }
 
     /** The port the server listens on. */
@@ -432,6 +464,7 @@ public final class Aggregator implements AutoCloseable {
         }
         poller.close();
         pipeline.close(); // gives up this instance's leases
+        store.durable().ifPresent(d -> d.close(SHUTDOWN_GRACE)); // writes what is still marked
         server.stop();
         limits.close();
     }

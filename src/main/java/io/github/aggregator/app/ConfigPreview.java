@@ -5,6 +5,7 @@ import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Combiner;
 import io.github.aggregator.fetch.Fetcher;
+import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
@@ -41,12 +42,14 @@ import java.util.concurrent.Future;
 final class ConfigPreview {
     private final ConfigFile config;
     private final Clock clock;
+    private final Tokens tokens; // one token request per endpoint and credentials, as the service makes
     private final PrintStream out;
     private final PrintStream err;
 
     ConfigPreview(ConfigFile config, Clock clock, PrintStream out, PrintStream err) {
         this.config = config;
         this.clock = clock;
+        this.tokens = new Tokens(clock);
         this.out = out;
         this.err = err;
     }
@@ -132,7 +135,7 @@ final class ConfigPreview {
             }
         }
         URI base = self;
-        return new Fetcher(s, config.aggregator().userAgent(), () -> base, clock).fetch();
+        return new Fetcher(s, config.aggregator().userAgent(), () -> base, clock, tokens).fetch();
     }
 
     /** Where the running service listens, as its own path sources reach it; null when the port is chosen at start. */

@@ -48,6 +48,7 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
         // whose
         // first read holds more than this many bytes and no line end; from 8 KiB on, every long line gets its 414
         keys.put("server.protocols.http_1_1.max-prologue-length", Integer.toString(MAX_REQUEST_LINE));
+        keys.putAll(ServerDefaults.keys(serverYaml)); // Nagle off, plain sockets, a small stream buffer
         ConnectionLimits limits = new ConnectionLimits(
                 duration(server, "server.header-timeout", HEADER_TIMEOUT),
                 duration(server, "server.keep-alive-timeout", KEEP_ALIVE_TIMEOUT));

@@ -6,30 +6,92 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The latest snapshot of every source and a bounded history of its recent versions, held in Caffeine. Thread-safe:
- * each source's entry is replaced atomically, and readers always see a consistent latest + history pair.
+ * The latest snapshot of every source and a bounded history of its recent versions, held in Caffeine, with an
+ * optional {@link DurableStore} beneath it that keeps the same on disk. Thread-safe: each source's entry is replaced
+ * atomically, and readers always see a consistent latest + history pair. Storing never waits for the disk: the
+ * durable store is only told which source changed, and writes it on its own thread.
+ *
+ * <p>History is bounded by count ({@code historySize}) and by age ({@code historyMaxAge}, measured from each version's
+ * {@code changedAt}); the latest version is always kept.
  */
 public final class SnapshotStore {
     private final int historySize;
+    private final Duration historyMaxAge;
+    private final InstantSource clock;
+    private volatile DurableStore durable;
     private final Cache<String, Entry> entries;
+    /** Versions a source's next change must exceed (numbers handed out before, e.g. found on disk later). */
+    private final Map<String, Long> floors = new ConcurrentHashMap<>();
 
     /** @param historySize versions kept per source for resume; must be at least 1 */
     public SnapshotStore(int historySize) {
+        this(historySize, null, InstantSource.system());
+    }
+
+    /**
+     * In memory only until a durable store is {@link #attach attached}.
+     *
+     * @param historySize versions kept per source for resume; must be at least 1
+     * @param historyMaxAge versions older than this (by {@code changedAt}) leave history; null for no age bound
+     * @param clock the time the age bound is measured against
+     */
+    public SnapshotStore(int historySize, Duration historyMaxAge, InstantSource clock) {
         if (historySize < 1) {
             throw new IllegalArgumentException("historySize must be at least 1");
         }
+        if (historyMaxAge != null && (historyMaxAge.isNegative() || historyMaxAge.isZero())) {
+            throw new IllegalArgumentException("historyMaxAge must be positive");
+        }
         this.historySize = historySize;
+        this.historyMaxAge = historyMaxAge;
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.durable = durable;
         this.entries = Caffeine.newBuilder().build();
+    }
+
+    /**
+     * Puts {@code durable} beneath this store: loads what it held at start for the sources in {@code ids} (each
+     * latest snapshot marked restored), has it forget every other source, and from now on has it keep every change.
+     * Call once, before anything is stored.
+     *
+     * @return the ids restored
+     */
+    public synchronized Set<String> attach(DurableStore durable, Collection<String> ids) {
+        if (this.durable != null) {
+            throw new IllegalStateException("a durable store is attached already");
+        }
+        this.durable = durable;
+        durable.attach(this);
+        Set<String> restored = new java.util.TreeSet<>();
+        durable.retain(ids);
+        durable.restored().forEach((id, stored) -> {
+            if (ids.contains(id) && stored.latest().hasData()) {
+                entries.put(id, new Entry(stored.latest().asRestored(), bound(stored.history()), stored.before()));
+                restored.add(id);
+            }
+        });
+        durable.forgetRestored();
+        return restored;
+    }
+
+    /** The durable store beneath, if any. */
+    public Optional<DurableStore> durable() {
+        return Optional.ofNullable(durable);
     }
 
     /** The latest snapshot of {@code id}, including a failed-before-first one (version 0). */
@@ -47,6 +109,7 @@ public final class SnapshotStore {
     public Snapshot record(String id, FetchResult result, Instant at) {
         Entry e = entries.asMap()
                 .compute(id, (k, old) -> with(old, apply(old == null ? null : old.latest, id, result, at)));
+        changed(id);
         return e.latest;
     }
 
@@ -59,8 +122,8 @@ public final class SnapshotStore {
         return apply(latest(id).orElse(null), id, result, at);
     }
 
-    private static Snapshot apply(Snapshot prev, String id, FetchResult result, Instant at) {
-        return switch (result) {
+    private Snapshot apply(Snapshot prev, String id, FetchResult result, Instant at) {
+        Snapshot s = switch (result) {
             case FetchResult.Success ok -> fresh(prev, id, ok.data(), at);
             case FetchResult.Partial p -> fresh(prev, id, p.data(), at).failed(p.reason());
             case FetchResult.NotModified n ->
@@ -70,11 +133,22 @@ public final class SnapshotStore {
             case FetchResult.Failure f ->
                 prev == null ? Snapshot.failedBeforeFirst(id, f.reason()) : prev.failed(f.reason());
         };
+        long floor = floors.getOrDefault(id, 0L);
+        boolean change = s.hasData() && (prev == null || s.version() != prev.version());
+        return change && s.version() <= floor ? s.renumbered(floor + 1) : s;
     }
 
     private static Snapshot fresh(Snapshot prev, String id, JsonNode data, Instant at) {
         String hash = Json.hash(data);
         return prev == null ? new Snapshot(id, 1, at, at, false, null, data, hash) : prev.succeeded(data, hash, at);
+    }
+
+    /**
+     * Makes the next change of {@code id} take a version above {@code version}: for numbers handed out before that
+     * this store did not know of (found on disk once the durable store could be opened again), so none repeats.
+     */
+    void raiseFloor(String id, long version) {
+        floors.merge(id, version, Math::max);
     }
 
     /**
@@ -91,7 +165,17 @@ public final class SnapshotStore {
             stored[0] = true;
             return with(old, s);
         });
+        if (stored[0]) {
+            changed(s.id());
+        }
         return stored[0];
+    }
+
+    private void changed(String id) {
+        DurableStore d = durable;
+        if (d != null) {
+            d.changed(id);
+        }
     }
 
     /**
@@ -104,13 +188,29 @@ public final class SnapshotStore {
             return Optional.empty();
         }
         List<Snapshot> out = new ArrayList<>();
-        for (Snapshot h : e.history) {
+        for (Snapshot h : bound(e.history)) {
             if (h.version() > afterVersion) {
                 out.add(h);
             }
         }
         long needed = e.latest.version() - afterVersion;
         return out.size() == needed ? Optional.of(out) : Optional.empty();
+    }
+
+    /**
+     * Whether this store can vouch that version {@code version} of {@code id} held content whose hash starts with
+     * {@code hashPrefix}: it is the latest, in history, or the version that last fell out of history (so that a
+     * client holding it can still be brought up to date from the whole history).
+     */
+    public boolean holds(String id, long version, String hashPrefix) {
+        Entry e = entries.getIfPresent(id);
+        if (e == null || version < 1) {
+            return false;
+        }
+        if (e.before != null && e.before.version() == version) {
+            return e.before.hash().startsWith(hashPrefix);
+        }
+        return at(id, version).map(s -> s.hash().startsWith(hashPrefix)).orElse(false);
     }
 
     /** Version {@code version} of {@code id}, if it is the latest or still in history. */
@@ -122,7 +222,7 @@ public final class SnapshotStore {
         if (e.latest.version() == version && e.latest.hasData()) {
             return Optional.of(e.latest);
         }
-        return e.history.stream().filter(h -> h.version() == version).findFirst();
+        return bound(e.history).stream().filter(h -> h.version() == version).findFirst();
     }
 
     /** Whether {@code b} says nothing {@code a} does not (the same snapshot, received twice). */
@@ -134,21 +234,67 @@ public final class SnapshotStore {
                 && Objects.equals(a.hash(), b.hash());
     }
 
-    /** Drops every source not in {@code ids}. */
+    /** Drops every source not in {@code ids}, here and in the durable store. */
     public void retain(Collection<String> ids) {
         entries.asMap().keySet().retainAll(ids);
+        floors.keySet().retainAll(ids);
+        DurableStore d = durable;
+        if (d != null) {
+            d.retain(ids);
+        }
+    }
+
+    /** What is held of {@code id} now, for the durable store's writer; null when nothing is. */
+    Entry entry(String id) {
+        Entry e = entries.getIfPresent(id);
+        return e == null ? null : new Entry(e.latest, bound(e.history), e.before);
+    }
+
+    /** The ids of every source held. */
+    Set<String> ids() {
+        return Set.copyOf(entries.asMap().keySet());
     }
 
     private Entry with(Entry old, Snapshot next) {
         Deque<Snapshot> history = old == null ? new ArrayDeque<>() : new ArrayDeque<>(old.history);
+        if (next.hasData()
+                && !history.isEmpty()
+                && history.peekLast().version() == next.version()
+                && !next.hash().equals(history.peekLast().hash())) {
+            history.removeLast(); // the same version with other content (after a split brain): the newer one holds
+        }
         if (next.hasData() && (history.isEmpty() || history.peekLast().version() < next.version())) {
             history.addLast(next);
-            while (history.size() > historySize) {
-                history.removeFirst();
-            }
         }
-        return new Entry(next, List.copyOf(history));
+        Held before = old == null ? null : old.before;
+        while (history.size() > historySize) {
+            Snapshot gone = history.removeFirst();
+            before = new Held(gone.version(), gone.hash());
+        }
+        return new Entry(next, bound(List.copyOf(history)), before);
     }
 
-    private record Entry(Snapshot latest, List<Snapshot> history) {}
+    /** {@code history} without the versions older than {@code historyMaxAge}; the newest always stays. */
+    private List<Snapshot> bound(List<Snapshot> history) {
+        if (historyMaxAge == null || history.isEmpty()) {
+            return history;
+        }
+        Instant oldest = clock.instant().minus(historyMaxAge);
+        int from = 0;
+        while (from < history.size() - 1 && history.get(from).changedAt().isBefore(oldest)) {
+            from++;
+        }
+        return from == 0 ? history : List.copyOf(history.subList(from, history.size()));
+    }
+
+    /** A version and its content hash, without the data. */
+    record Held(long version, String hash) {}
+
+    /**
+     * What is held of one source.
+     *
+     * @param history its recent versions with data, oldest first, the latest last
+     * @param before the version that last fell out of history by count, or null
+     */
+    record Entry(Snapshot latest, List<Snapshot> history, Held before) {}
 }

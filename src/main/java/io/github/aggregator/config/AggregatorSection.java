@@ -1,6 +1,7 @@
 package io.github.aggregator.config;
 
 import io.github.aggregator.source.AggregatorConfig;
+import io.github.aggregator.source.AuthConfig;
 import io.github.aggregator.source.Durations;
 import io.github.aggregator.source.InvalidField;
 import io.github.aggregator.source.SourceConfig;
@@ -37,7 +38,9 @@ final class AggregatorSection {
             "maxSubscribersPerClient",
             "maxSourcesPerStream",
             "clientAddressHeader",
-            "writeTimeout");
+            "writeTimeout",
+            "historyMaxAge",
+            "dataDir");
     static final Set<String> SOURCE_KEYS = Set.of(
             "id",
             "url",
@@ -54,6 +57,7 @@ final class AggregatorSection {
             "minInterval",
             "maxBackoff",
             "access",
+            "auth",
             "params",
             "maxKeys");
     static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
@@ -135,9 +139,37 @@ final class AggregatorSection {
                             AggregatorConfig.DEFAULT_MAX_SOURCES_PER_STREAM),
                     r.scalar(fields, "clientAddressHeader", null, v -> v, null),
                     r.scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT),
+                    r.scalar(fields, "historyMaxAge", null, Durations::parse, AggregatorConfig.DEFAULT_HISTORY_MAX_AGE),
+                    dataDir(fields),
                     enabledTemplates);
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, null, "");
+        }
+    }
+
+    /**
+     * {@code aggregator.dataDir}, which env {@code AGGREGATOR_DATA_DIR} overrides; empty (in either) turns the durable
+     * store off.
+     */
+    private java.nio.file.Path dataDir(Map<String, NodeTuple> fields) {
+        Map<String, String> env = r.env();
+        String fromEnv = env.get("AGGREGATOR_DATA_DIR");
+        String dir = fromEnv != null ? fromEnv : r.scalar(fields, "dataDir", null, v -> v, null);
+        if (dir == null) {
+            return AggregatorConfig.DEFAULT_DATA_DIR;
+        }
+        if (dir.isBlank()) {
+            return null;
+        }
+        try {
+            return java.nio.file.Path.of(dir.trim());
+        } catch (java.nio.file.InvalidPathException e) {
+            NodeTuple t = fields.get("dataDir");
+            throw r.fail(
+                    fromEnv != null || t == null ? 0 : YamlReader.line(t.getValueNode()),
+                    null,
+                    fromEnv != null ? "env AGGREGATOR_DATA_DIR" : "dataDir",
+                    "is not a usable path");
         }
     }
 
@@ -213,6 +245,7 @@ final class AggregatorSection {
         } catch (URISyntaxException e) {
             throw r.fail(YamlReader.line(fields.get("url").getValueNode()), id, "url", "is not a valid URL");
         }
+        AuthConfig auth = FetchSections.auth(r, fields.get("auth"), id, headers);
         SourceConfig base;
         try {
             base = new SourceConfig(
@@ -233,7 +266,9 @@ final class AggregatorSection {
                     r.scalar(fields, "minInterval", id, Durations::parse, null),
                     r.scalar(fields, "maxBackoff", id, Durations::parse, null),
                     List.of(),
-                    r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null));
+                    r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null),
+                    auth,
+                    null);
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, id, "");
         }

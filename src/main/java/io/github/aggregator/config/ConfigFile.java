@@ -84,7 +84,10 @@ public record ConfigFile(
                 Map.entry("access", AccessSections.ACCESS_KEYS),
                 Map.entry("accessKey", AccessSections.KEY_KEYS),
                 Map.entry("jwt", AccessSections.JWT_KEYS),
-                Map.entry("cors", AccessSections.CORS_KEYS));
+                Map.entry("cors", AccessSections.CORS_KEYS),
+                Map.entry("auth", FetchSections.AUTH_KEYS),
+                Map.entry("oauth2", FetchSections.OAUTH2_KEYS),
+                Map.entry("basicAuth", FetchSections.BASIC_KEYS));
     }
 
     /**

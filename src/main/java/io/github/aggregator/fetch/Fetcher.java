@@ -1,5 +1,7 @@
 package io.github.aggregator.fetch;
 
+import io.github.aggregator.fetch.auth.Tokens;
+import io.github.aggregator.fetch.auth.UpstreamAuth;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
 import io.helidon.common.buffers.DataReader;
@@ -50,6 +52,9 @@ public final class Fetcher {
     private final Supplier<URI> selfBase;
     private final InstantSource clock;
     private final WebClient client;
+    private final UpstreamAuth auth;
+    // when the upstream's rate-limit headers last said none remain: no request before this; null when they did not
+    private volatile Instant quietUntil;
     // validators of the last good response, sent back as a conditional request
     private volatile String etag;
     private volatile String lastModified;
@@ -61,7 +66,17 @@ public final class Fetcher {
      * @param clock turns a Retry-After delay into a time
      */
     public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, InstantSource clock) {
+        this(source, userAgent, selfBase, clock, new Tokens(clock));
+    }
+
+    /**
+     * A fetcher whose source's OAuth2 tokens come from {@code tokens}, shared with the service's other sources.
+     *
+     * @param tokens the service's OAuth2 tokens
+     */
+    public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, InstantSource clock, Tokens tokens) {
         this.source = source;
+        this.auth = UpstreamAuth.of(source.auth(), tokens);
         this.userAgent = userAgent;
         this.selfBase = selfBase;
         this.clock = clock;
@@ -75,6 +90,14 @@ public final class Fetcher {
      */
     public static void preload() {
         UpstreamClients.client(SourceConfig.DEFAULT_TIMEOUT, false);
+    }
+
+    /**
+     * When the upstream's last answer said through its rate-limit headers that no request remains: the time before
+     * which it wants none; null otherwise.
+     */
+    public Instant quietUntil() {
+        return quietUntil;
     }
 
     /** The source this fetcher calls. */
@@ -99,6 +122,12 @@ public final class Fetcher {
         URI target = first;
         String knownEtag = etag;
         String knownLastModified = lastModified;
+        UpstreamAuth.Header credential = auth.header(source.timeout());
+        if (credential instanceof UpstreamAuth.Header.Unavailable u) {
+            return new FetchResult.Failure(u.reason(), u.retryAfter());
+        }
+        String authorization = ((UpstreamAuth.Header.Value) credential).authorization();
+        boolean renewed = false;
         for (int hop = 0; ; hop++) {
             // the source's headers (keys, tokens) and validators go only to the origin the admin configured
             boolean sameOrigin = sameOrigin(first, target);
@@ -119,6 +148,9 @@ public final class Fetcher {
                 for (Map.Entry<String, String> h : source.headers().entrySet()) {
                     request.header(HeaderNames.create(h.getKey()), h.getValue());
                 }
+                if (authorization != null) {
+                    request.header(HeaderNames.AUTHORIZATION, authorization);
+                }
             }
             // the connection is this fetch's own and closed when it ends, whatever happened: Helidon's client leaves a
             // socket open (until a garbage collection) when a response fails before its status was read
@@ -131,6 +163,9 @@ public final class Fetcher {
             request.connection(connection);
             try (HttpClientResponse response = request.request()) {
                 Status status = response.status();
+                quietUntil = RateLimits.quietUntil(
+                                name -> response.headers().first(HeaderNames.create(name)), clock.instant())
+                        .orElse(null);
                 if (REDIRECTS.contains(status.code())) {
                     Optional<String> location = response.headers().first(HeaderNames.LOCATION);
                     if (location.isEmpty()) {
@@ -144,6 +179,19 @@ public final class Fetcher {
                         return fail("redirect to an invalid or unsupported Location");
                     }
                     target = next.get();
+                    continue;
+                }
+                if (status.code() == Status.UNAUTHORIZED_401.code() && sameOrigin && auth.renewable()) {
+                    if (renewed) {
+                        return fail("HTTP 401 after a fresh token");
+                    }
+                    // the cached token was refused (revoked, or expired early): one renewal, one retry
+                    renewed = true;
+                    credential = auth.renewed(authorization, source.timeout());
+                    if (credential instanceof UpstreamAuth.Header.Unavailable u) {
+                        return new FetchResult.Failure(u.reason(), u.retryAfter());
+                    }
+                    authorization = ((UpstreamAuth.Header.Value) credential).authorization();
                     continue;
                 }
                 if (status.code() == Status.NOT_MODIFIED_304.code()) {

@@ -30,7 +30,8 @@ import java.util.random.RandomGenerator;
  *       fetch.
  *   <li>After failures, exponential backoff with full jitter: the n-th consecutive failure waits a random time
  *       between the interval and {@code min(maxBackoff, interval * 2^n)}; the first success resets it.
- *   <li>A 429/503 with Retry-After: no request before that time, even when the interval is shorter.
+ *   <li>A 429/503 with Retry-After, or rate-limit headers saying no request remains ({@link RateLimits}): no request
+ *       before that time, even when the interval is shorter, whatever triggers it.
  *   <li>{@code minInterval}: no trigger (schedule, on-demand wake, explicit fetch) starts a fetch sooner than that
  *       after the previous one ended, so the upstream never sees two requests closer than that, however long the
  *       previous request took to reach it.
@@ -265,6 +266,7 @@ public final class Poller implements AutoCloseable {
         private boolean idle; // guarded by this
         private boolean cancelled; // guarded by this
         private volatile Instant nextAt;
+        private Instant holdUntil; // guarded by this; no fetch before it
 
         Task(SourceConfig source) {
             this.source = source;
@@ -340,6 +342,14 @@ public final class Poller implements AutoCloseable {
             if (inFlight != null) {
                 return inFlight;
             }
+            if (holdUntil != null && time.instant().isBefore(holdUntil)) {
+                // the upstream asked for quiet (rate limit spent, Retry-After): the schedule already waits for it
+                long waitMillis = Duration.between(time.instant(), holdUntil).toMillis() + 1;
+                if (nextAt == null || nextAt.isBefore(holdUntil)) {
+                    schedule(waitMillis);
+                }
+                return completion;
+            }
             long sinceLast = time.nanoTime() - lastEndNanos;
             long floor = source.minInterval().toNanos();
             if (started && floor > 0 && sinceLast < floor) {
@@ -389,6 +399,7 @@ public final class Poller implements AutoCloseable {
                 from = time.nanoTime();
                 metrics.fetched(source.baseId(), Backoff.outcome(result), from - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
+                delay = holdFor(fetcher.quietUntil(), result, delay);
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
                 nextAt = time.instant().plusMillis(delay);
                 listener.onResult(source, result, time.instant());
@@ -411,6 +422,20 @@ public final class Poller implements AutoCloseable {
                     done.complete(null);
                 }
             }
+        }
+
+        /**
+         * Keeps the source quiet until the upstream's rate-limit reset or Retry-After, whichever is later, against
+         * every trigger (see {@link #run}); the delay, at least until then.
+         */
+        private synchronized long holdFor(Instant quiet, FetchResult result, long delay) {
+            Instant retry = result instanceof FetchResult.Failure f ? f.retryAfter() : null;
+            Instant until = quiet == null || (retry != null && retry.isAfter(quiet)) ? retry : quiet;
+            holdUntil = until;
+            if (until == null) {
+                return delay;
+            }
+            return Math.max(delay, Duration.between(time.instant(), until).toMillis());
         }
 
         private synchronized long nextDelay(FetchResult result, long elapsedMillis) {

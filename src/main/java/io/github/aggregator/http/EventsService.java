@@ -227,24 +227,25 @@ public final class EventsService implements HttpService {
         res.header(HeaderNames.CACHE_CONTROL, "no-cache, no-transform");
         res.header(ACCEL_BUFFERING, "no");
         try (stream;
-                OutputStream out = res.outputStream()) {
+                OutputStream out = res.outputStream();
+                WriteWatchdog.Slot slot = watchdog.slot()) {
             sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
             List<SseEvent> first = new ArrayList<>();
             first.add(SseEvent.retryFrame(retryMillis(config)));
             first.addAll(stream.start(lastEventId));
-            write(out, first);
+            write(out, slot, first);
             BooleanSupplier alive = StreamLiveness.of(res);
             while (!stream.ended()) {
                 List<SseEvent> events = stream.next();
                 if (guard.expired(caller)) {
-                    write(out, List.of(SseEvent.comment("access token expired")));
+                    write(out, slot, List.of(SseEvent.comment("access token expired")));
                     break;
                 }
                 if (!alive.getAsBoolean()) {
                     LOG.log(Level.DEBUG, "stream of " + ids.size() + " source(s): HTTP/2 stream reset by the client");
                     break;
                 }
-                write(out, events);
+                write(out, slot, events);
             }
         } catch (IOException | UncheckedIOException e) {
             LOG.log(Level.DEBUG, "stream of " + ids.size() + " source(s): subscriber left");
@@ -291,18 +292,18 @@ public final class EventsService implements HttpService {
                 + (spread > 0 ? ThreadLocalRandom.current().nextLong(spread + 1) : 0);
     }
 
-    private void write(OutputStream out, List<SseEvent> events) throws IOException {
+    private static void write(OutputStream out, WriteWatchdog.Slot slot, List<SseEvent> events) throws IOException {
         if (events.isEmpty()) {
             return;
         }
-        watchdog.started();
+        slot.started();
         try {
             for (SseEvent e : events) {
                 out.write(e.encode());
             }
             out.flush();
         } finally {
-            watchdog.finished();
+            slot.finished();
         }
     }
 }

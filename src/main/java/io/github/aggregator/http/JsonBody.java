@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Locale;
+import java.util.function.Supplier;
 import java.util.zip.GZIPOutputStream;
 
 /** Sends JSON bodies, gzip-compressed when the client accepts it and the body is big enough to gain from it. */
@@ -18,12 +19,17 @@ final class JsonBody {
     private JsonBody() {}
 
     static void send(ServerRequest req, ServerResponse res, byte[] body) {
+        send(req, res, body, () -> gzip(body));
+    }
+
+    /** As {@link #send(ServerRequest, ServerResponse, byte[])}, with {@code gzipped} giving the body compressed. */
+    static void send(ServerRequest req, ServerResponse res, byte[] body, Supplier<byte[]> gzipped) {
         res.headers().contentType(MediaTypes.APPLICATION_JSON);
         res.headers().add(HeaderNames.VARY, "Accept-Encoding"); // added: CORS may have set Vary: Origin
         if (body.length >= MIN_GZIP_SIZE
                 && acceptsGzip(req.headers().first(HeaderNames.ACCEPT_ENCODING).orElse(""))) {
             res.header(HeaderNames.CONTENT_ENCODING, "gzip");
-            res.send(gzip(body));
+            res.send(gzipped.get());
         } else {
             res.send(body);
         }

@@ -131,6 +131,27 @@ public final class MetricsService implements HttpService {
         readings.forEach((id, r) -> out.sample("aggregator_queue_overflows_total", r.overflows(), "source", id));
         out.family("aggregator_streams", "gauge", "Open SSE streams in total (a multiplexed stream counts once).");
         out.sample("aggregator_streams", hub.total());
+        store.durable().ifPresent(d -> {
+            out.family(
+                    "aggregator_store_up",
+                    "gauge",
+                    "1 while the durable store writes, 0 while the service runs in memory only (see /observe/health).");
+            out.sample("aggregator_store_up", d.problem() == null ? 1 : 0);
+            out.family("aggregator_store_commits_total", "counter", "Writes of the durable store (each one commit).");
+            out.sample("aggregator_store_commits_total", d.writes());
+            out.family(
+                    "aggregator_store_failures_total",
+                    "counter",
+                    "Durable store opens and writes that failed (unwritable, locked, full, vanished or unreadable).");
+            out.sample("aggregator_store_failures_total", d.failures());
+            out.family(
+                    "aggregator_store_pending",
+                    "gauge",
+                    "Sources whose latest change is not on disk yet (what a crash now would lose).");
+            out.sample("aggregator_store_pending", d.pending());
+            out.family("aggregator_store_bytes", "gauge", "Size of the durable store's file after its last write.");
+            out.sample("aggregator_store_bytes", d.bytes());
+        });
         RuntimeMetrics.write(out);
         return out.text();
     }

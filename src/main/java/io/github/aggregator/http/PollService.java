@@ -2,6 +2,8 @@ package io.github.aggregator.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
@@ -45,6 +47,10 @@ import java.util.function.Supplier;
  * sources answer only a caller whose token covers them (see {@link Guard}), and are marked {@code private} for caches.
  */
 public final class PollService implements HttpService {
+    /** Each snapshot's envelope gzipped once, however many clients ask for it; a snapshot no longer held drops out. */
+    private static final Cache<Snapshot, byte[]> GZIPPED =
+            Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
+
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Poller poller;
@@ -132,6 +138,9 @@ public final class PollService implements HttpService {
             } else {
                 if (caller.admin()) {
                     n.put("url", s.safeUrl());
+                    if (s.auth() != null) {
+                        n.put("auth", s.auth().describe()); // the kind and token endpoint host, never a secret
+                    }
                 }
                 n.put("interval", s.interval().toMillis() / 1000.0);
                 n.put("poll", s.poll() == SourceConfig.Poll.ALWAYS ? "always" : "on-demand");
@@ -147,6 +156,9 @@ public final class PollService implements HttpService {
             n.put("nextFetchAt", nextFetchAt(s).map(Instant::toString).orElse(null));
             n.put("stale", snap.map(Snapshot::stale).orElse(false));
             n.put("lastError", snap.map(Snapshot::error).orElse(null));
+            if (snap.map(Snapshot::restored).orElse(false)) {
+                n.put("restored", true); // read back from the durable store at start, not fetched since
+            }
             n.put(
                     "consecutiveFailures",
                     state.map(Poller.State::consecutiveFailures).orElse(0));
@@ -305,7 +317,8 @@ public final class PollService implements HttpService {
             res.headers().contentType(MediaTypes.APPLICATION_JSON);
             res.send();
         } else {
-            JsonBody.send(req, res, Frames.envelopeBytes(s));
+            byte[] body = Frames.envelopeBytes(s);
+            JsonBody.send(req, res, body, () -> GZIPPED.get(s, k -> JsonBody.gzip(body)));
         }
     }
 

@@ -22,6 +22,10 @@ import java.util.Set;
  * @param clientAddressHeader header naming the client's address when behind a reverse proxy (e.g. {@code
  *     X-Forwarded-For}, whose last entry is used), or null to use the connection's remote address (default)
  * @param writeTimeout how long one write to an SSE client may block before the client is dropped (default 30s)
+ * @param historyMaxAge versions older than this (by {@code changedAt}) leave the history (default 24h); the latest
+ *     version always stays
+ * @param dataDir the durable store's directory (default {@code data}, relative to the working directory), or null to
+ *     keep everything in memory only; not used in the cluster mode, where Redis holds the shared state
  * @param templates the enabled parametrised sources (those with {@code params}), in file order
  */
 public record AggregatorConfig(
@@ -38,6 +42,8 @@ public record AggregatorConfig(
         int maxSourcesPerStream,
         String clientAddressHeader,
         Duration writeTimeout,
+        Duration historyMaxAge,
+        java.nio.file.Path dataDir,
         List<SourceTemplate> templates) {
 
     public static final int DEFAULT_HISTORY_SIZE = 64;
@@ -50,6 +56,8 @@ public record AggregatorConfig(
     public static final int DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT = 100;
     public static final int DEFAULT_MAX_SOURCES_PER_STREAM = 50;
     public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_HISTORY_MAX_AGE = Duration.ofHours(24);
+    public static final java.nio.file.Path DEFAULT_DATA_DIR = java.nio.file.Path.of("data");
     public static final String DEFAULT_USER_AGENT =
             "aggregator/0.1 (+https://github.com/aggregator/aggregator; polls once per interval for many clients)";
 
@@ -106,6 +114,9 @@ public record AggregatorConfig(
         if (writeTimeout.compareTo(Duration.ofMillis(100)) < 0) {
             throw new InvalidField("writeTimeout", "must be at least 100ms");
         }
+        if (historyMaxAge.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new InvalidField("historyMaxAge", "must be at least 1s");
+        }
     }
 
     /** Settings with every default and the given sources. */
@@ -124,6 +135,8 @@ public record AggregatorConfig(
                 DEFAULT_MAX_SOURCES_PER_STREAM,
                 null,
                 DEFAULT_WRITE_TIMEOUT,
+                DEFAULT_HISTORY_MAX_AGE,
+                null,
                 List.of());
     }
 
@@ -143,6 +156,8 @@ public record AggregatorConfig(
                 maxSourcesPerStream,
                 clientAddressHeader,
                 writeTimeout,
+                historyMaxAge,
+                dataDir,
                 next);
     }
 

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param error short reason of the last failure, null when not stale
  * @param data the (selected) JSON content
  * @param hash content hash of {@code data} (hex SHA-256 of its canonical form)
+ * @param restored true for a snapshot read back from the durable store at start, until the source's first fetch
+ *     after the restart (a failed fetch keeps it restored: the data is still what was held before)
  */
 public record Snapshot(
         String id,
@@ -28,7 +30,21 @@ public record Snapshot(
         boolean stale,
         String error,
         JsonNode data,
-        String hash) {
+        String hash,
+        boolean restored) {
+
+    /** A snapshot made by this process (not restored). */
+    public Snapshot(
+            String id,
+            long version,
+            Instant fetchedAt,
+            Instant changedAt,
+            boolean stale,
+            String error,
+            JsonNode data,
+            String hash) {
+        this(id, version, fetchedAt, changedAt, stale, error, data, hash, false);
+    }
 
     public Snapshot {
         Objects.requireNonNull(id, "id");
@@ -50,9 +66,21 @@ public record Snapshot(
         return version > 0;
     }
 
-    /** The strong entity tag for this version: changes exactly when {@code version} changes. */
+    /** Hex digits of the content hash that event ids and entity tags carry. */
+    public static final int ID_HASH_LENGTH = 12;
+
+    /**
+     * The SSE event id of this version: {@code <version>-<first 12 hex digits of the content hash>}, e.g. {@code
+     * 7-967c7cb03b89}. Two snapshots with the same event id hold the same content (up to a 48-bit hash collision),
+     * whichever process or instance produced them, so a client's id can only be taken as current when the content is.
+     */
+    public String eventId() {
+        return version + "-" + hash.substring(0, ID_HASH_LENGTH);
+    }
+
+    /** The strong entity tag for this version: its {@link #eventId} in quotes; changes exactly when it changes. */
     public String etag() {
-        return "\"" + version + "-" + hash.substring(0, 12) + "\"";
+        return "\"" + eventId() + "\"";
     }
 
     /** This snapshot after a successful fetch that returned {@code newData} with {@code newHash} at {@code at}. */
@@ -65,6 +93,16 @@ public record Snapshot(
 
     /** This snapshot after a failed fetch: same data and version, marked stale with {@code reason}. */
     public Snapshot failed(String reason) {
-        return new Snapshot(id, version, fetchedAt, changedAt, true, reason, data, hash);
+        return new Snapshot(id, version, fetchedAt, changedAt, true, reason, data, hash, restored);
+    }
+
+    /** This snapshot as read back from the durable store: the same, marked restored. */
+    public Snapshot asRestored() {
+        return new Snapshot(id, version, fetchedAt, changedAt, stale, error, data, hash, true);
+    }
+
+    /** This snapshot under another version number (the same content), for a version counter that must go on. */
+    public Snapshot renumbered(long newVersion) {
+        return new Snapshot(id, newVersion, fetchedAt, changedAt, stale, error, data, hash, restored);
     }
 }

@@ -28,6 +28,9 @@ import java.util.regex.Pattern;
  * @param maxBackoff longest wait after repeated failures (default 10 intervals, at most 15 minutes)
  * @param combine ids of the sources whose data this source combines; empty for an upstream source
  * @param access who may read it: PUBLIC (default) or TOKEN (a token whose grant covers this source)
+ * @param auth how the service authenticates to the upstream, or null for none (default); holds secrets
+ * @param budget id of the shared request budget this source spends, or null for none (default); not read from the
+ *     config file yet
  */
 public record SourceConfig(
         String id,
@@ -45,7 +48,9 @@ public record SourceConfig(
         Duration minInterval,
         Duration maxBackoff,
         List<String> combine,
-        Access access) {
+        Access access,
+        AuthConfig auth,
+        String budget) {
 
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(60);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
@@ -143,6 +148,72 @@ public record SourceConfig(
             throw new InvalidField("maxBackoff", "must not be shorter than interval");
         }
         access = access == null ? Access.PUBLIC : access;
+        if (auth != null && url != null && url.getScheme() == null) {
+            throw new InvalidField("auth", "a path URL names this service itself, which takes no upstream auth");
+        }
+        budget = budget == null || budget.isBlank() ? null : budget.trim();
+    }
+
+    /** Like the canonical constructor, without auth or budget. */
+    public SourceConfig(
+            String id,
+            URI url,
+            Duration interval,
+            Duration timeout,
+            Map<String, String> headers,
+            String select,
+            boolean enabled,
+            long maxBodySize,
+            String transform,
+            Format format,
+            Poll poll,
+            Duration idleAfter,
+            Duration minInterval,
+            Duration maxBackoff,
+            List<String> combine,
+            Access access) {
+        this(
+                id,
+                url,
+                interval,
+                timeout,
+                headers,
+                select,
+                enabled,
+                maxBodySize,
+                transform,
+                format,
+                poll,
+                idleAfter,
+                minInterval,
+                maxBackoff,
+                combine,
+                access,
+                null,
+                null);
+    }
+
+    /** This source with {@code auth} and {@code budget}. */
+    public SourceConfig with(AuthConfig auth, String budget) {
+        return new SourceConfig(
+                id,
+                url,
+                interval,
+                timeout,
+                headers,
+                select,
+                enabled,
+                maxBodySize,
+                transform,
+                format,
+                poll,
+                idleAfter,
+                minInterval,
+                maxBackoff,
+                combine,
+                access,
+                auth,
+                budget);
     }
 
     /**

@@ -16,9 +16,13 @@ import java.util.Optional;
  * first, then changes and status flips as they arrive, heartbeats when nothing happens. Per source it never emits a
  * version twice or a version older than one it already sent.
  *
- * <p>Event ids: a single-source stream uses the version ({@code 7}); a multiplexed stream uses a cursor naming every
- * source's version, {@code id:version} pairs joined by commas in the order the sources were listed ({@code
- * weather-nyc:7,fx-usd:0}; 0 = nothing received yet), so that a reconnect resumes each source on its own.
+ * <p>Event ids: a single-source stream uses the snapshot's {@link Snapshot#eventId} ({@code 7-967c7cb03b89}: the
+ * version and the first 12 hex digits of its content hash); a multiplexed stream uses a cursor naming what the client
+ * holds of every source, {@code id:eventId} pairs joined by commas in the order the sources were listed ({@code
+ * weather-nyc:7-967c7cb03b89,fx-usd:0}; 0 = nothing received yet), so that a reconnect resumes each source on its
+ * own. A resume id is trusted only when its hash matches the content this service holds at that version: an id from
+ * before a restart, from another instance after a split brain, or from the previous release (a bare version number)
+ * that does not prove it gets a fresh snapshot, never "you are current" over other data.
  *
  * <p>Used by one handler thread; {@link #close} may be called from any thread.
  */
@@ -38,6 +42,7 @@ public final class EventStream implements AutoCloseable {
     /** What one source's client holds. */
     private static final class Sent {
         long version; // 0 until the first data event
+        String hash; // the content hash of that version, or (after a resume) the prefix the client's id named
         Snapshot base; // the data the client holds, when known (for patches)
         boolean stale;
     }
@@ -91,19 +96,24 @@ public final class EventStream implements AutoCloseable {
      */
     public List<SseEvent> start(String lastEventId) {
         List<SseEvent> out = new ArrayList<>();
-        Map<String, Long> resume = multiplexed ? parseCursor(lastEventId) : single(lastEventId);
+        Map<String, Held> resume = multiplexed ? parseCursor(lastEventId) : single(lastEventId);
         Map<String, List<Snapshot>> replays = new HashMap<>();
         // first record what the client holds of every source, so each cursor sent during the replay is complete
         for (String id : sent.keySet()) {
-            long last = resume.getOrDefault(id, -1L);
-            Optional<Snapshot> now = store.latest(id).filter(Snapshot::hasData);
-            if (last <= 0 || now.isEmpty() || last > now.get().version()) {
+            Held last = resume.get(id);
+            if (last == null) {
                 continue;
             }
-            Optional<List<Snapshot>> missed = store.since(id, last);
+            // trusted only when this store vouches that the version it names held that same content
+            if (!store.holds(id, last.version(), last.hash())) {
+                continue;
+            }
+            Optional<List<Snapshot>> missed = store.since(id, last.version());
             if (missed.isPresent()) {
-                sent.get(id).version = last;
-                sent.get(id).base = store.at(id, last).orElse(null);
+                Sent st = sent.get(id);
+                st.version = last.version();
+                st.hash = last.hash();
+                st.base = store.at(id, last.version()).orElse(null);
                 replays.put(id, missed.get());
             }
         }
@@ -147,7 +157,7 @@ public final class EventStream implements AutoCloseable {
             case Signal.Resync r -> {
                 for (String id : List.copyOf(sent.keySet())) {
                     store.latest(id).ifPresent(now -> {
-                        if (now.hasData() && now.version() > sent.get(id).version) {
+                        if (now.hasData() && news(now, sent.get(id))) {
                             data(now, "snapshot", out);
                         }
                         status(now, out);
@@ -189,10 +199,11 @@ public final class EventStream implements AutoCloseable {
 
     private void changed(Snapshot s, List<SseEvent> out) {
         Sent st = sent.get(s.id());
-        if (st == null || s.version() <= st.version) {
+        if (st == null || !news(s, st)) {
             return;
         }
-        if (st.version == 0) {
+        if (st.version == 0 || s.version() == st.version) {
+            // nothing held yet, or the same version with other content (a split brain healed): the state whole
             data(s, "snapshot", out);
             return;
         }
@@ -209,6 +220,12 @@ public final class EventStream implements AutoCloseable {
         emitChange(s, out);
     }
 
+    /** Whether {@code s} is newer than what the client holds, or the same version with other content. */
+    private static boolean news(Snapshot s, Sent st) {
+        return s.version() > st.version
+                || (s.version() == st.version && !s.hash().equals(st.hash));
+    }
+
     /** A change the client can apply to what it holds: a patch when asked for and smaller, else an update. */
     private void emitChange(Snapshot s, List<SseEvent> out) {
         Sent st = sent.get(s.id());
@@ -216,6 +233,7 @@ public final class EventStream implements AutoCloseable {
             Optional<String> patch = deltas.patch(st.base, s);
             if (patch.isPresent()) {
                 st.version = s.version();
+                st.hash = s.hash();
                 st.base = s;
                 out.add(new SseEvent("patch", eventId(st), patch.get(), null));
                 return;
@@ -227,6 +245,7 @@ public final class EventStream implements AutoCloseable {
     private void data(Snapshot s, String event, List<SseEvent> out) {
         Sent st = sent.get(s.id());
         st.version = s.version();
+        st.hash = s.hash();
         st.base = s;
         out.add(multiplexed ? new SseEvent(event, cursor(), Frames.envelope(s), null) : Frames.single(s, event));
     }
@@ -245,7 +264,11 @@ public final class EventStream implements AutoCloseable {
     }
 
     private String eventId(Sent st) {
-        return multiplexed ? cursor() : Long.toString(st.version);
+        return multiplexed ? cursor() : held(st);
+    }
+
+    private static String held(Sent st) {
+        return st.version == 0 ? "0" : st.version + "-" + st.hash.substring(0, Snapshot.ID_HASH_LENGTH);
     }
 
     private String cursor() {
@@ -254,43 +277,68 @@ public final class EventStream implements AutoCloseable {
             if (!sb.isEmpty()) {
                 sb.append(',');
             }
-            sb.append(id).append(':').append(st.version);
+            sb.append(id).append(':').append(held(st));
         });
         return sb.toString();
     }
 
-    private Map<String, Long> single(String lastEventId) {
-        Map<String, Long> m = new HashMap<>();
-        sent.keySet().forEach(id -> m.put(id, parseVersion(lastEventId)));
+    /**
+     * What a resume id says the client holds of one source: a version and a prefix of its content hash.
+     *
+     * @param version a positive version
+     * @param hash lower-case hex digits the content hash of that version must start with
+     */
+    record Held(long version, String hash) {}
+
+    private Map<String, Held> single(String lastEventId) {
+        Map<String, Held> m = new HashMap<>();
+        Held held = parseId(lastEventId);
+        if (held != null) {
+            sent.keySet().forEach(id -> m.put(id, held));
+        }
         return m;
     }
 
-    /** Versions by source from a multiplexed cursor; pairs that are malformed or name other sources are ignored. */
-    Map<String, Long> parseCursor(String cursor) {
-        Map<String, Long> m = new HashMap<>();
+    /** What the client holds by source, from a multiplexed cursor; pairs that are malformed or name other sources or
+     * nothing held ({@code :0}) are left out. */
+    Map<String, Held> parseCursor(String cursor) {
+        Map<String, Held> m = new HashMap<>();
         if (cursor == null || cursor.length() > MAX_CURSOR_LENGTH) {
             return m;
         }
         for (String pair : cursor.split(",")) {
             int colon = pair.lastIndexOf(':');
             if (colon > 0 && sent.containsKey(pair.substring(0, colon))) {
-                m.put(pair.substring(0, colon), parseVersion(pair.substring(colon + 1)));
+                Held held = parseId(pair.substring(colon + 1));
+                if (held != null) {
+                    m.put(pair.substring(0, colon), held);
+                }
             }
         }
         return m;
     }
 
-    /** A positive version from a Last-Event-ID, or -1 when absent or not a plain positive number. */
-    static long parseVersion(String lastEventId) {
-        if (lastEventId == null || lastEventId.isEmpty() || lastEventId.length() > 18) {
-            return -1;
+    /**
+     * What an event id says the client holds: {@code <version>-<12 hex digits>}, or null for anything else,
+     * including a bare version (the previous release's ids, which say nothing of the content: a fresh snapshot).
+     */
+    static Held parseId(String id) {
+        if (id == null) {
+            return null;
         }
-        for (int i = 0; i < lastEventId.length(); i++) {
-            char c = lastEventId.charAt(i);
-            if (c < '0' || c > '9') {
-                return -1;
+        int dash = id.indexOf('-');
+        if (dash < 1 || dash > 18 || id.length() != dash + 1 + Snapshot.ID_HASH_LENGTH) {
+            return null;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            boolean ok =
+                    i < dash ? c >= '0' && c <= '9' : i == dash || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            if (!ok) {
+                return null;
             }
         }
-        return Long.parseLong(lastEventId);
+        long version = Long.parseLong(id.substring(0, dash));
+        return version > 0 ? new Held(version, id.substring(dash + 1)) : null;
     }
 }

@@ -163,6 +163,16 @@ public final class FieldViews implements History {
         return v == null ? store.at(key, version) : v.at(version);
     }
 
+    @Override
+    public boolean holds(String key, long version, String hashPrefix) {
+        View v = view(key);
+        if (v == null) {
+            return store.holds(key, version, hashPrefix);
+        }
+        return version >= 1
+                && v.at(version).map(s -> s.hash().startsWith(hashPrefix)).orElse(false);
+    }
+
     private View view(String key) {
         String id = sourceOf(key);
         if (id.equals(key)) {

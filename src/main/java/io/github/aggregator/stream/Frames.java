@@ -33,15 +33,27 @@ public final class Frames {
         return BYTES.get(s, k -> envelope(k).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
-    /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is the version. */
+    /** The frame {@link #single} gave last: the subscribers of one change ask for it one after the other. */
+    private static volatile Last last;
+
+    private record Last(Snapshot snapshot, String event, SseEvent frame) {}
+
+    /** A single-source stream's {@code snapshot} or {@code update} frame for {@code s}, whose id is its event id. */
     static SseEvent single(Snapshot s, String event) {
-        return SINGLE.get(s, k -> new ConcurrentHashMap<>())
-                .computeIfAbsent(event, e -> new SseEvent(e, Long.toString(s.version()), envelope(s), null));
+        Last l = last;
+        if (l != null && l.snapshot() == s && l.event().equals(event)) {
+            return l.frame(); // no cache lookup for the second to the last subscriber of a change
+        }
+        SseEvent frame = SINGLE.get(s, k -> new ConcurrentHashMap<>())
+                .computeIfAbsent(event, e -> new SseEvent(e, s.eventId(), envelope(s), null));
+        last = new Last(s, event, frame);
+        return frame;
     }
 
     /**
-     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"data"}} of a snapshot (an
-     * instance adds {@code "params"} and its canonical name as {@code "instance"});
+     * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"restored"?,"data"}} of a
+     * snapshot (an instance adds {@code "params"} and its canonical name as {@code "instance"}; {@code "restored":
+     * true} while it is the copy read back from the durable store at start, before the source's first fetch);
      * {@code data} is left out when {@code withData} is false (status events).
      */
     static ObjectNode tree(Snapshot s, boolean withData) {
@@ -62,6 +74,9 @@ public final class Frames {
         n.put("stale", s.stale());
         if (s.error() != null) {
             n.put("error", s.error());
+        }
+        if (s.restored()) {
+            n.put("restored", true);
         }
         if (withData) {
             n.set("data", s.data());

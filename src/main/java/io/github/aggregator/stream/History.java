@@ -23,6 +23,13 @@ public interface History {
     /** Version {@code version} of {@code id}, if it is the latest or still in history. */
     Optional<Snapshot> at(String id, long version);
 
+    /**
+     * Whether this history can vouch that version {@code version} of {@code id} held content whose hash starts with
+     * {@code hashPrefix} (the hash part of an event id): only then may a client's id count as current or as a point to
+     * replay from.
+     */
+    boolean holds(String id, long version, String hashPrefix);
+
     /** The history of whole sources held in {@code store}. */
     static History of(SnapshotStore store) {
         return new History() {
@@ -39,6 +46,11 @@ public interface History {
             @Override
             public Optional<Snapshot> at(String id, long version) {
                 return store.at(id, version);
+            }
+
+            @Override
+            public boolean holds(String id, long version, String hashPrefix) {
+                return store.holds(id, version, hashPrefix);
             }
         };
     }

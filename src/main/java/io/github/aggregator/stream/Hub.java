@@ -20,6 +20,7 @@ public final class Hub {
     private final ConcurrentHashMap<String, Topic> topics = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Integer> perClient = new ConcurrentHashMap<>();
     private final Set<Subscriber> all = ConcurrentHashMap.newKeySet();
+    private final Wakeups wakeups = new Wakeups(all);
     private int total; // guarded by this
     private volatile boolean closed;
 
@@ -67,7 +68,7 @@ public final class Hub {
             total++;
             perClient.merge(client, 1, Integer::sum);
         }
-        Subscriber s = new Subscriber(ids, client, queueCapacity);
+        Subscriber s = new Subscriber(ids, client, queueCapacity, wakeups);
         all.add(s);
         ids.stream().map(FieldViews::sourceOf).distinct().forEach(metrics::streamOpened);
         for (String id : ids) {
@@ -109,7 +110,7 @@ public final class Hub {
 
     /**
      * Hands a newly stored snapshot to the subscribers of its source: a {@code Changed} signal when its version is
-     * newer than the last one seen, a {@code StatusChanged} when it turned stale or recovered. Older versions are
+     * newer than the last one seen (or the same version with other content), a {@code StatusChanged} when it turned stale or recovered. Older versions are
      * ignored, so no subscriber ever sees a version go backwards.
      */
     public void deliver(Snapshot s) {
@@ -124,7 +125,7 @@ public final class Hub {
             if (last == null ? s.stale() : s.stale() != last.stale()) {
                 status = new Signal.StatusChanged(s);
             }
-            if (s.hasData() && (last == null || s.version() > last.version())) {
+            if (s.hasData() && (last == null || s.version() > last.version() || otherContent(s, last))) {
                 change = new Signal.Changed(s);
             }
             t.last = s;
@@ -142,6 +143,14 @@ public final class Hub {
         }
         // a field view counts for its source, an instance for its template
         metrics.delivered(InstanceId.base(FieldViews.sourceOf(s.id())), delivered);
+    }
+
+    /**
+     * The same version with other content: after a split brain two instances made the same version of different
+     * data, and the cluster's copy replaced this one. Subscribers must get it, or they keep data no one else holds.
+     */
+    private static boolean otherContent(Snapshot s, Snapshot last) {
+        return s.version() == last.version() && !java.util.Objects.equals(s.hash(), last.hash());
     }
 
     private void countOverflow(String id, boolean overflowed) {
@@ -165,6 +174,7 @@ public final class Hub {
     public void close(String reason) {
         closed = true;
         all.forEach(s -> s.close(new Signal.Closed(reason, null, null)));
+        wakeups.close();
     }
 
     /**

@@ -18,8 +18,10 @@ final class Subscriber {
     private final ArrayDeque<Signal> queue = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition nonEmpty = lock.newCondition();
+    private final Wakeups wakeups;
     private boolean closed; // guarded by lock
     private long overflows; // guarded by lock
+    private volatile long deadline; // System.nanoTime at which the current wait ends; 0 when not waiting
 
     /**
      * @param sourceIds the sources this subscriber follows (one stream may carry several)
@@ -27,9 +29,15 @@ final class Subscriber {
      * @param capacity signals buffered before they collapse into one resync
      */
     Subscriber(List<String> sourceIds, String client, int capacity) {
+        this(sourceIds, client, capacity, null);
+    }
+
+    /** @param wakeups ends waits whose deadline passed; null to wait with a timed park instead */
+    Subscriber(List<String> sourceIds, String client, int capacity, Wakeups wakeups) {
         this.sourceIds = List.copyOf(sourceIds);
         this.client = client;
         this.capacity = capacity;
+        this.wakeups = wakeups;
     }
 
     List<String> sourceIds() {
@@ -87,20 +95,55 @@ final class Subscriber {
         }
     }
 
-    /** The next signal, or null when none arrived within {@code timeout}. */
+    /**
+     * The next signal, or null when none arrived within {@code timeout} (with {@link Wakeups}, up to one sweep period
+     * later).
+     */
     Signal poll(Duration timeout) throws InterruptedException {
         long nanos = timeout.toNanos();
         lock.lock();
         try {
-            while (queue.isEmpty()) {
-                if (nanos <= 0) {
-                    return null;
-                }
-                nanos = nonEmpty.awaitNanos(nanos);
+            if (!queue.isEmpty() || nanos <= 0) {
+                return queue.poll();
             }
-            return queue.poll();
+            if (wakeups == null) {
+                while (queue.isEmpty()) {
+                    if (nanos <= 0) {
+                        return null;
+                    }
+                    nanos = nonEmpty.awaitNanos(nanos);
+                }
+                return queue.poll();
+            }
+            long end = System.nanoTime() + nanos;
+            deadline = end == 0 ? 1 : end;
+            wakeups.waiting(this, nanos);
+            try {
+                while (queue.isEmpty()) {
+                    if (System.nanoTime() - end >= 0) {
+                        return null;
+                    }
+                    nonEmpty.await();
+                }
+                return queue.poll();
+            } finally {
+                deadline = 0;
+            }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Ends the current wait when its deadline is at or before {@code now}; called by {@link Wakeups}. */
+    void wakeIfDue(long now) {
+        long d = deadline;
+        if (d != 0 && now - d >= 0) {
+            lock.lock();
+            try {
+                nonEmpty.signal();
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

@@ -144,6 +144,34 @@ class ConfigPreviewTest {
     }
 
     @Test
+    void upstreamAuthAppliesToThePreviewAndOneTokenServesBothSources() throws Exception {
+        String secret = "preview-client-secret";
+        String token = "preview-access-token";
+        try (Upstream auth = new Upstream()
+                        .json("{\"access_token\":\"" + token + "\",\"token_type\":\"Bearer\",\"expires_in\":60}");
+                Upstream api = new Upstream()) {
+            api.reply(Upstream.Reply.custom(ex -> {
+                boolean ok = ("Bearer " + token).equals(ex.getRequestHeaders().getFirst("Authorization"));
+                byte[] body = (ok ? "{\"ok\":true}" : "{}").getBytes(StandardCharsets.UTF_8);
+                ex.getResponseHeaders().set("Content-Type", "application/json");
+                ex.sendResponseHeaders(ok ? 200 : 401, body.length);
+                ex.getResponseBody().write(body);
+            }));
+            String grant = "      auth:\n        oauth2:\n          tokenUrl: " + auth.url() + "/token\n"
+                    + "          clientId: preview\n          clientSecret: ${SECRET}\n";
+            String yaml = "aggregator:\n  sources:\n    - id: a\n      url: " + api.url() + "/a\n" + grant
+                    + "    - id: b\n      url: " + api.url() + "/b\n" + grant;
+            Run run = preview(yaml, Map.of("SECRET", secret));
+            assertEquals(0, run.exit(), run.stdout() + run.stderr());
+            assertEquals("ok", run.lines().get("a").get("result").asText());
+            assertEquals("ok", run.lines().get("b").get("result").asText());
+            assertEquals(1, auth.hits(), "one token for both sources");
+            String all = run.stdout() + run.stderr();
+            assertFalse(all.contains(secret) || all.contains(token), all);
+        }
+    }
+
+    @Test
     void oneSourceByIdExitsZeroWhenItSucceedsAndTwoWhenItIsNotThere() throws Exception {
         try (Upstream quotes = new Upstream().json("{\"data\": {\"price\": 3}}");
                 Upstream down = new Upstream().reply(Upstream.Reply.status(503, "text/plain", ""));

@@ -116,7 +116,7 @@ class HotReloadTest {
                     within(t, "edited source delivering its new content");
                     assertNotNull(update);
                     assertEquals("update", update.event());
-                    assertEquals("2", update.id());
+                    assertEquals(2, update.version());
                     assertEquals(
                             1,
                             Json.MAPPER

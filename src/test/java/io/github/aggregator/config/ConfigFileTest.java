@@ -295,6 +295,16 @@ class ConfigFileTest {
                           sources: []
                           historySize: lots
                         """),
+                bad("historyMaxAge not a duration", 3, null, "historyMaxAge", "not a duration", """
+                        aggregator:
+                          sources: []
+                          historyMaxAge: forever
+                        """),
+                bad("historyMaxAge below 1s", 3, null, "historyMaxAge", "at least 1s", """
+                        aggregator:
+                          sources: []
+                          historyMaxAge: 500ms
+                        """),
                 bad("coldWait not a duration", 3, null, "coldWait", "not a duration", """
                         aggregator:
                           sources: []
@@ -516,7 +526,34 @@ class ConfigFileTest {
         assertEquals(Duration.ofSeconds(15), a.heartbeat());
         assertEquals(Duration.ofSeconds(3), a.retry());
         assertEquals(64, a.subscriberQueue());
+        assertEquals(Duration.ofHours(24), a.historyMaxAge());
+        assertEquals(Path.of("data"), a.dataDir());
         assertEquals(Map.of(), config.server());
+    }
+
+    @Test
+    void theDataDirectoryComesFromTheFileOrTheEnvironmentAndEmptyTurnsTheStoreOff() throws IOException {
+        String yaml = """
+                aggregator:
+                  historyMaxAge: 90m
+                  dataDir: /var/lib/aggregator
+                  sources: []
+                """;
+        AggregatorConfig fromFile = load(yaml, Map.of()).aggregator();
+        assertEquals(Path.of("/var/lib/aggregator"), fromFile.dataDir());
+        assertEquals(Duration.ofMinutes(90), fromFile.historyMaxAge());
+        assertEquals(
+                Path.of("elsewhere"),
+                load(yaml, Map.of("AGGREGATOR_DATA_DIR", "elsewhere"))
+                        .aggregator()
+                        .dataDir(),
+                "env wins");
+        assertNull(load(yaml, Map.of("AGGREGATOR_DATA_DIR", "")).aggregator().dataDir(), "empty env: off");
+        assertNull(
+                load("aggregator:\n  dataDir: \"\"\n  sources: []\n", Map.of())
+                        .aggregator()
+                        .dataDir(),
+                "empty field: off");
     }
 
     @Test

@@ -41,6 +41,8 @@ class ConfigSchemaTest {
      * Where a section's fields go in a minimal valid file: the text before them and their indentation. Only contexts
      * live here, no field names: a new section of the reader needs one, and the test below says so.
      */
+    private static final String SOURCE = "aggregator:\n  sources:\n    - id: a\n      url: http://127.0.0.1:9/x\n";
+
     private static final Map<String, Context> CONTEXTS = Map.ofEntries(
             Map.entry("config", new Context("aggregator:\n  sources: []\n", 0)),
             Map.entry("aggregator", new Context("aggregator:\n  sources: []\n", 2)),
@@ -78,7 +80,18 @@ class ConfigSchemaTest {
                             4)),
             Map.entry(
                     "cors",
-                    new Context("aggregator:\n  sources: []\ncors:\n  allowedOrigins: [https://a.example]\n", 2)));
+                    new Context("aggregator:\n  sources: []\ncors:\n  allowedOrigins: [https://a.example]\n", 2)),
+            Map.entry("auth", new Context(SOURCE + "      auth:\n", 8)),
+            Map.entry(
+                    "oauth2",
+                    new Context(
+                            SOURCE + "      auth:\n        oauth2:\n          tokenUrl: http://127.0.0.1:9/t\n"
+                                    + "          clientId: a\n          clientSecret: b\n",
+                            10)),
+            Map.entry(
+                    "basicAuth",
+                    new Context(
+                            SOURCE + "      auth:\n        basic:\n          user: u\n          password: p\n", 10)));
 
     private record Context(String before, int indent) {
         String with(Map<String, String> fields) {

@@ -70,14 +70,14 @@ class CombineTest {
                 Frame snapshot = nextData(sse);
                 assertNotNull(snapshot, "no snapshot");
                 assertEquals("snapshot", snapshot.event());
-                assertEquals(Long.toString(version), snapshot.id());
+                assertEquals(version, snapshot.version());
                 assertEquals(env.get("data"), MAPPER.readTree(snapshot.data()).get("data"));
 
                 up.set("/a", "{\"n\":2}");
                 Frame update = nextData(sse);
                 assertNotNull(update, "no update when part a changed");
                 assertEquals("update", update.event(), update.toString());
-                assertEquals(Long.toString(version + 1), update.id());
+                assertEquals(version + 1, update.version());
                 assertEquals(
                         MAPPER.readTree("{\"a\":{\"n\":2},\"b\":{\"n\":10}}"),
                         MAPPER.readTree(update.data()).get("data"));
@@ -85,7 +85,7 @@ class CombineTest {
                 up.set("/b", "{\"n\":20}");
                 update = nextData(sse);
                 assertNotNull(update, "no update when part b changed");
-                assertEquals(Long.toString(version + 2), update.id());
+                assertEquals(version + 2, update.version());
                 assertEquals(
                         MAPPER.readTree("{\"a\":{\"n\":2},\"b\":{\"n\":20}}"),
                         MAPPER.readTree(update.data()).get("data"));

@@ -72,7 +72,7 @@ class DeltaTest {
                     Frame f = sse.nextEvent(WAIT);
                     assertNotNull(f, "nothing for " + why);
                     assertEquals("patch", f.event(), "a small edit of a big document is a patch: " + why);
-                    assertEquals(Long.toString(copy.version + 1), f.id(), why);
+                    assertEquals(copy.version + 1, f.version(), why);
                     applyPatch(copy, f, "doc", why);
                     assertEquals(doc, copy.data, "the copy is the upstream's document, " + why);
                     assertServed(svc, "doc", copy, why);
@@ -188,13 +188,15 @@ class DeltaTest {
                 take(copy, sse.nextEvent(WAIT), "doc");
             }
             long resumed = copy.version;
+            JsonNode resumedData = copy.data;
             for (int k = 1; k <= 4; k++) {
                 doc = edited(r, doc);
                 up.json(Json.text(doc));
                 long expected = resumed + k;
                 awaitTrue(() -> MultiplexTest.version(svc, "doc") == expected, "version " + expected);
             }
-            try (SseClient sse = SseClient.open(svc.client(), svc.uri(path), "Last-Event-ID", Long.toString(resumed))) {
+            try (SseClient sse =
+                    SseClient.open(svc.client(), svc.uri(path), "Last-Event-ID", idOf(resumed, resumedData))) {
                 assertNotNull(sse.next(WAIT).retry());
                 List<Frame> replay = events(sse, 4);
                 for (Frame f : replay) {
@@ -213,7 +215,7 @@ class DeltaTest {
                 applyPatch(copy, next, "doc", "seed " + seed);
             }
             try (SseClient sse =
-                    SseClient.open(svc.client(), svc.uri(path), "Last-Event-ID", Long.toString(copy.version))) {
+                    SseClient.open(svc.client(), svc.uri(path), "Last-Event-ID", idOf(copy.version, copy.data))) {
                 assertNotNull(sse.next(WAIT).retry());
                 assertNoEventUntil(sse, hitsGrow(up, 3));
                 doc = edited(r, doc);
@@ -290,6 +292,11 @@ class DeltaTest {
         copy.data = envelope.get("data");
     }
 
+    /** The event id of {@code version} holding {@code data}. */
+    private static String idOf(long version, JsonNode data) {
+        return version + "-" + Json.hash(data).substring(0, 12);
+    }
+
     /** Applies a patch event to the copy, checking that it names the source and chains from the copy's version. */
     private static void applyPatch(Copy copy, Frame f, String id, String why) {
         assertEquals("patch", f.event(), why + ": " + f);
@@ -301,11 +308,12 @@ class DeltaTest {
         assertEquals(copy.version, event.get("baseVersion").asLong(), "the patch chains from the copy: " + why);
         assertEquals(copy.version + 1, event.get("version").asLong(), why);
         assertTrue(event.get("patch").isArray(), why);
-        if (!f.id().contains(":")) {
-            assertEquals(Long.toString(copy.version + 1), f.id(), "the event id is the version: " + why);
-        }
         copy.data = JsonPatch.apply(event.get("patch"), copy.data);
         copy.version++;
+        if (!f.id().contains(":")) {
+            assertEquals(
+                    idOf(copy.version, copy.data), f.id(), "the event id names the version and its content: " + why);
+        }
     }
 
     /** The copy is exactly what {@code GET /api/sources/{id}} serves, version and data. */

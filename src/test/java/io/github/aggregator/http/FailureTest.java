@@ -256,7 +256,7 @@ class FailureTest {
                     assertNoInternals(f.data());
                 }
             } while (!"snapshot".equals(f.event()));
-            assertEquals("1", f.id());
+            assertEquals(1, f.version());
             assertEquals(parse("{\"v\":1}"), parse(f.data()).get("data"));
         }
         JsonNode healedEntry = entry(svc, id);

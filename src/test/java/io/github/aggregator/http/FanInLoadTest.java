@@ -264,7 +264,7 @@ class FanInLoadTest {
             if (id == null || event.equals("status")) {
                 return;
             }
-            long v = Long.parseLong(id);
+            long v = Long.parseLong(id.split("-", 2)[0]); // an event id is version-hash
             if (v <= maxVersion) {
                 problem = "version " + v + " after " + maxVersion;
             }

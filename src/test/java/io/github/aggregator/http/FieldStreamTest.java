@@ -89,12 +89,17 @@ class FieldStreamTest {
                 Service svc = Service.start(yaml("heartbeat: 200ms", sources("q", up)))) {
             long v1 = version(svc, "q");
             long held;
+            String firstId;
+            String heldId;
             try (SseClient sse = open(svc.client(), svc.uri("/api/sources/q/events?select=/price"))) {
                 assertEquals(200, sse.status());
                 Frame snapshot = events(sse, 1).get(0);
                 assertEquals("snapshot", snapshot.event());
                 assertEquals(10.5, parse(snapshot).get("data").asDouble());
-                assertEquals(Long.toString(v1), snapshot.id());
+                // an id is the field's version and its value's hash: it can only match that very value
+                assertTrue(snapshot.id().startsWith(v1 + "-"), snapshot.id());
+                firstId = snapshot.id();
+                heldId = firstId;
                 held = v1;
 
                 // three new source versions, none of them a new price: no event
@@ -113,25 +118,23 @@ class FieldStreamTest {
                 assertEquals(12.0, env.get("data").asDouble());
                 long v5 = env.get("version").asLong();
                 assertTrue(v5 > held + 1, "the version is the source's, not a count of the field's changes: " + v5);
-                assertEquals(Long.toString(v5), update.id());
+                assertTrue(update.id().startsWith(v5 + "-"), update.id());
+                heldId = update.id();
                 held = v5;
             }
             // resume at the current value: nothing until it changes
-            try (SseClient again = open(
-                    svc.client(),
-                    svc.uri("/api/sources/q/events?select=/price"),
-                    "Last-Event-ID",
-                    Long.toString(held))) {
+            try (SseClient again =
+                    open(svc.client(), svc.uri("/api/sources/q/events?select=/price"), "Last-Event-ID", heldId)) {
                 long before = version(svc, "q");
                 up.json(quote(12.0, 6));
                 assertNoEventUntil(again, () -> versionQuietly(svc) > before);
             }
             // resume from the first value: the change missed since, as an update
-            try (SseClient replay = open(
-                    svc.client(), svc.uri("/api/sources/q/events?select=/price"), "Last-Event-ID", Long.toString(v1))) {
+            try (SseClient replay =
+                    open(svc.client(), svc.uri("/api/sources/q/events?select=/price"), "Last-Event-ID", firstId)) {
                 Frame missed = events(replay, 1).get(0);
                 assertEquals("update", missed.event(), missed.toString());
-                assertEquals(Long.toString(held), missed.id());
+                assertEquals(heldId, missed.id());
             }
             // a version that was never the field's: a fresh snapshot
             try (SseClient unknown =

@@ -39,18 +39,21 @@ class HealthTest {
             svc.get("/api/sources/clock"); // waits for the first fetch
             JsonNode ready = body(svc.get("/observe/health/ready"), 200);
             assertEquals("UP", ready.get("status").asText());
-            assertEquals(List.of("server", "sources"), names(ready));
+            assertEquals(List.of("server", "sources", "store"), names(ready));
             JsonNode server = ready.get("checks").get(0);
             assertEquals("UP", server.get("status").asText());
             assertEquals(svc.port(), server.get("details").get("port").asInt());
             JsonNode sources = ready.get("checks").get(1).get("details");
             assertEquals(2, sources.get("enabled").asInt());
             assertEquals(1, sources.get("withData").asInt());
+            JsonNode store = ready.get("checks").get(2);
+            assertEquals("UP", store.get("status").asText());
+            assertEquals("ok", store.get("details").get("state").asText(), store.toString());
 
             JsonNode live = body(svc.get("/observe/health/live"), 200);
             assertEquals(List.of("poller"), names(live));
             JsonNode all = body(svc.get("/observe/health"), 200);
-            assertEquals(List.of("poller", "server", "sources"), names(all));
+            assertEquals(List.of("poller", "server", "sources", "store"), names(all));
             assertEquals(
                     "no-store",
                     svc.get("/observe/health")
@@ -80,13 +83,13 @@ class HealthTest {
             JsonNode up = body(svc.get("/observe/health/ready"), 200);
             assertEquals(
                     "degraded",
-                    up.get("checks").get(2).get("details").get("cluster").asText(),
+                    up.get("checks").get(3).get("details").get("cluster").asText(),
                     up.toString());
 
             reachable.set(false);
             JsonNode ready = body(svc.get("/observe/health/ready"), 503);
             assertEquals("DOWN", ready.get("status").asText());
-            JsonNode redis = ready.get("checks").get(2);
+            JsonNode redis = ready.get("checks").get(3);
             assertEquals("redis", redis.get("name").asText());
             assertEquals("DOWN", redis.get("status").asText());
             assertEquals("unreachable", redis.get("details").get("reason").asText());

@@ -71,16 +71,21 @@ class MetricsTest {
             Map<String, String> types = types(first.body());
             types.keySet().removeIf(k -> !k.startsWith("aggregator_") || k.equals("aggregator_build_info"));
             assertEquals(
-                    Map.of(
-                            "aggregator_fetches_total", "counter",
-                            "aggregator_fetch_duration_seconds", "histogram",
-                            "aggregator_changes_total", "counter",
-                            "aggregator_stale", "gauge",
-                            "aggregator_subscribers", "gauge",
-                            "aggregator_instances", "gauge",
-                            "aggregator_events_delivered_total", "counter",
-                            "aggregator_queue_overflows_total", "counter",
-                            "aggregator_streams", "gauge"),
+                    Map.ofEntries(
+                            Map.entry("aggregator_fetches_total", "counter"),
+                            Map.entry("aggregator_fetch_duration_seconds", "histogram"),
+                            Map.entry("aggregator_changes_total", "counter"),
+                            Map.entry("aggregator_stale", "gauge"),
+                            Map.entry("aggregator_subscribers", "gauge"),
+                            Map.entry("aggregator_instances", "gauge"),
+                            Map.entry("aggregator_events_delivered_total", "counter"),
+                            Map.entry("aggregator_queue_overflows_total", "counter"),
+                            Map.entry("aggregator_streams", "gauge"),
+                            Map.entry("aggregator_store_up", "gauge"),
+                            Map.entry("aggregator_store_commits_total", "counter"),
+                            Map.entry("aggregator_store_failures_total", "counter"),
+                            Map.entry("aggregator_store_pending", "gauge"),
+                            Map.entry("aggregator_store_bytes", "gauge")),
                     types);
 
             // successes, 304s and failures are counted per source and outcome
@@ -101,6 +106,8 @@ class MetricsTest {
             assertEquals(1, m.get(key("aggregator_stale", "both")), "a combination with a failing part is stale");
             histogramIsConsistent(m, "good");
             histogramIsConsistent(m, "bad");
+            assertEquals(1, m.get("aggregator_store_up"), "the durable store writes");
+            assertEquals(0, m.get("aggregator_store_failures_total"));
 
             // a subscriber shows in the gauges; a change bumps the changes and is handed to it
             try (SseClient sse = SseClient.open(svc.client(), svc.uri("/api/sources/good/events"))) {

@@ -169,7 +169,7 @@ class MultiplexTest {
             long vb = older + 3;
 
             // a: the client has the current version; b: three versions behind; c: garbage
-            String cursor = "a:" + va + ",b:" + older + ",c:garbage";
+            String cursor = "a:" + held("a", va, 0) + ",b:" + held("b", older, 0) + ",c:garbage";
             try (SseClient sse = open(svc, "/api/events?sources=a,b,c", via, cursor)) {
                 assertEquals(200, sse.status());
                 assertNotNull(sse.next(WAIT).retry());
@@ -221,9 +221,16 @@ class MultiplexTest {
             // a: older than history; b: one behind, in history; c: a version from the future
             Map<String, List<String>> cases = new LinkedHashMap<>();
             cases.put(
-                    "a:" + a0 + ",b:" + (vb - 1) + ",c:" + (vc + 100), List.of("snapshot a", "update b", "snapshot c"));
+                    "a:" + held("a", a0, 0) + ",b:" + held("b", vb - 1, 3) + ",c:" + held("c", vc + 100, 0),
+                    List.of("snapshot a", "update b", "snapshot c"));
             // unknown ids, pairs without a colon, negative versions and a single-source id are ignored
-            cases.put("zz:1,b:" + vb + ",a,c:-1,:5", List.of("snapshot a", "snapshot c"));
+            cases.put("zz:1,b:" + held("b", vb, 4) + ",a,c:-1,:5", List.of("snapshot a", "snapshot c"));
+            // the previous release's cursor (bare versions) proves no content: a snapshot of each
+            cases.put("a:" + va + ",b:" + vb + ",c:" + vc, List.of("snapshot a", "snapshot b", "snapshot c"));
+            // the right versions with another content's hash (say, from before a restart)
+            cases.put(
+                    "a:" + held("a", va, 3) + ",b:" + held("b", vb, 4) + ",c:" + held("c", vc, 9),
+                    List.of("snapshot a", "snapshot c"));
             cases.put(Long.toString(va), List.of("snapshot a", "snapshot b", "snapshot c"));
             cases.put("a:" + va + ";b:" + vb, List.of("snapshot a", "snapshot b", "snapshot c"));
             for (var e : cases.entrySet()) {
@@ -363,6 +370,11 @@ class MultiplexTest {
 
     static String content(String id, int n) {
         return "{\"src\":\"" + id + "\",\"n\":" + n + "}";
+    }
+
+    /** A cursor pair's value for {@code version} of source {@code id} holding {@code content(id, n)}. */
+    static String held(String id, long version, int n) throws IOException {
+        return version + "-" + Json.hash(Json.MAPPER.readTree(content(id, n))).substring(0, 12);
     }
 
     /** Pairs of id and upstream, in order. */
@@ -505,8 +517,8 @@ class MultiplexTest {
         for (String pair : f.id().split(",", -1)) {
             String[] kv = pair.split(":", -1);
             assertEquals(2, kv.length, "cursor " + f.id());
-            assertTrue(kv[1].matches("0|[1-9][0-9]*"), "cursor " + f.id());
-            m.put(kv[0], Long.parseLong(kv[1]));
+            assertTrue(kv[1].matches("0|[1-9][0-9]*-[0-9a-f]{12}"), "cursor " + f.id());
+            m.put(kv[0], Long.parseLong(kv[1].split("-")[0]));
         }
         assertEquals(List.of(order), List.copyOf(m.keySet()), "cursor " + f.id());
         return m;

@@ -245,6 +245,48 @@ class ProtocolTest {
         }
     }
 
+    @Test
+    void theGzippedFormFollowsEveryNewVersion() throws Exception {
+        String row = "{\"name\":\"Zürich\",\"value\":12345.5},";
+        String token = "test-admin-token-0123456789";
+        try (Upstream up = new Upstream().json("{\"v\":1,\"rows\":[" + row.repeat(80) + "{}]}");
+                Service svc = Service.start("admin:\n  token: " + token + "\naggregator:\n  sources:\n"
+                        + source("big", up.url(), "      interval: 1h\n"))) {
+            long first = version(svc, "big");
+            HttpResponse<byte[]> gz1 = bytes(svc, "/api/sources/big", "Accept-Encoding", "gzip");
+            // asked again, the same snapshot answers the same bytes (compressed once and kept with it)
+            assertArrayEquals(
+                    gz1.body(),
+                    bytes(svc, "/api/sources/big", "Accept-Encoding", "gzip").body());
+            up.json("{\"v\":2,\"rows\":[" + row.repeat(80) + "{}]}");
+            HttpResponse<String> refreshed = svc.client()
+                    .send(
+                            HttpRequest.newBuilder(svc.uri("/api/refresh/big"))
+                                    .header("Authorization", "Bearer " + token)
+                                    .POST(HttpRequest.BodyPublishers.noBody())
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, refreshed.statusCode(), refreshed.body());
+            awaitTrue(() -> version(svc, "big") > first, "a new version of big");
+            HttpResponse<byte[]> identity = bytes(svc, "/api/sources/big");
+            HttpResponse<byte[]> gz2 = bytes(svc, "/api/sources/big", "Accept-Encoding", "gzip");
+            assertEquals(identity.headers().firstValue("ETag"), gz2.headers().firstValue("ETag"), "the same version");
+            assertArrayEquals(identity.body(), gunzip(gz2), "the new version, not the one compressed before");
+            assertEquals(
+                    2,
+                    Json.MAPPER.readTree(identity.body()).get("data").get("v").asInt());
+            assertEquals(
+                    1, Json.MAPPER.readTree(gunzip(gz1)).get("data").get("v").asInt());
+        }
+    }
+
+    private static byte[] gunzip(HttpResponse<byte[]> r) throws IOException {
+        assertEquals("gzip", r.headers().firstValue("Content-Encoding").orElse(null));
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(r.body()))) {
+            return in.readAllBytes();
+        }
+    }
+
     /** How the client speaks to the server. */
     enum Protocol {
         HTTP_1_1,

@@ -65,7 +65,7 @@ class StreamTest {
                 Frame snapshot = sse.next(WAIT);
                 assertNotNull(snapshot, "no snapshot");
                 assertEquals("snapshot", snapshot.event());
-                assertEquals(Long.toString(first), snapshot.id());
+                assertEquals(idOf(first, 0), snapshot.id());
                 JsonNode envelope = Json.MAPPER.readTree(snapshot.data());
                 assertEquals(Set.of("id", "version", "fetchedAt", "changedAt", "stale", "data"), fieldNames(envelope));
                 assertEquals("one", envelope.get("id").asText());
@@ -82,7 +82,7 @@ class StreamTest {
                     Frame update = sse.nextEvent(WAIT);
                     assertNotNull(update, "no update for change " + n);
                     assertEquals("update", update.event(), update.toString());
-                    assertEquals(Long.toString(first + n), update.id(), "ids increase by one, none skipped");
+                    assertEquals(idOf(first + n, n), update.id(), "ids increase by one, none skipped");
                     JsonNode env = Json.MAPPER.readTree(update.data());
                     assertEquals(first + n, env.get("version").asLong());
                     assertEquals(n, env.get("data").get("n").asInt());
@@ -115,7 +115,7 @@ class StreamTest {
                 Frame update = sse.nextEvent(WAIT);
                 assertNotNull(update, "the stream is still live");
                 assertEquals("update", update.event());
-                assertEquals(Long.toString(v + 1), update.id());
+                assertEquals(v + 1, update.version());
             }
         }
     }
@@ -147,7 +147,7 @@ class StreamTest {
         try (Upstream up = new Upstream().json(content(0));
                 Service svc = Service.start(yaml(up, "heartbeat: 300ms"))) {
             long current = changeTo(up, svc, 1);
-            try (SseClient sse = open(svc, via, Long.toString(current))) {
+            try (SseClient sse = open(svc, via, idOf(current, 1))) {
                 assertEquals(200, sse.status());
                 assertNotNull(sse.next(WAIT).retry());
                 int hits = up.hits();
@@ -157,7 +157,7 @@ class StreamTest {
                 Frame update = sse.nextEvent(WAIT);
                 assertNotNull(update);
                 assertEquals("update", update.event());
-                assertEquals(Long.toString(current + 1), update.id());
+                assertEquals(idOf(current + 1, 2), update.id());
                 assertEquals(2, data(update).get("n").asInt());
             }
         }
@@ -174,13 +174,13 @@ class StreamTest {
             }
             long current = version(svc);
             assertEquals(first + 4, current);
-            try (SseClient sse = open(svc, via, Long.toString(first + 1))) {
+            try (SseClient sse = open(svc, via, idOf(first + 1, 1))) {
                 assertNotNull(sse.next(WAIT).retry());
                 for (long v = first + 2; v <= current; v++) {
                     Frame f = sse.nextEvent(WAIT);
                     assertNotNull(f, "version " + v + " not replayed");
                     assertEquals("update", f.event(), f.toString());
-                    assertEquals(Long.toString(v), f.id());
+                    assertEquals(idOf(v, (int) (v - first)), f.id());
                     assertEquals(v - first, data(f).get("n").asInt(), "the replay carries that version's data");
                 }
                 int hits = up.hits();
@@ -190,7 +190,7 @@ class StreamTest {
                 Frame next = sse.nextEvent(WAIT);
                 assertNotNull(next);
                 assertEquals("update", next.event());
-                assertEquals(Long.toString(current + 1), next.id());
+                assertEquals(idOf(current + 1, 5), next.id());
             }
         }
     }
@@ -208,23 +208,23 @@ class StreamTest {
             assertEquals(first + 5, current);
 
             for (long from : new long[] {first, current - 3}) {
-                try (SseClient sse = open(svc, via, Long.toString(from))) {
+                try (SseClient sse = open(svc, via, idOf(from, (int) (from - first)))) {
                     assertNotNull(sse.next(WAIT).retry());
                     Frame f = sse.nextEvent(WAIT);
                     assertNotNull(f);
                     assertEquals("snapshot", f.event(), "resume from " + from + ": " + f);
-                    assertEquals(Long.toString(current), f.id());
+                    assertEquals(idOf(current, 5), f.id());
                     assertEquals(5, data(f).get("n").asInt());
                 }
             }
             // the two newest versions are still in history, so resuming right before them replays them
-            try (SseClient sse = open(svc, via, Long.toString(current - 2))) {
+            try (SseClient sse = open(svc, via, idOf(current - 2, 3))) {
                 assertNotNull(sse.next(WAIT).retry());
                 for (long v = current - 1; v <= current; v++) {
                     Frame f = sse.nextEvent(WAIT);
                     assertNotNull(f);
                     assertEquals("update", f.event(), f.toString());
-                    assertEquals(Long.toString(v), f.id());
+                    assertEquals(idOf(v, (int) (v - first)), f.id());
                 }
             }
         }
@@ -245,6 +245,11 @@ class StreamTest {
                     // default): beyond it Helidon answers 414 before any handler runs
                     "1".repeat(via == Via.HEADER ? 5000 : 4000),
                     Long.toString(current + 100),
+                    // the previous release's ids (a bare version) and ids whose hash is not this content's
+                    Long.toString(current),
+                    Long.toString(current) + "-000000000000",
+                    idOf(current, 7),
+                    idOf(current, 1).toUpperCase(),
                     "1.0",
                     "\u0663"); // ARABIC-INDIC DIGIT THREE: a digit, but not a version
             for (String id : ids) {
@@ -258,7 +263,7 @@ class StreamTest {
                     Frame f = sse.nextEvent(WAIT);
                     assertNotNull(f, "nothing for Last-Event-ID " + shown);
                     assertEquals("snapshot", f.event(), "Last-Event-ID " + shown);
-                    assertEquals(Long.toString(current), f.id());
+                    assertEquals(idOf(current, 1), f.id());
                 }
             }
         }
@@ -312,7 +317,7 @@ class StreamTest {
                 Service svc = Service.start(yaml(up, "heartbeat: 10s"))) {
             long current = version(svc);
             try (SseClient fresh = SseClient.open(svc.client(), svc.uri(EVENTS));
-                    SseClient resumed = open(svc, Via.HEADER, Long.toString(current))) {
+                    SseClient resumed = open(svc, Via.HEADER, idOf(current, 0))) {
                 assertNotNull(fresh.next(WAIT).retry());
                 assertEquals("snapshot", fresh.nextEvent(WAIT).event());
                 assertNotNull(resumed.next(WAIT).retry());
@@ -372,6 +377,11 @@ class StreamTest {
         up.json(content(n));
         awaitTrue(() -> version(svc) == before + 1, WAIT, "version " + (before + 1));
         return before + 1;
+    }
+
+    /** The event id of {@code version} holding {@code content(n)}: the version and its content hash's prefix. */
+    private static String idOf(long version, int n) throws IOException {
+        return version + "-" + Json.hash(Json.MAPPER.readTree(content(n))).substring(0, 12);
     }
 
     private static JsonNode data(Frame f) throws IOException {

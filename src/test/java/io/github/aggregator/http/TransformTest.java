@@ -62,7 +62,7 @@ class TransformTest {
                 Frame snapshot = nextData(sse);
                 assertNotNull(snapshot, "no snapshot");
                 assertEquals("snapshot", snapshot.event());
-                assertEquals("1", snapshot.id());
+                assertEquals(1, snapshot.version());
 
                 // several intervals in which only serverTime changes
                 int hits = up.hits();
@@ -80,7 +80,7 @@ class TransformTest {
                 Frame update = nextData(sse);
                 assertNotNull(update, "no update for a real change");
                 assertEquals("update", update.event(), update.toString());
-                assertEquals("2", update.id(), "no update was sent for the timestamp-only changes");
+                assertEquals(2, update.version(), "no update was sent for the timestamp-only changes");
                 JsonNode env = MAPPER.readTree(update.data());
                 assertEquals(MAPPER.readTree("{\"value\":2}"), env.get("data"));
                 assertEquals(

@@ -19,7 +19,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SubscriberTest {
     private static final Duration NONE = Duration.ZERO;
@@ -126,20 +130,44 @@ class SubscriberTest {
         assertEquals(0, sub.overflows());
     }
 
-    @Test
-    void pollReturnsNullOnTimeout() throws Exception {
-        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
+    /** A subscriber that waits with a timed park, or (as the hub's do) untimed, ended by a {@link Wakeups} sweep. */
+    private final List<Wakeups> sweeps = new CopyOnWriteArrayList<>();
+
+    private Subscriber waiting(boolean swept) {
+        if (!swept) {
+            return new Subscriber(List.of("s"), "client", 2);
+        }
+        List<Subscriber> all = new CopyOnWriteArrayList<>();
+        Wakeups wakeups = new Wakeups(all);
+        sweeps.add(wakeups);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 2, wakeups);
+        all.add(sub);
+        return sub;
+    }
+
+    @AfterEach
+    void stopSweeps() {
+        sweeps.forEach(Wakeups::close);
+    }
+
+    @ParameterizedTest(name = "swept: {0}")
+    @ValueSource(booleans = {false, true})
+    @Timeout(60)
+    void pollReturnsNullOnTimeout(boolean swept) throws Exception {
+        Subscriber sub = waiting(swept);
         assertNull(sub.poll(NONE));
 
         long start = System.nanoTime();
-        assertNull(sub.poll(Duration.ofMillis(150)));
+        assertNull(sub.poll(Duration.ofMillis(150)), "nothing came: the wait ends at its deadline");
+        assertNull(sub.poll(Duration.ofMillis(150)), "and the next wait too");
         long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertTrue(waitedMillis >= 140, "poll waited the timeout, not less: " + waitedMillis + " ms");
     }
 
-    @Test
-    void pollWakesUpWhenASignalArrives() throws Exception {
-        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
+    @ParameterizedTest(name = "swept: {0}")
+    @ValueSource(booleans = {false, true})
+    void pollWakesUpWhenASignalArrives(boolean swept) throws Exception {
+        Subscriber sub = waiting(swept);
         AtomicReference<Signal> got = new AtomicReference<>();
         CountDownLatch polling = new CountDownLatch(1);
         Thread consumer = Thread.ofVirtual().start(() -> {
@@ -162,9 +190,10 @@ class SubscriberTest {
         assertSame(signal, got.get());
     }
 
-    @Test
-    void pollWakesUpOnClose() throws Exception {
-        Subscriber sub = new Subscriber(List.of("s"), "client", 2);
+    @ParameterizedTest(name = "swept: {0}")
+    @ValueSource(booleans = {false, true})
+    void pollWakesUpOnClose(boolean swept) throws Exception {
+        Subscriber sub = waiting(swept);
         AtomicReference<Signal> got = new AtomicReference<>();
         Thread consumer = Thread.ofVirtual().start(() -> {
             try {

@@ -11,7 +11,8 @@ public final class MainProcess {
 
     /**
      * {@code java -cp <test class path> Main args...}, with none of the variables the service reads ({@code
-     * AGGREGATOR_CONFIG}, {@code PORT}, {@code REDIS_URL}) inherited from the environment the tests run in.
+     * AGGREGATOR_CONFIG}, {@code PORT}, {@code REDIS_URL}) inherited from the environment the tests run in, and with a
+     * new temporary data directory ({@code AGGREGATOR_DATA_DIR}).
      */
     public static ProcessBuilder builder(String... args) {
         List<String> cmd = new ArrayList<>(List.of(
@@ -24,6 +25,16 @@ public final class MainProcess {
         pb.environment().remove("AGGREGATOR_CONFIG");
         pb.environment().remove("PORT");
         pb.environment().remove("REDIS_URL");
+        try {
+            // a durable store of its own, never the working directory's; a test may set another
+            pb.environment()
+                    .put(
+                            "AGGREGATOR_DATA_DIR",
+                            java.nio.file.Files.createTempDirectory("aggregator-data")
+                                    .toString());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         return pb;
     }
 }

@@ -31,7 +31,10 @@ public final class Service implements AutoCloseable {
         this.file = file;
     }
 
-    /** Starts the service on {@code yaml} (written to a temp file) with {@code env} for substitution. */
+    /**
+     * Starts the service on {@code yaml} (written to a temp file) with {@code env} for substitution. Unless the YAML
+     * or {@code env} names a data directory, the durable store lives in a new directory beside the file.
+     */
     public static Service start(String yaml, Map<String, String> env) {
         return start(yaml, env, Scheduler.system(Clock.systemUTC(), "poller-timer"));
     }
@@ -43,6 +46,11 @@ public final class Service implements AutoCloseable {
             Path file = dir.resolve("application.yaml");
             String text = yaml.contains("server:") ? yaml : "server:\n  port: 0\n  host: 127.0.0.1\n" + yaml;
             Files.writeString(file, text);
+            if (!env.containsKey("AGGREGATOR_DATA_DIR") && !text.contains("dataDir:")) {
+                // a durable store of its own, beside the config: never one shared with another test
+                env = new java.util.HashMap<>(env);
+                env.put("AGGREGATOR_DATA_DIR", dir.resolve("data").toString());
+            }
             return new Service(Aggregator.start(ConfigSchema.load(file, env), Clock.systemUTC(), env, time), file);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -30,6 +30,15 @@ public final class SseClient implements AutoCloseable {
         public boolean isComment() {
             return event == null && data == null && retry == null;
         }
+
+        /** The version a single-source event id names ({@code 7-967c7cb03b89} → 7); -1 without an id. */
+        public long version() {
+            if (id == null || id.isEmpty()) {
+                return -1;
+            }
+            int dash = id.indexOf('-');
+            return Long.parseLong(dash < 0 ? id : id.substring(0, dash));
+        }
     }
 
     private final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();

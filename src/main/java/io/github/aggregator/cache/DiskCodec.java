@@ -1,0 +1,66 @@
+package io.github.aggregator.cache;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.aggregator.source.Json;
+import io.github.aggregator.source.Snapshot;
+import java.io.IOException;
+import java.time.Instant;
+
+/**
+ * A snapshot as bytes on disk: compact JSON with every field, so a stored version reads back exactly as it was
+ * (same version, times, hash and data). Thread-safe.
+ */
+final class DiskCodec {
+    private DiskCodec() {}
+
+    static byte[] encode(Snapshot s, SnapshotStore.Held before) {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        n.put("v", s.version());
+        n.put("f", s.fetchedAt() == null ? null : s.fetchedAt().toString());
+        n.put("c", s.changedAt() == null ? null : s.changedAt().toString());
+        n.put("s", s.stale());
+        if (s.error() != null) {
+            n.put("e", s.error());
+        }
+        n.put("h", s.hash());
+        n.set("d", s.data());
+        if (before != null) {
+            n.put("bv", before.version());
+            n.put("bh", before.hash());
+        }
+        return Json.bytes(n);
+    }
+
+    /**
+     * @throws IOException when the bytes are not a snapshot this codec wrote
+     */
+    static Snapshot decode(String id, byte[] bytes) throws IOException {
+        JsonNode n = Json.MAPPER.readTree(bytes);
+        try {
+            return new Snapshot(
+                    id,
+                    n.get("v").asLong(),
+                    instant(n.get("f")),
+                    instant(n.get("c")),
+                    n.get("s").asBoolean(),
+                    n.hasNonNull("e") ? n.get("e").asText() : null,
+                    n.hasNonNull("d") ? n.get("d") : null,
+                    n.hasNonNull("h") ? n.get("h").asText() : null);
+        } catch (RuntimeException e) {
+            throw new IOException("not a stored snapshot: " + e.getMessage());
+        }
+    }
+
+    /** The version that had fallen out of history when {@code bytes} were written, or null. */
+    static SnapshotStore.Held before(byte[] bytes) throws IOException {
+        JsonNode n = Json.MAPPER.readTree(bytes);
+        return n.hasNonNull("bv") && n.hasNonNull("bh")
+                ? new SnapshotStore.Held(n.get("bv").asLong(), n.get("bh").asText())
+                : null;
+    }
+
+    private static Instant instant(JsonNode n) {
+        return n == null || n.isNull() ? null : Instant.parse(n.asText());
+    }
+}

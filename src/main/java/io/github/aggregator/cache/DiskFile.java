@@ -1,0 +1,174 @@
+package io.github.aggregator.cache;
+
+import io.github.aggregator.source.Snapshot;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+
+/**
+ * The MVStore file behind {@link DurableStore}: map {@code latest} (source id → its latest snapshot) and map {@code
+ * history} ({@code id/version}, zero-padded so keys sort by version → that version). Used by the writer thread only
+ * (and at open). MVStore locks the file, so a second process opening it fails with {@code ERROR_FILE_LOCKED}.
+ */
+final class DiskFile {
+    /** Written to the {@code meta} map; a file with another format is treated as unreadable. */
+    private static final String FORMAT = "1";
+
+    private final MVStore store;
+    private final MVMap<String, byte[]> latest;
+    private final MVMap<String, byte[]> history;
+
+    private DiskFile(MVStore store) {
+        this.store = store;
+        MVMap<String, String> meta = store.openMap("meta");
+        String format = meta.putIfAbsent("format", FORMAT);
+        if (format != null && !format.equals(FORMAT)) {
+            store.closeImmediately();
+            throw new IllegalStateException("store format " + format + " is not " + FORMAT);
+        }
+        this.latest = store.openMap("latest");
+        this.history = store.openMap("history");
+    }
+
+    /** @throws org.h2.mvstore.MVStoreException when the file is locked or unreadable */
+    static DiskFile open(Path file) {
+        MVStore store = new MVStore.Builder()
+                .fileName(file.toString())
+                .autoCommitDisabled() // the writer commits; no MVStore background thread
+                .compress()
+                .open();
+        try {
+            // new chunks always go to the end of the file, where reopening after kill -9 finds the newest one by its
+            // footer; space is reclaimed by the periodic compaction instead
+            store.setReuseSpace(false);
+            DiskFile d = new DiskFile(store);
+            store.commit();
+            return d;
+        } catch (RuntimeException e) {
+            store.closeImmediately();
+            throw e;
+        }
+    }
+
+    /** Everything the file holds, by source; fails on anything it did not write. */
+    Map<String, SnapshotStore.Entry> readAll() throws IOException {
+        Map<String, SnapshotStore.Entry> out = new LinkedHashMap<>();
+        for (Map.Entry<String, byte[]> e : latest.entrySet()) {
+            String id = e.getKey();
+            Snapshot s = DiskCodec.decode(id, e.getValue());
+            List<Snapshot> versions = new ArrayList<>();
+            for (String key : historyKeys(id)) {
+                Snapshot h = DiskCodec.decode(id, history.get(key));
+                if (h.version() <= s.version()) {
+                    versions.add(h);
+                }
+            }
+            if (versions.isEmpty() || versions.getLast().version() != s.version()) {
+                versions.add(s);
+            }
+            out.put(id, new SnapshotStore.Entry(s, List.copyOf(versions), DiskCodec.before(e.getValue())));
+        }
+        return out;
+    }
+
+    /** The sources the file holds. */
+    Set<String> ids() {
+        return new TreeSet<>(latest.keySet());
+    }
+
+    /** The versions of {@code id} in history and their hashes. */
+    Map<Long, String> historyHashes(String id) {
+        Map<Long, String> out = new HashMap<>();
+        for (String key : historyKeys(id)) {
+            try {
+                out.put(version(key), DiskCodec.decode(id, history.get(key)).hash());
+            } catch (IOException e) {
+                out.put(version(key), ""); // rewritten at the next write
+            }
+        }
+        return out;
+    }
+
+    void putLatest(String id, byte[] bytes) {
+        latest.put(id, bytes);
+    }
+
+    void putVersion(String id, long version, byte[] bytes) {
+        history.put(key(id, version), bytes);
+    }
+
+    void removeVersion(String id, long version) {
+        history.remove(key(id, version));
+    }
+
+    /** Removes {@code id} and every version of it. */
+    void remove(String id, Collection<Long> known) {
+        latest.remove(id);
+        known.forEach(v -> history.remove(key(id, v)));
+        historyKeys(id).forEach(history::remove);
+    }
+
+    void commit() {
+        store.commit();
+    }
+
+    /** Rewrites sparse parts of the file so that its size follows what it holds. */
+    void compact() {
+        store.compactFile(200);
+    }
+
+    long size() {
+        return store.getFileStore() == null ? 0 : store.getFileStore().size();
+    }
+
+    /** Commits and closes (compaction is left to the periodic one: shutdown stays quick). */
+    void close() {
+        try {
+            store.commit();
+            store.close();
+        } catch (RuntimeException e) {
+            store.closeImmediately();
+        }
+    }
+
+    /** Closes without writing anything more (after a failed write, or a vanished file). */
+    void abandon() {
+        try {
+            store.closeImmediately();
+        } catch (RuntimeException ignored) {
+            // the file is being given up anyway
+        }
+    }
+
+    private List<String> historyKeys(String id) {
+        List<String> keys = new ArrayList<>();
+        String from = id + "/";
+        Iterator<String> it = history.keyIterator(from);
+        while (it.hasNext()) {
+            String k = it.next();
+            if (!k.startsWith(from)) {
+                break;
+            }
+            keys.add(k);
+        }
+        return keys;
+    }
+
+    private static String key(String id, long version) {
+        return id + "/" + String.format("%019d", version);
+    }
+
+    private static long version(String key) {
+        return Long.parseLong(key.substring(key.lastIndexOf('/') + 1));
+    }
+}

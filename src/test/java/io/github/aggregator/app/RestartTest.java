@@ -1,0 +1,302 @@
+package io.github.aggregator.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.aggregator.source.Json;
+import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.ConfigSchema;
+import io.github.aggregator.testing.ServiceProcess;
+import io.github.aggregator.testing.SseClient;
+import io.github.aggregator.testing.SseClient.Frame;
+import io.github.aggregator.testing.Upstream;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Real restarts of the service in a JVM of its own, on the same data directory: what survives SIGTERM and {@code kill
+ * -9}, what a resuming client gets, and that versions never repeat or go back.
+ */
+class RestartTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private static Path config(Upstream up, String interval) throws Exception {
+        Path dir = Files.createTempDirectory("aggregator-restart");
+        Path file = dir.resolve("application.yaml");
+        Files.writeString(file, """
+                server:
+                  port: 0
+                  host: 127.0.0.1
+                aggregator:
+                  historySize: 500
+                  heartbeat: 1s
+                  sources:
+                    - id: s
+                      url: %s/s
+                      interval: %s
+                """.formatted(up.url(), interval));
+        ConfigSchema.check(file, java.util.Map.of());
+        return file;
+    }
+
+    private static String content(int n) {
+        return "{\"n\":" + n + "}";
+    }
+
+    /** The store's {@code aggregator_store_pending} gauge. */
+    static int pending(ServiceProcess svc) throws Exception {
+        for (String line : svc.get("/observe/metrics").body().split("\n")) {
+            if (line.startsWith("aggregator_store_pending ")) {
+                return (int) Double.parseDouble(line.substring(line.indexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError("no aggregator_store_pending in the metrics");
+    }
+
+    private static int n(Frame f) throws Exception {
+        return Json.MAPPER.readTree(f.data()).get("data").get("n").asInt();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"SIGTERM", "kill -9"})
+    void aResumeAfterARestartDuringABurstGetsExactlyTheMissedVersions(String how) throws Exception {
+        try (Upstream up = new Upstream().json(content(0))) {
+            Path file = config(up, "100ms");
+            Path data = file.resolveSibling("data");
+            try (ServiceProcess svc = new ServiceProcess(file, data)) {
+                svc.start().awaitData("s");
+                // a client follows a few versions, then goes away
+                String lastId;
+                int lastN;
+                try (SseClient sse = SseClient.open(svc.client(), svc.uri("/api/sources/s/events"))) {
+                    assertNotNull(sse.next(WAIT).retry());
+                    Frame f = sse.nextEvent(WAIT);
+                    for (int n = 1; n <= 5; n++) {
+                        up.json(content(n));
+                        f = sse.nextEvent(WAIT);
+                        assertNotNull(f, "update " + n);
+                    }
+                    lastId = f.id();
+                    lastN = n(f);
+                }
+                // a burst of changes, and the process stops in the middle of it
+                AtomicBoolean bursting = new AtomicBoolean(true);
+                AtomicInteger upstreamN = new AtomicInteger(lastN);
+                Thread burst = Thread.ofVirtual().start(() -> {
+                    while (bursting.get()) {
+                        up.json(content(upstreamN.incrementAndGet()));
+                        try {
+                            Thread.sleep(40);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                });
+                long before = svc.awaitData("s").get("version").asLong();
+                Await.isTrue(
+                        () -> svc.awaitData("s").get("version").asLong() >= before + 8,
+                        WAIT,
+                        "eight more versions during the burst");
+                if (how.equals("SIGTERM")) {
+                    assertEquals(0, svc.stop(), svc.output());
+                } else {
+                    svc.kill();
+                }
+                bursting.set(false);
+                burst.join();
+                int finalN = upstreamN.get();
+
+                svc.start().awaitListening();
+                try (SseClient sse =
+                        SseClient.open(svc.client(), svc.uri("/api/sources/s/events"), "Last-Event-ID", lastId)) {
+                    assertEquals(200, sse.status());
+                    assertNotNull(sse.next(WAIT).retry());
+                    long expected = Long.parseLong(lastId.split("-")[0]) + 1;
+                    int previousN = lastN;
+                    List<String> seen = new ArrayList<>();
+                    while (true) {
+                        Frame f = sse.nextEvent(WAIT);
+                        assertNotNull(f, "the stream stopped after " + seen + "; output:\n" + svc.output());
+                        seen.add(f.event() + " " + f.id());
+                        if (f.event().equals("status")) {
+                            continue;
+                        }
+                        assertEquals("update", f.event(), "missed versions are replayed, never a snapshot: " + seen);
+                        assertEquals(expected, f.version(), "every missed version once, in order: " + seen);
+                        assertTrue(n(f) > previousN, "each version is newer data: " + seen);
+                        expected++;
+                        previousN = n(f);
+                        if (previousN == finalN) {
+                            break; // the upstream's last content, fetched by one process or the other
+                        }
+                    }
+                    JsonNode now = svc.awaitData("s");
+                    assertEquals(expected - 1, now.get("version").asLong());
+                    assertFalse(svc.output().contains("\tat "), svc.output());
+                    System.out.println("resume after " + how + ": " + seen.size() + " events " + seen);
+                }
+            }
+        }
+    }
+
+    @Test
+    void versionsNeverRepeatOrGoBackOverTenRestarts() throws Exception {
+        try (Upstream up = new Upstream().json(content(0))) {
+            Path file = config(up, "1h");
+            Path data = file.resolveSibling("data");
+            List<String> ids = new ArrayList<>();
+            long last = 0;
+            try (ServiceProcess svc = new ServiceProcess(file, data)) {
+                for (int restart = 1; restart <= 10; restart++) {
+                    up.json(content(restart)); // the upstream changed while the service was down
+                    svc.start().awaitListening();
+                    int n = restart;
+                    JsonNode env = Await.until(
+                            () -> {
+                                try {
+                                    return svc.awaitData("s");
+                                } catch (Exception e) {
+                                    throw new IllegalStateException(e);
+                                }
+                            },
+                            e -> e.get("data").get("n").asInt() == n,
+                            WAIT);
+                    long v = env.get("version").asLong();
+                    assertTrue(v > last, "restart " + restart + ": version " + v + " after " + last + ", " + ids);
+                    last = v;
+                    ids.add(svc.get("/api/sources/s")
+                            .headers()
+                            .firstValue("ETag")
+                            .orElseThrow());
+                    if (restart % 3 == 0) {
+                        // kill -9 loses what is not on disk yet: wait until the store says nothing is pending
+                        Await.isTrue(() -> pending(svc) == 0, WAIT, "the version on disk");
+                        svc.kill();
+                    } else {
+                        assertEquals(0, svc.stop(), svc.output());
+                    }
+                }
+            }
+            assertEquals(10, ids.stream().distinct().count(), "ten different ETags: " + ids);
+            assertEquals(10, last, "one version per content: " + ids);
+        }
+    }
+
+    @Test
+    void theFirstRequestAfterARestartIsAnsweredFromTheRestoredSnapshotWithoutWaitingForASlowUpstream()
+            throws Exception {
+        try (Upstream up = new Upstream().json(content(1))) {
+            Path file = config(up, "1h");
+            try (ServiceProcess svc = new ServiceProcess(file, file.resolveSibling("data"))) {
+                JsonNode first = svc.start().awaitData("s");
+                assertEquals(0, svc.stop());
+                // the upstream now takes 20 s to answer: the restored snapshot is served meanwhile
+                AtomicBoolean answered = new AtomicBoolean();
+                up.reply(Upstream.Reply.custom(exchange -> {
+                    Thread.sleep(20_000);
+                    byte[] body = content(2).getBytes(StandardCharsets.UTF_8);
+                    exchange.getResponseHeaders().add("Content-Type", "application/json");
+                    exchange.sendResponseHeaders(200, body.length);
+                    exchange.getResponseBody().write(body);
+                    exchange.close();
+                    answered.set(true);
+                }));
+                svc.start().awaitListening();
+                var r = svc.get("/api/sources/s");
+                assertEquals(200, r.statusCode(), r.body());
+                assertFalse(answered.get(), "the upstream had not answered yet");
+                JsonNode env = Json.MAPPER.readTree(r.body());
+                assertTrue(env.get("restored").asBoolean(), env.toString());
+                assertEquals(first.get("version"), env.get("version"));
+                assertEquals(first.get("fetchedAt"), env.get("fetchedAt"), "fetchedAt stays the old time");
+                assertEquals(first.get("data"), env.get("data"));
+                // a poller with the ETag it had before the restart keeps getting 304
+                String etag = r.headers().firstValue("ETag").orElseThrow();
+                assertEquals(
+                        304, svc.get("/api/sources/s", "If-None-Match", etag).statusCode());
+                JsonNode listed = Json.MAPPER
+                        .readTree(svc.get("/api/sources").body())
+                        .get("sources")
+                        .get(0);
+                assertTrue(listed.get("restored").asBoolean(), listed.toString());
+                assertFalse(Instant.parse(listed.get("fetchedAt").asText())
+                        .isAfter(Instant.parse(first.get("fetchedAt").asText())));
+            }
+        }
+    }
+
+    /**
+     * The case from the issue: a browser-grade client (the WHATWG EventSource of npm's {@code eventsource} 5.x) holds
+     * version 1; the service restarts while the upstream changed; the client reconnects with its last id and must
+     * get the new data at once, with or without the durable store.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void anEventSourceClientGetsTheNewDataAtOnceAfterARestartWithAChangedUpstream(boolean durable) throws Exception {
+        Path client = EventSourceClient.install();
+        try (Upstream up = new Upstream().json(content(1))) {
+            Path file = config(up, "1h");
+            try (ServiceProcess svc = new ServiceProcess(file, durable ? file.resolveSibling("data") : null)) {
+                svc.start().awaitData("s");
+                Process node = new ProcessBuilder(
+                                "node",
+                                client.toString(),
+                                svc.uri("/api/sources/s/events").toString())
+                        .redirectErrorStream(true)
+                        .start();
+                BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+                Thread.ofVirtual().start(() -> {
+                    try (BufferedReader r =
+                            new BufferedReader(new InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8))) {
+                        for (String line; (line = r.readLine()) != null; ) {
+                            lines.add(line);
+                        }
+                    } catch (Exception e) {
+                        lines.add("reader: " + e);
+                    }
+                });
+                try {
+                    JsonNode first = EventSourceClient.nextMessage(lines, WAIT);
+                    assertEquals("snapshot", first.get("type").asText(), first.toString());
+                    assertEquals(1, first.get("data").get("data").get("n").asInt());
+                    assertEquals(0, svc.stop());
+                    up.json(content(2)); // an hourly source: without a truthful id the client would wait an hour
+                    svc.start();
+                    JsonNode next = EventSourceClient.nextMessage(lines, WAIT);
+                    assertEquals(2, next.get("data").get("data").get("n").asInt(), next.toString());
+                    assertTrue(
+                            List.of("snapshot", "update")
+                                    .contains(next.get("type").asText()),
+                            next.toString());
+                    assertEquals(
+                            next.get("data").get("version").asLong()
+                                    + "-"
+                                    + Json.hash(Json.MAPPER.readTree(content(2)))
+                                            .substring(0, 12),
+                            next.get("lastEventId").asText());
+                    System.out.println("EventSource after the restart (durable " + durable + "): " + next);
+                } finally {
+                    node.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.github.aggregator.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.aggregator.testing.Service;
+import io.helidon.webserver.WebServerConfig;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The web server settings the service changes from Helidon's defaults, on every listener unless the config sets them:
+ * Nagle's algorithm off (with it on, each HTTP/2 answer and SSE event over HTTP/2 waited for the client's delayed ACK),
+ * plain sockets and a small stream buffer (memory per SSE subscriber). bench/README.md has the figures.
+ */
+class ServerDefaultsTest {
+    private static final String SOURCES = """
+            aggregator:
+              sources:
+                - id: clock
+                  url: /demo/clock
+            """;
+
+    @Test
+    void everyListenerSendsSmallWritesAtOnce() {
+        try (Service svc = Service.start("""
+                server:
+                  port: 0
+                  host: 127.0.0.1
+                  sockets:
+                    - name: second
+                      port: 0
+                      host: 127.0.0.1
+                """ + SOURCES)) {
+            WebServerConfig settings = svc.app().serverSettings();
+            assertTrue(settings.connectionOptions().tcpNoDelay(), "default socket");
+            assertFalse(settings.useNio(), "plain sockets: one 8 KiB buffer per connection instead of two");
+            assertEquals(512, settings.writeBufferSize());
+            assertEquals(1, settings.sockets().size(), settings.sockets().toString());
+            assertTrue(settings.sockets().get("second").connectionOptions().tcpNoDelay(), "named socket");
+            assertFalse(settings.sockets().get("second").useNio());
+            assertEquals(200, svc.get("/api/sources/clock").statusCode());
+        }
+    }
+
+    @Test
+    void theConfigOverridesEachDefault() {
+        try (Service svc = Service.start("""
+                server:
+                  port: 0
+                  host: 127.0.0.1
+                  use-nio: true
+                  write-buffer-size: 4096
+                  connection-options:
+                    tcp-no-delay: false
+                """ + SOURCES)) {
+            WebServerConfig settings = svc.app().serverSettings();
+            assertFalse(settings.connectionOptions().tcpNoDelay());
+            assertTrue(settings.useNio());
+            assertEquals(4096, settings.writeBufferSize());
+            assertEquals(200, svc.get("/api/sources/clock").statusCode());
+        }
+    }
+}
