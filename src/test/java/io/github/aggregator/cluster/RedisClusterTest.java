@@ -137,7 +137,7 @@ class RedisClusterTest {
     private static void assertForward(List<Frame> frames, String where) {
         long last = 0;
         for (Frame f : frames) {
-            long v = Long.parseLong(f.id());
+            long v = f.version();
             assertTrue(v >= last, where + ": version " + v + " after " + last);
             if ("update".equals(f.event())) {
                 assertTrue(v > last, where + ": update " + v + " after " + last);
@@ -335,7 +335,7 @@ class RedisClusterTest {
     }
 
     private static long lastVersion(List<Frame> frames) {
-        return frames.isEmpty() ? 0 : Long.parseLong(frames.getLast().id());
+        return frames.isEmpty() ? 0 : frames.getLast().version();
     }
 
     private static long uncheckedVersion(Service s, String id) {
