@@ -369,8 +369,10 @@ public final class DurableStore implements AutoCloseable {
                 m.raiseFloor(high);
             }
         }
+        // a clean start needs no room above what the file holds (every version handed out is in it); others do
+        long above = !atStart ? Math.max(high, ceiling.highest()) : crashBase == 0 ? maxOf(latest) : crashBase + 1;
         try {
-            ceiling.write(Math.max(high, ceiling.highest()) + VersionCeiling.BLOCK, false, null);
+            ceiling.write(above + VersionCeiling.BLOCK, false, null);
         } catch (IOException | RuntimeException e) {
             d.close();
             return unavailable("the data directory " + dir + " cannot be written (" + reason(e) + ")");
@@ -397,6 +399,10 @@ public final class DurableStore implements AutoCloseable {
         }
         problem = why;
         return false;
+    }
+
+    private static long maxOf(Map<String, Long> versions) {
+        return versions.values().stream().mapToLong(Long::longValue).max().orElse(0);
     }
 
     private static String reason(Throwable e) {
