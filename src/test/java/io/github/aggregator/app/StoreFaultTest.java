@@ -147,6 +147,54 @@ class StoreFaultTest {
         }
     }
 
+    /**
+     * A disk that fills up while the service runs, simulated for this process alone by a file-size limit ({@code
+     * ulimit -f}: writes past it fail with "File too large", as with ENOSPC; filling a real file system would need a
+     * mount, i.e. root with mount rights, which the tests do not assume): the store's write fails, the service says
+     * so once, in health and metrics, keeps the file (it is not unreadable), and goes on delivering from memory.
+     */
+    @Test
+    void aDiskThatFillsUpWhileRunningLeavesTheServiceDeliveringFromMemory() throws Exception {
+        java.util.Random random = new java.util.Random(12);
+        try (Upstream up = new Upstream().json("{\"n\":0}")) {
+            Path file = config(up);
+            Path data = file.resolveSibling("data");
+            try (ServiceProcess svc = new ServiceProcess(file, data).fileSizeLimit(512)) {
+                svc.start().awaitData("s");
+                // incompressible changes, until the store's file reaches the limit
+                int n = 0;
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+                while (!"0".equals(metric(svc, "aggregator_store_up"))) {
+                    byte[] noise = new byte[24_000];
+                    random.nextBytes(noise);
+                    up.json("{\"n\":" + (++n) + ",\"noise\":\""
+                            + java.util.HexFormat.of().formatHex(noise) + "\"}");
+                    svc.awaitVersion("s", svc.awaitData("s").get("version").asLong() + 1);
+                    assertTrue(System.nanoTime() < deadline, "the store never failed; output:\n" + svc.output());
+                }
+                List<String> lines = storeLines(svc);
+                assertEquals(1, lines.size(), svc.output());
+                assertTrue(lines.getFirst().contains("writing failed"), lines.getFirst());
+                assertTrue(lines.getFirst().contains("running in memory only"), lines.getFirst());
+                JsonNode health = storeHealth(svc);
+                assertEquals("memory only", health.get("state").asText(), health.toString());
+                assertTrue(Double.parseDouble(metric(svc, "aggregator_store_failures_total")) >= 1);
+                // delivery goes on
+                long before = svc.awaitData("s").get("version").asLong();
+                up.json("{\"n\":\"after\"}");
+                JsonNode after = svc.awaitVersion("s", before + 1);
+                assertEquals("after", after.get("data").get("n").asText());
+                assertFalse(svc.output().contains("\tat "), "no stack trace:\n" + svc.output());
+                try (var files = Files.list(data)) {
+                    assertTrue(
+                            files.noneMatch(p -> p.getFileName().toString().contains("unreadable")),
+                            "a full disk does not make the file unreadable");
+                }
+                System.out.println("disk full after " + n + " changes: " + lines.getFirst());
+            }
+        }
+    }
+
     /** Makes {@code dir} read-only, for root too (chattr +i) where the file system allows; true when chattr did it. */
     private static boolean readOnly(Path dir) throws Exception {
         boolean immutable = run("chattr", "+i", dir.toString());
