@@ -40,7 +40,11 @@ final class DiskOpening {
             return Result.unavailable("the data directory " + dir + " cannot be created (" + reason(e) + ")");
         }
         try {
-            Files.deleteIfExists(Files.createTempFile(dir, ".probe-", ".tmp"));
+            // a name of its own per process, so that the problem (and its one log line) reads the same at each retry
+            Path probe = dir.resolve(".probe-" + ProcessHandle.current().pid() + ".tmp");
+            Files.deleteIfExists(probe);
+            Files.createFile(probe);
+            Files.delete(probe);
         } catch (IOException | RuntimeException e) {
             return Result.unavailable("the data directory " + dir + " is not writable (" + reason(e) + ")");
         }
@@ -86,6 +90,11 @@ final class DiskOpening {
 
     /** A short reason without a stack trace. */
     static String reason(Throwable e) {
+        if (e instanceof MVStoreException
+                && e.getCause() != null
+                && e.getCause().getMessage() != null) {
+            e = e.getCause(); // the file system's own words ("No space left on device"), not the channel's name
+        }
         String m = e.getMessage();
         if (m == null || m.isBlank()) {
             return e.getClass().getSimpleName();

@@ -293,6 +293,10 @@ public final class DurableStore implements AutoCloseable {
             }
             d.commit();
             writes.incrementAndGet();
+            if (problem != null) {
+                problem = null;
+                LOG.log(Level.INFO, "store: " + file + " is usable again; wrote what is held in memory");
+            }
             if (++commitsSinceCompaction >= COMPACT_EVERY) {
                 commitsSinceCompaction = 0;
                 d.compact();
@@ -337,11 +341,7 @@ public final class DurableStore implements AutoCloseable {
         }
         bytes = d.size();
         disk = d;
-        if (problem != null) {
-            LOG.log(Level.INFO, "store: " + file + " is usable again; writing what is held in memory");
-        }
-        problem = null;
-        return true;
+        return true; // after a fault, the problem stays until the first write succeeds (one line for a full disk)
     }
 
     /**

@@ -114,9 +114,16 @@ class StoreFaultTest {
                 assertEquals("memory only", health.get("state").asText(), health.toString());
                 assertTrue(health.get("problem").asText().contains("not writable"), health.toString());
                 assertEquals("0", metric(svc, "aggregator_store_up"));
-                assertTrue(Double.parseDouble(metric(svc, "aggregator_store_failures_total")) >= 1);
+                double failures = Double.parseDouble(metric(svc, "aggregator_store_failures_total"));
+                assertTrue(failures >= 1);
                 up.json("{\"n\":2}");
                 svc.awaitVersion("s", 2);
+                // tried again every 30 s, without another line
+                io.github.aggregator.testing.Await.isTrue(
+                        () -> Double.parseDouble(metric(svc, "aggregator_store_failures_total")) > failures,
+                        java.time.Duration.ofSeconds(90),
+                        "a retry");
+                assertEquals(1, storeLines(svc).size(), "one line however often it is retried: " + storeLines(svc));
             } finally {
                 writable(data, immutable);
             }
@@ -185,11 +192,20 @@ class StoreFaultTest {
                 JsonNode after = svc.awaitVersion("s", before + 1);
                 assertEquals("after", after.get("data").get("n").asText());
                 assertFalse(svc.output().contains("\tat "), "no stack trace:\n" + svc.output());
+                assertTrue(lines.getFirst().contains("File too large"), "the file system's words: " + lines);
+                // it is tried again later (every 30 s), and a full disk never makes the file "unreadable"
+                double failures = Double.parseDouble(metric(svc, "aggregator_store_failures_total"));
+                io.github.aggregator.testing.Await.isTrue(
+                        () -> Double.parseDouble(metric(svc, "aggregator_store_failures_total")) > failures,
+                        java.time.Duration.ofSeconds(90),
+                        "a retry");
                 try (var files = Files.list(data)) {
                     assertTrue(
                             files.noneMatch(p -> p.getFileName().toString().contains("unreadable")),
-                            "a full disk does not make the file unreadable");
+                            "a full disk does not make the file unreadable: " + svc.output());
                 }
+                assertEquals("memory only", storeHealth(svc).get("state").asText());
+                assertEquals(1, storeLines(svc).size(), "one line however often it is retried: " + storeLines(svc));
                 System.out.println("disk full after " + n + " changes: " + lines.getFirst());
             }
         }
