@@ -1,5 +1,7 @@
 package io.github.aggregator.cache;
 
+import static io.github.aggregator.cache.DiskOpening.reason;
+
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
@@ -27,6 +29,9 @@ import java.util.concurrent.locks.LockSupport;
  * one log line reports; the service goes on in memory and the writer tries again every {@code retry}, then writes the
  * whole state held in memory. A file that cannot be read (corrupt, truncated, not a store) is moved aside with one
  * log line and a new one is started.
+ *
+ * <p>Version numbers never repeat, whatever ends the process: see {@link VersionCeiling}, whose file lies beside the
+ * store's and is written by the same thread.
  *
  * <p>Thread-safe.
  */
@@ -261,13 +266,7 @@ public final class DurableStore implements AutoCloseable {
 
     /** Whether every version handed out before the seal, of every source still configured, is on disk. */
     private boolean allWritten(DiskFile d) {
-        Map<String, Long> latest = d.latestVersions();
-        Set<String> keep = retained;
-        Map<String, Long> handed = handedAtSeal;
-        return handed != null
-                && handed.entrySet().stream()
-                        .allMatch(e -> (keep != null && !keep.contains(e.getKey()))
-                                || latest.getOrDefault(e.getKey(), 0L) >= e.getValue());
+        return VersionCeiling.allWritten(handedAtSeal, d.latestVersions(), retained);
     }
 
     private void writeMarked(DiskFile d) {
@@ -370,7 +369,9 @@ public final class DurableStore implements AutoCloseable {
             }
         }
         // a clean start needs no room above what the file holds (every version handed out is in it); others do
-        long above = !atStart ? Math.max(high, ceiling.highest()) : crashBase == 0 ? maxOf(latest) : crashBase + 1;
+        long above = !atStart
+                ? Math.max(high, ceiling.highest())
+                : crashBase == 0 ? VersionCeiling.max(latest) : crashBase + 1;
         try {
             ceiling.write(above + VersionCeiling.BLOCK, false, null);
         } catch (IOException | RuntimeException e) {
@@ -399,13 +400,5 @@ public final class DurableStore implements AutoCloseable {
         }
         problem = why;
         return false;
-    }
-
-    private static long maxOf(Map<String, Long> versions) {
-        return versions.values().stream().mapToLong(Long::longValue).max().orElse(0);
-    }
-
-    private static String reason(Throwable e) {
-        return DiskOpening.reason(e);
     }
 }

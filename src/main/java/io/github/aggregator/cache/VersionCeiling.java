@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -197,11 +198,26 @@ final class VersionCeiling {
 
     /** The highest version a previous run may have handed out, by the ceiling file and what the store holds. */
     static long highWater(State state, Map<String, Long> latest) {
-        long max = latest.values().stream().mapToLong(Long::longValue).max().orElse(0);
+        long max = max(latest);
         if (state == null) {
             return latest.isEmpty() ? 0 : max + 2 * BLOCK; // how far an older release got is unknown: a wide margin
         }
         return Math.max(state.ceiling(), max);
+    }
+
+    /** The highest of {@code versions}, 0 for none. */
+    static long max(Map<String, Long> versions) {
+        return versions.values().stream().mapToLong(Long::longValue).max().orElse(0);
+    }
+
+    /**
+     * Whether every version in {@code handed} is on disk ({@code latest}), for the sources in {@code keep} (null: all).
+     */
+    static boolean allWritten(Map<String, Long> handed, Map<String, Long> latest, Set<String> keep) {
+        return handed != null
+                && handed.entrySet().stream()
+                        .allMatch(e -> (keep != null && !keep.contains(e.getKey()))
+                                || latest.getOrDefault(e.getKey(), 0L) >= e.getValue());
     }
 
     /** Wakes changes waiting for the ceiling (the store has become unavailable: they go on from memory). */

@@ -172,6 +172,29 @@ class DurableStoreTest {
     }
 
     @Test
+    void anUnreadableCeilingFileCostsAWideMarginNeverARepeatedVersion() throws Exception {
+        try (DurableStore durable = DurableStore.open(dir, RETRY)) {
+            SnapshotStore store = memory(4);
+            store.attach(durable, List.of("a"));
+            for (int n = 1; n <= 5; n++) {
+                change(store, "a", n, T0.plusSeconds(n));
+            }
+        }
+        Files.writeString(dir.resolve(VersionCeiling.FILE), "{not json");
+        try (LogCapture log = LogCapture.start();
+                DurableStore durable = DurableStore.open(dir, RETRY)) {
+            assertNull(durable.problem(), "the store itself is fine");
+            SnapshotStore store = memory(4);
+            assertEquals(Set.of("a"), store.attach(durable, List.of("a")));
+            Snapshot restored = store.latest("a").orElseThrow();
+            assertTrue(restored.version() > 5, "above every version possibly handed out: " + restored.version());
+            assertEquals(Json.MAPPER.readTree("{\"n\":5}"), restored.data());
+            assertTrue(single(log, VersionCeiling.FILE).contains("wide margin"));
+            assertEquals(List.of(restored), store.since("a", 4).orElseThrow(), "resume across the jump");
+        }
+    }
+
+    @Test
     void sizeStaysBoundedOverManyThousandsOfVersions() throws Exception {
         int versions = 20_000;
         long largest = 0;
