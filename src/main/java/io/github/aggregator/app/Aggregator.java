@@ -88,7 +88,8 @@ public final class Aggregator implements AutoCloseable {
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
                 config.aggregator().maxSubscribersPerClient(),
-                metrics);
+                metrics,
+                time); // heartbeats on the injected clock
         this.views = new FieldViews(store, hub, config.aggregator().historySize());
         this.transport = transport(config, store);
         this.pipeline = new Pipeline(registry, store, transport, clock);
@@ -217,7 +218,7 @@ public final class Aggregator implements AutoCloseable {
     }
 
     /**
-     * {@link #start(ConfigFile, Clock, Map)} with {@code time} deciding polling, backoff, Retry-After, idle and write
+     * {@link #start(ConfigFile, Clock, Map)} with {@code time} deciding polling, backoff, Retry-After, idle, heartbeats and write
      * timeouts (a test passes a clock it advances); closed with the service. {@code clock} stays the clock of what
      * the service shows and checks (cache headers, tokens, the demo upstreams).
      */

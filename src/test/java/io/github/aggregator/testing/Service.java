@@ -39,7 +39,7 @@ public final class Service implements AutoCloseable {
         return start(yaml, env, Scheduler.system(Clock.systemUTC(), "poller-timer"));
     }
 
-    /** Starts the service with {@code time} (e.g. a {@link TestClock}) deciding polling and write timeouts. */
+    /** Starts the service with {@code time} (e.g. a {@link TestClock}) deciding polling, heartbeats and write timeouts. */
     public static Service start(String yaml, Map<String, String> env, Scheduler time) {
         try {
             Path dir = Files.createTempDirectory("aggregator-test");
@@ -108,6 +108,37 @@ public final class Service implements AutoCloseable {
             }
         }
         throw new AssertionError("no source " + id + " in /api/sources: " + r.body());
+    }
+
+    /**
+     * Moves {@code clock} (the one this service was started with) by {@code d}, then {@link #settle}s, so that the
+     * fetches the step started are handled before the next step.
+     */
+    public void step(TestClock clock, Duration d) throws Exception {
+        clock.advance(d);
+        settle(clock);
+    }
+
+    /**
+     * Waits, with a deadline, until no fetch is in flight: every active upstream source has its next fetch scheduled
+     * on {@code clock}, beside the write watchdog's one sweep. A fetch runs on its own thread and schedules the next
+     * one only after its result was handled, so a step taken before that would find nothing due.
+     */
+    public void settle(TestClock clock) throws Exception {
+        Await.isTrue(
+                () -> clock.pending() == 1 + activeUpstreams(),
+                Duration.ofSeconds(20),
+                "every active source's next fetch scheduled (pending " + clock.pending() + ")");
+    }
+
+    private int activeUpstreams() throws IOException {
+        int n = 0;
+        for (JsonNode s : Json.MAPPER.readTree(get("/api/sources").body()).get("sources")) {
+            if (s.has("poll") && s.get("state").asText().equals("active")) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The config file the service runs on (and watches). */
