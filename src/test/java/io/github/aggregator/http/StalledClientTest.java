@@ -12,7 +12,6 @@ import io.github.aggregator.testing.Upstream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -105,14 +104,7 @@ class StalledClientTest {
 
     /** {@code POST /api/refresh/big}: answered once the fetch was handled; the upstream's counter it stored. */
     private static int refresh(Service svc) throws Exception {
-        HttpResponse<String> r = svc.client()
-                .send(
-                        HttpRequest.newBuilder(svc.uri("/api/refresh/big"))
-                                .header("Authorization", "Bearer " + ADMIN)
-                                .POST(HttpRequest.BodyPublishers.noBody())
-                                .timeout(WAIT)
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = svc.post("/api/refresh/big", "Authorization", "Bearer " + ADMIN);
         assertEquals(200, r.statusCode(), r.body());
         assertEquals(
                 "changed",

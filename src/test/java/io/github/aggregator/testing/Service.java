@@ -96,6 +96,24 @@ public final class Service implements AutoCloseable {
         }
     }
 
+    /** POST {@code path} without a body, with optional header name/value pairs; the body as a string. */
+    public HttpResponse<String> post(String path, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
+                .timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.noBody());
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        try {
+            return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The {@code subscribers} count of source {@code id} in {@code GET /api/sources}; fails when it is not listed. */
     public int subscribers(String id) throws IOException {
         HttpResponse<String> r = get("/api/sources");
