@@ -201,7 +201,13 @@ class PolitenessTest {
         };
         try (Upstream up = new Upstream().reply(Upstream.Reply.custom(handler));
                 Service svc = Service.start(source("ra", up.url() + "/ra", "1s", ""), Map.of(), clock)) {
-            clock.advance(Duration.ofMillis(100)); // past the start jitter (at most a tenth of the interval)
+            // to the start jitter (at most a tenth of the interval) a millisecond at a time, each step settled: the
+            // clock stands still while the first fetch runs, so the upstream, the Retry-After and nextFetchAt all
+            // read the same time
+            for (int ms = 0; up.hits() == 0; ms++) {
+                assertTrue(ms <= 100, "no fetch within the start jitter");
+                svc.step(clock, Duration.ofMillis(1));
+            }
             awaitHits(up, 1);
             JsonNode entry = await(
                     () -> entry(svc, "ra"), e -> e.get("consecutiveFailures").asInt() >= 1);

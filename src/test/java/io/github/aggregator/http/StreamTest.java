@@ -124,14 +124,18 @@ class StreamTest {
 
     /**
      * On the test clock, with a heartbeat of an hour (which real time never reaches here): a keep-alive comment comes
-     * each time the clock passes an hour of the stream's wait without a change.
+     * each time the clock passes an hour of the stream's wait without a change. The write timeout is a day: a step of
+     * an hour taken while the handler still writes the last heartbeat must not pass it (the clock jumps, the write
+     * does not).
      */
     @Test
     void heartbeatWhileNothingChanges() throws Exception {
         TestClock clock = new TestClock();
         try (Upstream up = new Upstream().json(content(0));
                 Service svc = Service.start(
-                        yaml(up, "heartbeat: 1h").replace("interval: 200ms", "interval: 24h"), Map.of(), clock)) {
+                        yaml(up, "heartbeat: 1h\n  writeTimeout: 24h").replace("interval: 200ms", "interval: 24h"),
+                        Map.of(),
+                        clock)) {
             svc.step(clock, Duration.ofHours(3)); // the first fetch, after the start jitter
             version(svc);
             try (SseClient sse = SseClient.open(svc.client(), svc.uri(EVENTS))) {

@@ -130,7 +130,9 @@ public final class Service implements AutoCloseable {
 
     /**
      * Moves {@code clock} (the one this service was started with) by {@code d}, then {@link #settle}s, so that the
-     * fetches the step started are handled before the next step.
+     * fetches the step started are handled before the next step. The write timeout runs on the same clock: a step
+     * longer than {@code writeTimeout} taken while a stream still writes cuts that write off, so a test that steps
+     * far with streams open sets {@code writeTimeout} above its steps.
      */
     public void step(TestClock clock, Duration d) throws Exception {
         clock.advance(d);
