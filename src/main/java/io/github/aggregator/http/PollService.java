@@ -242,7 +242,7 @@ public final class PollService implements HttpService {
             i.put("nextFetchAt", nextFetchAt(e.config()).map(Instant::toString).orElse(null));
             i.put("stale", snap.map(Snapshot::stale).orElse(false));
             i.put("lastError", snap.map(Snapshot::error).orElse(null));
-            i.put("subscribers", hub.subscribers(id));
+            i.put("subscribers", views == null ? hub.subscribers(id) : views.subscribers(id)); // fields included
         }
     }
 
