@@ -1,58 +1,30 @@
 /*
  * aggregator widget: shows a source's latest value (or one field of it) in every element with a data-source
- * attribute, for any number of sources on one page, over ONE stream.
+ * attribute, for any number of sources and instances on one page, over ONE stream. README ("/widget.js") and
+ * widget.d.ts describe every attribute the widget reads and writes.
  *
  *   <span data-source="demo-ticker" data-field="/price"></span>
+ *   <span data-source="demo-quote" data-params="symbol=ACME" data-field="/price"></span>
  *   <script src="https://aggregator.example.com/widget.js" async></script>
  *
- * data-source        the source id (required), or an instance of a parametrised source written
- *                    template(name=value;...) with percent-encoded values: "demo-quote(symbol=ACME)"
- * data-params        optional: an instance's parameters as a query string, "symbol=ACME" or "city=NYC&units=metric"
- *                    (values may be percent-encoded); with data-source="demo-quote" the same as the form above.
- *                    Parameters left out take the template's defaults.
- * data-field         optional: a JSON Pointer ("/price", "/items/0/name") or a dotted path ("price") into the data;
- *                    the widget then follows only that field (sources=id/pointer on the stream, ?select= on polls),
- *                    so the element is updated only when that value changes. Without it the whole value is shown
- *                    (strings as is, the rest as JSON).
- * data-poll-seconds  optional: the polling period when streaming is not possible (default 30, min 1)
- * data-token         optional: an access token for a source marked "access: token", sent as the access_token query
- *                    parameter (EventSource cannot set headers; a query parameter needs no CORS preflight). The
- *                    widget opens one stream per distinct token (elements without a token share the public one).
- *                    The token is visible to anyone who can see the page and ends up in URLs: give the page a key
- *                    that covers only the sources it shows, or a short-lived JWT. The widget never logs or shows it.
+ * Reads data-source (an id, or an instance "demo-quote(symbol=ACME)"), data-params ("symbol=ACME"), data-field (a
+ * JSON Pointer or dotted path: only that field is followed), data-poll-seconds (default 30) and data-token (sent as
+ * access_token; one stream per distinct token). Writes data-version, data-stale, data-mode ("sse"/"poll"),
+ * data-error (why nothing is shown) and a title while stale, and dispatches "aggregator:update" with the envelope.
  *
- * Streaming: every (source, field) on the page is listed on one multiplexed stream, /api/events?sources=a,b/price
- * (at most 50 per stream; more open further streams). Browsers allow only six HTTP/1.1 connections per origin, so
- * one stream per source would leave the seventh source waiting forever. After a drop the browser reconnects by
- * itself and sends the last cursor as Last-Event-ID, so each entry resumes where it stopped. scan() picks up
- * elements added later: the stream is reopened with the longer list and the cursor it had (?lastEventId=), so the
- * entries already shown are not sent again.
+ * Streaming: every entry (source or canonical instance name, with its field) is listed on one multiplexed stream,
+ * /api/events?sources=a,b/price,t(k=v) (50 per stream at most), since browsers allow six HTTP/1.1 connections per
+ * origin. The browser reconnects by itself with the cursor as Last-Event-ID; scan() reopens the stream with the
+ * longer list and its cursor (?lastEventId=). An instance left to its defaults is matched to the instance the
+ * service names (the most specific element wins), or, without a value 5 s after the stream opened, asked once.
  *
  * Polling: without EventSource, or when a stream is refused, each entry is polled from /api/sources/{id}
- * (?select=/pointer for a field). The polls go through the browser's HTTP cache, which revalidates with
- * If-None-Match once max-age (the time to the next upstream fetch) is over: an unchanged value costs a 304, with no
- * CORS preflight. When a refused stream listed several entries and some of them answer 404/401/403, the stream is
- * tried once more without those.
- *
- * Instances: the widget writes each one by its canonical name (parameters in name order, values percent-encoded),
- * as the service names it on the stream, so elements for any number of instances share the one stream with the plain
- * sources; their polls go to /api/sources/template?name=value. An instance that leaves parameters to their defaults is
- * matched to the instance the service names for it (the most specific element wins); if one is still without a value
- * 5 s after the stream opened, one poll asks the service which instance it is.
- *
- * Each element gets data-version, data-stale ("true"/"false"), data-mode ("sse" or "poll") and, while stale, a title
- * with the error; it receives an "aggregator:update" event whose detail is the envelope received (for a field: id
- * "source/pointer", data the field's value). When the widget cannot show the entry, the element gets data-error with
- * a short reason: "stream refused; polling" while a stream is refused (until a poll succeeds), and, ending the
- * polls, 'no source "id"' (404), 'access token missing or not valid' (401), 'access token does not cover "id"' (403),
- * the service's reason for a refused parameter or field (400, e.g. 'parameter "symbol" must match [A-Z]{1,5}'), a
- * malformed data-source or data-params (no request is made), or 'source "id" was removed'. While the service cannot
- * make an instance now (503: the template's instances are all in use) the element says why and keeps polling. Values
- * are written as text, never as HTML. Plain ES5, no dependencies.
+ * [?name=value][&select=/pointer] through the browser's HTTP cache (an unchanged value costs a 304). 400, 401, 403
+ * and 404 end an entry's polls with the reason in data-error; a refused stream is tried once more without the
+ * entries that did not answer 200. Values are written as text, never as HTML. Plain ES5, no dependencies.
  *
  * window.aggregatorWidget.scan()     picks up elements added to the page
- * window.aggregatorWidget.stop(el?)  stops updating el (its stream is narrowed), or without el everything: every
- *                                    stream is closed and every poll stopped; scan() starts again
+ * window.aggregatorWidget.stop(el?)  stops updating el (its stream is narrowed), or without el everything
  */
 (function () {
   'use strict';
@@ -89,19 +61,15 @@
     });
   }
 
-  function dec(v) {
-    try {
-      return decodeURIComponent(v);
-    } catch (e) { // a % without two hex digits stays as it is, as the service reads it
-      return v;
-    }
+  function dec(v) { // a % without two hex digits stays as it is, as the service reads it
+    try { return decodeURIComponent(v); } catch (e) { return v; }
   }
 
   // adds "k=v" pairs split by sep to params; returns a reason when one is malformed
   function pairs(text, sep, params) {
     var list = text.split(sep);
     for (var i = 0; i < list.length; i++) {
-      if (!list[i] && list.length > 1) continue;
+      if (!list[i]) continue;
       var eq = list[i].indexOf('=');
       if (eq <= 0) return 'parameters are written name=value';
       var k = dec(list[i].substring(0, eq));
@@ -148,8 +116,8 @@
       });
       return {base: key.substring(0, open), params: params, ptr: key.substring(close + 1)};
     }
-    var slash = key.indexOf('/');
-    return slash < 0 ? {base: key, params: params, ptr: ''} : {base: key.substring(0, slash), params: params, ptr: key.substring(slash)};
+    var slash = key.indexOf('/') < 0 ? key.length : key.indexOf('/');
+    return {base: key.substring(0, slash), params: params, ptr: key.substring(slash)};
   }
 
   function within(small, big) {
@@ -157,9 +125,7 @@
     return true;
   }
 
-  function size(o) {
-    return Object.keys(o).length;
-  }
+  function size(o) { return Object.keys(o).length; }
 
   function status(el, env) {
     el.setAttribute('data-version', String(env.version));
