@@ -146,6 +146,17 @@ class DashboardInstancesBrowserTest {
                     assertTrue(
                             browser.text("[data-template=quote] .count").startsWith("3 live instances"),
                             browser.text("[data-template=quote] .count"));
+                    // the template's counters: every instance's reads and upstream calls, and the stream of ACME
+                    Await.isTrue(
+                            () -> Integer.parseInt(browser.attribute("[data-template=quote] .served", "data-reads"))
+                                            >= 2
+                                    && Integer.parseInt(
+                                                    browser.attribute("[data-template=quote] .served", "data-calls"))
+                                            >= 3
+                                    && browser.text("[data-template=quote] .streams")
+                                            .equals("1 streams"),
+                            WAIT,
+                            "the template's counters: " + browser.text("[data-template=quote] .served"));
                     browser.screenshot("dashboard-instances");
 
                     browser.viewport(390, 844);
