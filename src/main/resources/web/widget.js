@@ -56,9 +56,7 @@
 
   // a parameter value as the service writes it in an instance name: every byte but A-Z a-z 0-9 - . _ ~ encoded
   function enc(v) {
-    return encodeURIComponent(v).replace(/[!'()*]/g, function (c) {
-      return '%' + c.charCodeAt(0).toString(16).toUpperCase();
-    });
+    return encodeURIComponent(v).replace(/[!'()*]/g, function (c) { return '%' + c.charCodeAt(0).toString(16).toUpperCase(); });
   }
 
   function dec(v) { // a % without two hex digits stays as it is, as the service reads it
@@ -120,21 +118,14 @@
     return {base: key.substring(0, slash), params: params, ptr: key.substring(slash)};
   }
 
-  function within(small, big) {
-    for (var k in small) if (big[k] !== small[k]) return false;
-    return true;
-  }
+  function within(small, big) { for (var k in small) if (big[k] !== small[k]) return false; return true; }
 
   function size(o) { return Object.keys(o).length; }
 
   function status(el, env) {
     el.setAttribute('data-version', String(env.version));
     el.setAttribute('data-stale', env.stale ? 'true' : 'false');
-    if (env.stale) {
-      el.title = 'stale: ' + (env.error || 'the last fetch failed');
-    } else {
-      el.removeAttribute('title');
-    }
+    if (env.stale) el.title = 'stale: ' + (env.error || 'the last fetch failed'); else el.removeAttribute('title');
   }
 
   function show(entry, el, env) {
@@ -151,9 +142,7 @@
     el.dispatchEvent(event);
   }
 
-  function each(entry, fn) {
-    for (var i = 0; i < entry.els.length; i++) fn(entry.els[i]);
-  }
+  function each(entry, fn) { for (var i = 0; i < entry.els.length; i++) fn(entry.els[i]); }
 
   function received(entry, env) {
     entry.latest = env;
@@ -172,9 +161,7 @@
     each(entry, function (el) { el.setAttribute('data-mode', m); });
   }
 
-  function tokenQuery(token, sep) {
-    return token ? sep + 'access_token=' + encodeURIComponent(token) : '';
-  }
+  function tokenQuery(token, sep) { return token ? sep + 'access_token=' + encodeURIComponent(token) : ''; }
 
   // ---- streaming: one EventSource per token (per 50 entries), carrying every entry of that token
 
@@ -215,9 +202,7 @@
       if (ev.lastEventId) s.cursor = ev.lastEventId;
       find(env.instance || env.id).forEach(function (e) { fn(e, env); });
     }
-    function onData(ev) {
-      data(ev, received);
-    }
+    function onData(ev) { data(ev, received); }
     s.es.addEventListener('snapshot', onData);
     s.es.addEventListener('update', onData);
     s.es.addEventListener('status', function (ev) {
@@ -309,13 +294,8 @@
     return u + tokenQuery(entry.token, query.length ? '&' : '?');
   }
 
-  // the detail of a problem+json answer, or fallback
-  function detail(xhr, fallback) {
-    try {
-      return JSON.parse(xhr.responseText).detail || fallback;
-    } catch (e) {
-      return fallback;
-    }
+  function detail(xhr, fallback) { // the detail of a problem+json answer
+    try { return JSON.parse(xhr.responseText).detail || fallback; } catch (e) { return fallback; }
   }
 
   function poll(entry, first) {

@@ -11,6 +11,7 @@ import com.sun.net.httpserver.HttpExchange;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.NetworkLog;
 import io.github.aggregator.testing.NetworkLog.Exchange;
 import io.github.aggregator.testing.Ports;
@@ -20,6 +21,9 @@ import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -285,6 +289,31 @@ class WidgetInstancesBrowserTest {
                         .filter(e -> e.url().contains("symbol=acme"))
                         .count(),
                 "a refused entry is not polled again");
+    }
+
+    @Test
+    void aReloadThatNoLongerAllowsAnInstanceSaysSoOnItsElementsWhileTheOthersGoOn() throws Exception {
+        svc = service(0, "");
+        site.body(PAGE).load(browser, network);
+        awaitText("#init", "10");
+        awaitText("#acme", "10");
+        awaitText("#demo", "10");
+
+        // INIT (and DEMO, the old default) are no longer allowed: their streams end with removed
+        Path file = svc.configFile();
+        String yaml = Files.readString(file)
+                .replace("pattern: \"[A-Z]{1,5}\"", "pattern: \"ACME|BQ\"")
+                .replace("default: DEMO", "default: ACME");
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, yaml);
+        ConfigSchema.check(tmp, Map.of());
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        awaitAttribute(browser, "#init", "data-error", "source \"quote(symbol=INIT)\" was removed", WAIT);
+        awaitAttribute(browser, "#demo", "data-error", "source \"quote\" was removed", WAIT);
+        assertEquals("10", browser.text("#init"), "the last value stays, marked");
+        quote("ACME", 15);
+        awaitText("#acme", "15");
+        assertNull(browser.attribute("#acme", "data-error"));
     }
 
     @Test
