@@ -4,10 +4,14 @@
 // Each numeric field gets a sparkline: the retained versions from api/sources/{id}/history first, then every
 // value the stream brings. Upstream health and the served-versus-fetched counters come from api/sources,
 // read again every few seconds.
+// A parametrised source (a template) gets a card listing its live instances, and each instance with data a card of
+// its own. The page does not subscribe to instances (an open dashboard would keep every instance polled): their
+// cards follow api/sources, and read the instance's history when its version moves (a history read wakes nothing).
 'use strict';
 
 (() => {
-  const cards = new Map(); // source id -> {el, changedAt}
+  const cards = new Map(); // source id or instance name -> {el, changedAt, ...}
+  const templates = new Map(); // template id -> {el}
   const $ = (sel, root = document) => root.querySelector(sel);
   let source = null; // the EventSource
   let cursor = null; // the last event id seen, for a restart after the stream was refused
@@ -142,12 +146,17 @@
       min.toLocaleString() + ' to ' + max.toLocaleString());
   }
 
-  async function history(id, c) {
+  // the retained versions into the charts; for an instance (status given) the latest is also the value shown
+  async function history(id, c, status) {
     try {
       const r = await fetch('api/sources/' + encodeURIComponent(id) + '/history', {cache: 'no-store'});
-      if (r.ok) (await r.json()).versions.forEach(v => plot(c, v.version, v.data));
+      if (!r.ok) return;
+      const versions = (await r.json()).versions;
+      versions.forEach(v => plot(c, v.version, v.data));
+      const last = versions[versions.length - 1];
+      if (status && last) apply({...status, id, version: last.version, changedAt: last.changedAt, data: last.data}, true);
     } catch (e) {
-      // the charts then start with the stream
+      // the charts then start with the stream (or, for an instance, the next version)
     }
   }
 
@@ -160,8 +169,7 @@
     return s < 1 ? Math.round(s * 1000) + ' ms' : s.toFixed(1) + ' s';
   }
 
-  function status(s) {
-    const el = card(s).el;
+  function status(s, el = card(s).el) {
     const served = $('.served', el);
     served.dataset.reads = String(s.clientReads || 0);
     served.dataset.events = String(s.eventsServed || 0);
@@ -171,6 +179,7 @@
     $('.streams', served).textContent = count(s.streamsOpened) + ' streams';
     $('.calls', served).textContent = s.combine ? 'no upstream (combined)' : count(s.upstreamCalls) + ' upstream calls';
     const health = $('.health', el);
+    if (!health) return; // a template: its instances have their own
     const parts = [];
     if (s.lastFetchSeconds !== undefined && s.lastFetchSeconds !== null) parts.push('last fetch ' + seconds(s.lastFetchSeconds));
     if (s.nextFetchAt) {
@@ -198,12 +207,105 @@
     $('.calls', el).textContent = count(t.upstreamCalls) + ' upstream calls';
   }
 
+  // ---- parametrised sources: the template's rules and live instances, and a card per instance with data
+
+  const params = p => Object.entries(p || {}).map(([k, v]) => k + '=' + v).join(', ');
+
+  function rules(t) {
+    const each = Object.entries(t.params).map(([k, r]) =>
+      k + ': ' + (r.values ? 'one of ' + r.values.join(', ') : r.pattern) +
+      (r.default !== undefined ? ' (default ' + r.default + ')' : ''));
+    return each.join(' · ') + ' · at most ' + t.maxKeys + ' instances';
+  }
+
+  function next(i) {
+    if (i.state === 'idle') return 'idle until read';
+    if (!i.nextFetchAt) return '';
+    return 'in ' + seconds(Math.max(0, (Date.parse(i.nextFetchAt) - Date.now()) / 1000));
+  }
+
+  function template(t) {
+    let tc = templates.get(t.id);
+    if (!tc) {
+      const el = $('#template-card').content.firstElementChild.cloneNode(true);
+      el.dataset.template = t.id;
+      $('.name', el).textContent = t.id;
+      $('#cards').appendChild(el);
+      tc = {el};
+      templates.set(t.id, tc);
+    }
+    const el = tc.el;
+    $('.origin', el).textContent = origin(t);
+    $('.rules', el).textContent = rules(t);
+    status(t, el);
+    const live = (t.live || []).slice().sort((a, b) => a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0);
+    $('.count', el).textContent = live.length ? live.length + ' live ' + (live.length === 1 ? 'instance' : 'instances')
+      : 'no live instance: the first read of one starts it (api/sources/' + t.id + '?' +
+        Object.keys(t.params).map(k => k + '=…').join('&') + ')';
+    const rows = live.map(i => {
+      const tr = document.createElement('tr');
+      tr.dataset.instance = i.instance;
+      tr.dataset.state = i.state;
+      tr.classList.toggle('is-stale', !!i.stale);
+      [params(i.params), i.version > 0 ? 'v' + i.version : '–', i.state + (i.stale ? ', stale' : ''),
+        String(i.subscribers), next(i)].forEach(text => {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.appendChild(td);
+      });
+      if (i.stale && i.lastError) tr.title = 'stale: ' + i.lastError;
+      return tr;
+    });
+    $('tbody', el).replaceChildren(...rows);
+    // the instances' own cards, right after the template's
+    const names = new Set(live.map(i => i.instance));
+    for (const [name, c] of cards) {
+      if (c.of === t.id && !names.has(name)) {
+        c.el.remove();
+        cards.delete(name);
+      }
+    }
+    let after = el;
+    for (const i of live.filter(x => x.version > 0)) {
+      const c = instanceCard(t, i, after);
+      after = c.el;
+      const health = $('.health', c.el);
+      health.textContent = [i.state === 'idle' ? 'idle: no reader, not polled' : 'next fetch ' + next(i),
+        i.subscribers + (i.subscribers === 1 ? ' subscriber' : ' subscribers')].join(' · ');
+      health.classList.toggle('failing', !!i.stale);
+      const state = {stale: i.stale, lastError: i.lastError};
+      if (c.shown !== i.version) {
+        c.shown = i.version;
+        history(i.instance, c, state);
+      } else {
+        apply({id: i.instance, version: i.version, ...state}, false);
+      }
+    }
+  }
+
+  function instanceCard(t, i, after) {
+    let c = cards.get(i.instance);
+    if (!c) {
+      const el = $('#card').content.firstElementChild.cloneNode(true);
+      el.dataset.id = i.instance;
+      el.dataset.of = t.id;
+      $('.name', el).textContent = t.id + ' · ' + params(i.params);
+      $('.origin', el).textContent = 'instance ' + i.instance + ' of ' + t.id;
+      $('.served', el).hidden = true; // counted for the template
+      c = {el, changedAt: null, hasData: false, series: new Map(), of: t.id};
+      cards.set(i.instance, c);
+    }
+    if (after.nextElementSibling !== c.el) after.after(c.el);
+    return c;
+  }
+
   async function refresh() {
     try {
       const r = await fetch('api/sources', {headers: {Accept: 'application/json'}, cache: 'no-store'});
       if (!r.ok) return;
       const body = await r.json();
-      body.sources.filter(s => cards.has(s.id)).forEach(status);
+      body.sources.filter(s => !s.params && cards.has(s.id)).forEach(s => status(s));
+      body.sources.filter(s => s.params && templates.has(s.id)).forEach(template);
       totals(body.totals);
     } catch (e) {
       // the connection indicator tells; the next round tries again
@@ -233,12 +335,13 @@
 
   async function start() {
     let list;
+    let shapes;
     try {
       const r = await fetch('api/sources', {headers: {Accept: 'application/json'}, cache: 'no-store'});
       if (!r.ok) throw new Error('HTTP ' + r.status);
       const body = await r.json();
-      // parametrised sources (with params rules) have no card of their own yet: their instances are read by name
       list = body.sources.filter(s => !s.params);
+      shapes = body.sources.filter(s => s.params); // parametrised sources: a card each, and one per live instance
       totals(body.totals);
     } catch (e) {
       setConnection('reconnecting', 'reconnecting…');
@@ -246,12 +349,19 @@
       setTimeout(start, 5000);
       return;
     }
-    message(list.length ? '' : 'No sources are configured.');
+    message(list.length || shapes.length ? '' : 'No sources are configured.');
     const ids = new Set(list.map(s => s.id));
+    const tids = new Set(shapes.map(t => t.id));
     for (const [id, c] of cards) {
-      if (!ids.has(id)) {
+      if (c.of ? !tids.has(c.of) : !ids.has(id)) {
         c.el.remove();
         cards.delete(id);
+      }
+    }
+    for (const [id, tc] of templates) {
+      if (!tids.has(id)) {
+        tc.el.remove();
+        templates.delete(id);
       }
     }
     for (const s of list) {
@@ -259,6 +369,7 @@
       apply(s, false);
       status(s);
     }
+    shapes.forEach(template);
     if (list.length) listen(list.map(s => s.id));
   }
 

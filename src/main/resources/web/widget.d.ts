@@ -8,8 +8,18 @@
 
 /** The envelope of one source, or of one field of it (`data-field`): what an `aggregator:update` event carries. */
 export interface AggregatorEnvelope {
-  /** The source id; for a field, `source/pointer` (e.g. `demo-ticker/price`). */
+  /**
+   * The source id; for a field, `source/pointer` (e.g. `demo-ticker/price`). For an instance of a parametrised source,
+   * the template's id (`demo-quote`, or `demo-quote/price` for a field of it).
+   */
   id: string;
+  /** An instance's parameters, by name (`{"symbol": "ACME"}`); absent for a plain source. */
+  params?: Record<string, string>;
+  /**
+   * An instance's canonical name, as on the multiplexed stream: parameters in name order, values percent-encoded
+   * (`demo-quote(symbol=ACME)`, `demo-quote(symbol=ACME)/price` for a field); absent for a plain source.
+   */
+  instance?: string;
   /** Goes up exactly when the data changes; for a field, the source version at which the value last changed. */
   version: number;
   /** ISO-8601 time of the last successful fetch. */
@@ -37,8 +47,16 @@ export interface AggregatorWidget {
 
 /** The attributes the widget reads from, and writes to, an element. */
 export interface AggregatorWidgetAttributes {
-  /** Read: the source id (required). */
+  /**
+   * Read: the source id (required), or an instance of a parametrised source written `template(name=value;...)` with
+   * percent-encoded values (`demo-quote(symbol=ACME)`).
+   */
   'data-source': string;
+  /**
+   * Read: an instance's parameters as a query string (`symbol=ACME`, `city=NYC&units=metric`; values may be
+   * percent-encoded), with `data-source` naming the template. Parameters left out take the template's defaults.
+   */
+  'data-params'?: string;
   /** Read: a JSON Pointer (`/price`) or a dotted path (`price`); only that field is followed. */
   'data-field'?: string;
   /** Read: the polling period in seconds when streaming is not possible (default 30, at least 1). */
@@ -51,7 +69,11 @@ export interface AggregatorWidgetAttributes {
   'data-stale'?: 'true' | 'false';
   /** Written: how the element is kept current. */
   'data-mode'?: 'sse' | 'poll';
-  /** Written: why the element shows nothing (`no source "id"`, `access token missing or not valid`, ...). */
+  /**
+   * Written: why the element shows nothing (`no source "id"`, `access token missing or not valid`, the service's
+   * reason for a refused parameter such as `parameter "symbol" must match [A-Z]{1,5}`, a malformed `data-source` or
+   * `data-params`, ...).
+   */
   'data-error'?: string;
 }
 

@@ -253,6 +253,7 @@ public final class Aggregator implements AutoCloseable {
         for (SourceConfig s : instances.removed()) {
             poller.stop(s.id());
             hub.remove(s.id(), "instance no longer allowed by the config");
+            views.removed(s.id(), "instance no longer allowed by the config"); // streams of its fields end too
             removed.add(s.id());
         }
         store.retain(kept.stream().map(SourceConfig::id).toList());

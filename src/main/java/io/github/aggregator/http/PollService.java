@@ -8,6 +8,7 @@ import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.observe.Metrics;
+import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.ParamRule;
@@ -180,7 +181,7 @@ public final class PollService implements HttpService {
         }
         for (SourceTemplate t : registry.config().templates()) {
             if (caller.admin() || caller.mayRead(t.base())) {
-                template(sources.addObject(), t, caller.admin());
+                template(sources.addObject(), t, caller.admin(), totals);
             }
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
@@ -204,7 +205,7 @@ public final class PollService implements HttpService {
     }
 
     /** A parametrised source: its rules once, and each instance kept now with its own state. */
-    private void template(ObjectNode n, SourceTemplate t, boolean admin) {
+    private void template(ObjectNode n, SourceTemplate t, boolean admin, long[] totals) {
         n.put("id", t.id());
         if (admin) {
             n.put("url", SourceConfig.redact(java.net.URI.create(SourceTemplate.sample(t.url()))));
@@ -224,6 +225,15 @@ public final class PollService implements HttpService {
             }
         }
         n.put("maxKeys", t.maxKeys());
+        if (metrics != null) { // every instance's reads, streams, events and upstream calls, by the template's id
+            Metrics.Served served = metrics.served(t.id());
+            long[] counts = {served.reads(), served.streams(), served.events(), served.upstreamCalls()};
+            String[] names = {"clientReads", "streamsOpened", "eventsServed", "upstreamCalls"};
+            for (int k = 0; k < counts.length; k++) {
+                n.put(names[k], counts[k]);
+                totals[k] += counts[k];
+            }
+        }
         List<Instances.Entry> instances = registry.instances().of(t.id());
         n.put("instances", instances.size());
         ArrayNode live = n.putArray("live");
@@ -242,7 +252,7 @@ public final class PollService implements HttpService {
             i.put("nextFetchAt", nextFetchAt(e.config()).map(Instant::toString).orElse(null));
             i.put("stale", snap.map(Snapshot::stale).orElse(false));
             i.put("lastError", snap.map(Snapshot::error).orElse(null));
-            i.put("subscribers", hub.subscribers(id));
+            i.put("subscribers", views == null ? hub.subscribers(id) : views.subscribers(id)); // fields included
         }
     }
 
@@ -307,7 +317,7 @@ public final class PollService implements HttpService {
         res.header(
                 HeaderNames.CACHE_CONTROL, (token ? "private, " : "") + "max-age=" + secondsToNextFetch(source.get()));
         if (metrics != null) {
-            metrics.clientRead(id);
+            metrics.clientRead(InstanceId.base(id)); // an instance counts for its template, as its fetches do
         }
         if (notModified(req, etag, s.changedAt())) {
             res.status(Status.NOT_MODIFIED_304).send();

@@ -52,16 +52,19 @@ public final class Frames {
 
     /**
      * The public envelope {@code {"id","version","fetchedAt","changedAt","stale","error"?,"restored"?,"data"}} of a
-     * snapshot (an instance adds {@code "params"} and its canonical name as {@code "instance"}; {@code "restored":
+     * snapshot (an instance adds {@code "params"} and its canonical name as {@code "instance"}, with the pointer of a
+     * field view of it; {@code "restored":
      * true} while it is the copy read back from the durable store at start, before the source's first fetch);
      * {@code data} is left out when {@code withData} is false (status events).
      */
     static ObjectNode tree(Snapshot s, boolean withData) {
         ObjectNode n = Json.MAPPER.createObjectNode();
-        if (InstanceId.isInstance(s.id())) {
-            // an instance of a parametrised source: the template's id, its parameters, and its one-string name
-            InstanceId.Parts parts = InstanceId.parse(s.id());
-            n.put("id", parts.base());
+        String source = FieldViews.sourceOf(s.id());
+        if (InstanceId.isInstance(source)) {
+            // an instance of a parametrised source: the template's id, its parameters, and its one-string name; a
+            // field view of it keeps its pointer on both ids ("weather/temp", "weather(city=NYC)/temp")
+            InstanceId.Parts parts = InstanceId.parse(source);
+            n.put("id", parts.base() + s.id().substring(source.length()));
             ObjectNode params = n.putObject("params");
             parts.params().forEach(params::put);
             n.put("instance", s.id());

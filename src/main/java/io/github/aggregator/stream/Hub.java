@@ -86,7 +86,10 @@ public final class Hub {
         }
         Subscriber s = new Subscriber(ids, client, queueCapacity, wakeups);
         all.add(s);
-        ids.stream().map(FieldViews::sourceOf).distinct().forEach(metrics::streamOpened);
+        ids.stream() // an instance's stream counts for its template, as its reads and events do
+                .map(id -> InstanceId.base(FieldViews.sourceOf(id)))
+                .distinct()
+                .forEach(metrics::streamOpened);
         for (String id : ids) {
             topics.computeIfAbsent(id, k -> new Topic()).subscribers.add(s);
         }

@@ -166,10 +166,11 @@ class DashboardBrowserTest {
         }
     }
 
-    /** The source ids of the cards on the page, in page order. */
+    /** The source ids of the plain sources' cards on the page (not templates' or instances'), in page order. */
     @SuppressWarnings("unchecked")
     static List<String> cardIds(Browser browser) {
-        return (List<String>) browser.js("return [...document.querySelectorAll('.card')].map(c => c.dataset.id)");
+        return (List<String>) browser.js(
+                "return [...document.querySelectorAll('.card[data-id]:not([data-of])')].map(c => c.dataset.id)");
     }
 
     /** The value shown on source {@code id}'s card; empty before it has one. */

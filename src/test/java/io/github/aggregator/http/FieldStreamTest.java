@@ -201,6 +201,48 @@ class FieldStreamTest {
         }
     }
 
+    @Test
+    void aFieldOfAnInstanceIsPolledAndStreamedWithTheInstanceNamedInItsEnvelope() throws Exception {
+        try (Upstream up = ParamsTest.echo();
+                Service svc = Service.start(ParamsTest.weather(up, "1h"))) {
+            // the echo upstream answers {"path":..,"query":..}: /query is the field
+            HttpResponse<String> poll = svc.get("/api/sources/weather?city=NYC&select=/query");
+            assertEquals(200, poll.statusCode(), poll.body());
+            JsonNode env = Json.MAPPER.readTree(poll.body());
+            assertEquals("weather/query", env.get("id").asText(), poll.body());
+            assertEquals(
+                    "weather(city=NYC;units=metric)/query", env.get("instance").asText(), poll.body());
+            assertEquals("NYC", env.get("params").get("city").asText(), poll.body());
+            assertEquals("city=NYC&units=metric", env.get("data").asText(), poll.body());
+            String etag = poll.headers().firstValue("ETag").orElseThrow();
+            assertEquals(
+                    304,
+                    svc.get("/api/sources/weather(city=NYC)?select=/query", "If-None-Match", etag)
+                            .statusCode());
+            for (String path : List.of(
+                    "/api/sources/weather/events?city=NYC&select=/query",
+                    "/api/events?sources=weather(city%3DNYC)/query,weather(city%3DLondon)")) {
+                try (SseClient sse = open(svc.client(), svc.uri(path))) {
+                    Frame f = TransformTest.nextData(sse);
+                    assertNotNull(f, path);
+                    assertEquals("snapshot", f.event(), path + ": " + f);
+                    JsonNode e = Json.MAPPER.readTree(f.data());
+                    String instance = e.get("instance").asText();
+                    assertTrue(
+                            instance.equals("weather(city=NYC;units=metric)/query")
+                                    || instance.equals("weather(city=London;units=metric)"),
+                            path + ": " + f.data());
+                    // one source's stream: the version and hash; the multiplexed one: a cursor naming the instance
+                    assertTrue(
+                            path.startsWith("/api/events")
+                                    ? f.id().contains(instance + ":")
+                                    : f.id().matches("\\d+-\\p{XDigit}+"),
+                            f.toString());
+                }
+            }
+        }
+    }
+
     /** Opens a stream and takes its first frame, the retry: line. */
     private static SseClient open(java.net.http.HttpClient client, java.net.URI uri, String... headers)
             throws InterruptedException {

@@ -57,7 +57,14 @@ class OpenApiTest {
                       url: %s/down
                       interval: 200ms
                       maxBackoff: 400ms
-                """.formatted(up.url(), down.url()), Map.of("ADMIN", ADMIN));
+                    - id: t
+                      url: %s/t/{sym}
+                      interval: 200ms
+                      params:
+                        sym:
+                          values: [A, B]
+                          default: A
+                """.formatted(up.url(), down.url(), up.url()), Map.of("ADMIN", ADMIN));
     }
 
     /** The served document, parsed by swagger-parser without a message. */
@@ -108,6 +115,14 @@ class OpenApiTest {
                     WAIT,
                     "down failed");
 
+            // a parametrised source: an instance's envelope, a field of one, and the template with its instances
+            valid(doc, "Envelope", svc.get("/api/sources/t?sym=B").body());
+            valid(
+                    doc,
+                    "Envelope",
+                    svc.get("/api/sources/t(sym=A)?select=/price").body());
+            valid(doc, "Problem", svc.get("/api/sources/t?sym=C").body());
+            assertTrue(svc.get("/api/sources").body().contains("\"live\":[{"), "the template lists its instances");
             valid(doc, "SourceList", svc.get("/api/sources").body());
             valid(
                     doc,

@@ -6,17 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpExchange;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
 import io.github.aggregator.testing.NetworkLog;
 import io.github.aggregator.testing.NetworkLog.Exchange;
 import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.Service;
+import io.github.aggregator.testing.Site;
 import io.github.aggregator.testing.Upstream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,7 +37,7 @@ class WidgetCrossOriginBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     private static Browser browser;
     private Upstream ticker;
-    private Upstream site;
+    private Site site;
     private volatile Service svc; // read by the site's server threads
     private NetworkLog network;
 
@@ -59,7 +56,10 @@ class WidgetCrossOriginBrowserTest {
     @BeforeEach
     void start() {
         ticker = new Upstream().json(quote(10.5));
-        site = new Upstream().reply(Upstream.Reply.custom(this::page));
+        site = new Site(() -> svc.uri("/widget.js")).body("""
+                        <h1>ACME on a partner site</h1>
+                        <p>Price: <span id="price" data-source="ticker" data-field="/quote/price" data-poll-seconds="1"></span></p>
+                        """);
         network = new NetworkLog(browser);
     }
 
@@ -97,38 +97,6 @@ class WidgetCrossOriginBrowserTest {
                 """.formatted(port, ticker.url(), allowedOrigin));
     }
 
-    /**
-     * The other site's pages: {@code /} embeds the widget; {@code /poll} first removes {@code EventSource}, as an old
-     * browser would not have it, so the widget polls.
-     */
-    private void page(HttpExchange exchange) throws IOException {
-        String path = exchange.getRequestURI().getPath();
-        if (!path.equals("/") && !path.equals("/poll")) {
-            exchange.sendResponseHeaders(404, -1);
-            return;
-        }
-        String html = """
-                <!doctype html>
-                <html lang="en">
-                <head><meta charset="utf-8"><title>A partner site</title></head>
-                <body>
-                <h1>ACME on a partner site</h1>
-                <p>Price: <span id="price" data-source="ticker" data-field="/quote/price" data-poll-seconds="1"></span></p>
-                %s
-                <script src="%s"></script>
-                </body>
-                </html>
-                """.formatted(
-                path.equals("/poll") ? "<script>delete window.EventSource;</script>" : "", svc.uri("/widget.js"));
-        byte[] body = html.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
-        exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        exchange.sendResponseHeaders(200, body.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
-        }
-    }
-
     /** {@code http://127.0.0.1:PORT}: the origin the browser sends for a page opened by that address. */
     private String siteOrigin() {
         return site.url();
@@ -138,9 +106,10 @@ class WidgetCrossOriginBrowserTest {
         return "http://127.0.0.1:" + svc.port();
     }
 
+    /** Opens {@code url}, a page of the site by {@code 127.0.0.1} or by {@code localhost}. */
     private void load(String url) {
-        network.clear();
-        browser.driver().get(url);
+        String host = url.contains("//localhost:") ? "localhost" : "127.0.0.1";
+        site.load(browser, network, host, url.replaceFirst("^https?://[^/]+", ""));
         assertNotEquals(serviceOrigin(), browser.js("return location.origin"), "the page is on another origin");
     }
 

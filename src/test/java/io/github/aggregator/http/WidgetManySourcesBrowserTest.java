@@ -2,7 +2,6 @@ package io.github.aggregator.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +12,7 @@ import io.github.aggregator.testing.NetworkLog;
 import io.github.aggregator.testing.NetworkLog.Exchange;
 import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.Service;
+import io.github.aggregator.testing.Site;
 import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -42,9 +42,8 @@ class WidgetManySourcesBrowserTest {
     private static Browser browser;
     private final Map<String, String> values = new ConcurrentHashMap<>();
     private Upstream upstream;
-    private Upstream site;
+    private Site site;
     private volatile Service svc;
-    private volatile String body = "";
     private NetworkLog network;
 
     @BeforeAll
@@ -66,7 +65,7 @@ class WidgetManySourcesBrowserTest {
         }
         set("secret", 7, "a");
         upstream = new Upstream().reply(Upstream.Reply.custom(this::answer));
-        site = new Upstream().reply(Upstream.Reply.custom(this::page));
+        site = new Site(() -> svc.uri("/widget.js")).title("Many sources");
         network = new NetworkLog(browser);
     }
 
@@ -128,25 +127,6 @@ class WidgetManySourcesBrowserTest {
                 + "\n      interval: 200ms\n      maxBackoff: 400ms\n" + extra;
     }
 
-    /** The other origin's page: {@link #body} and the widget by the service's absolute URL. */
-    private void page(HttpExchange exchange) throws IOException {
-        String html = """
-                <!doctype html>
-                <html lang="en"><head><meta charset="utf-8"><title>Many sources</title></head>
-                <body>
-                %s
-                <script src="%s"></script>
-                </body></html>
-                """.formatted(body, svc.uri("/widget.js"));
-        byte[] bytes = html.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
-        exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        exchange.sendResponseHeaders(200, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
-    }
-
     private static String spans(int from, int to) {
         return IntStream.rangeClosed(from, to)
                 .mapToObj(i -> "<span id=\"%1$s\" data-source=\"%1$s\" data-field=\"/v\"></span>".formatted(id(i)))
@@ -154,17 +134,11 @@ class WidgetManySourcesBrowserTest {
     }
 
     private void load(String html) {
-        body = html;
-        network.clear();
-        browser.driver().get(site.url() + "/");
-        assertNotEquals("http://127.0.0.1:" + svc.port(), browser.js("return location.origin"));
+        site.body(html).load(browser, network);
     }
 
     private void awaitText(String css, String text) throws Exception {
-        Await.isTrue(
-                () -> text.equals(browser.text(css)),
-                WAIT,
-                css + " shows " + text + " (has " + browser.text(css) + ")");
+        Site.awaitText(browser, css, text, WAIT);
     }
 
     private List<Exchange> streams(List<Exchange> all) {
