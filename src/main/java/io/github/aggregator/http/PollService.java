@@ -2,8 +2,6 @@ package io.github.aggregator.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
@@ -16,7 +14,6 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.source.SourceTemplate;
 import io.github.aggregator.stream.FieldViews;
-import io.github.aggregator.stream.Frames;
 import io.github.aggregator.stream.Hub;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.DateTime;
@@ -29,8 +26,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
@@ -47,10 +42,6 @@ import java.util.function.Supplier;
  * sources answer only a caller whose token covers them (see {@link Guard}), and are marked {@code private} for caches.
  */
 public final class PollService implements HttpService {
-    /** Each snapshot's envelope gzipped once, however many clients ask for it; a snapshot no longer held drops out. */
-    private static final Cache<Snapshot, byte[]> GZIPPED =
-            Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
-
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Poller poller;
@@ -301,11 +292,11 @@ public final class PollService implements HttpService {
         Snapshot s = select.isEmpty()
                 ? snap.get()
                 : views.latest(FieldViews.key(id, select)).orElse(snap.get());
-        String etag = s.etag();
-        res.header(HeaderNames.ETAG, etag);
-        res.header(HeaderNames.LAST_MODIFIED, httpDate(s.changedAt()));
-        res.header(
-                HeaderNames.CACHE_CONTROL, (token ? "private, " : "") + "max-age=" + secondsToNextFetch(source.get()));
+        Answers.Answer answer = Answers.of(s);
+        String etag = answer.etag();
+        res.header(answer.etagHeader());
+        res.header(answer.lastModified());
+        res.header(Answers.cacheControl(token, secondsToNextFetch(source.get())));
         if (metrics != null) {
             metrics.clientRead(id);
         }
@@ -317,8 +308,7 @@ public final class PollService implements HttpService {
             res.headers().contentType(MediaTypes.APPLICATION_JSON);
             res.send();
         } else {
-            byte[] body = Frames.envelopeBytes(s);
-            JsonBody.send(req, res, body, () -> GZIPPED.get(s, k -> JsonBody.gzip(body)));
+            JsonBody.send(req, res, answer.body(), answer::gzipped);
         }
     }
 
@@ -372,6 +362,9 @@ public final class PollService implements HttpService {
 
     /** Weak comparison of an If-None-Match list against {@code etag}, as RFC 9110 requires for GET. */
     static boolean matches(String header, String etag) {
+        if (header.equals(etag)) {
+            return true; // the usual revalidation: the one tag the client was given
+        }
         for (String candidate : header.split(",")) {
             String c = candidate.trim();
             if (c.equals("*")) {
@@ -385,9 +378,5 @@ public final class PollService implements HttpService {
             }
         }
         return false;
-    }
-
-    private static String httpDate(Instant t) {
-        return ZonedDateTime.ofInstant(t, ZoneOffset.UTC).format(DateTime.RFC_1123_DATE_TIME);
     }
 }
