@@ -35,8 +35,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>A deadline interrupts the connection's thread, which on a virtual thread (Helidon's default) closes the socket
  * under the blocked read. Arming and disarming, twice per request, is one volatile write on the connection thread's
  * own {@link Deadline}; one {@code connection-deadlines} thread sweeps them every tenth of the shorter timeout (10 ms
- * to 1 s), so a deadline ends up to one sweep late. (A timer task scheduled and cancelled per request cost the JSON
- * endpoint about a tenth of its throughput, see bench/README.md.) Thread-safe: the per-connection state is the
+ * to 1 s), so a deadline ends up to one sweep late. (A timer task scheduled and cancelled per request was 7 % of the JSON
+ * endpoint's CPU samples, see bench/README.md.) Thread-safe: the per-connection state is the
  * connection thread's own.
  */
 public final class ConnectionLimits implements AutoCloseable {
