@@ -2,7 +2,10 @@ package io.github.aggregator.bench;
 
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
+import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
 import io.helidon.http.HttpMediaType;
 import io.helidon.http.sse.SseEvent;
 import io.helidon.webserver.WebServer;
@@ -15,6 +18,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -28,6 +33,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * the upstream every 200 ms like the service; on a change it wakes every handler, which writes the frame, encoded once
  * for all, and flushes. No queue, no heartbeat, no watchdog, no bookkeeping. {@code GET /events} streams; {@code GET
  * /stats} answers {@code {"subscribers":N}}. Listens on 127.0.0.1, the port printed as {@code port N}.
+ *
+ * <p>It is also the floor of the JSON endpoint: {@code GET /api/sources/{id}} answers the bytes of the file {@code
+ * <id>.json} (its {@code <id>.json.gz} with {@code Content-Encoding: gzip} when the request accepts gzip) in the
+ * folder of the system property {@code bench.static}, read once, with a fixed ETag and a {@code 304} for a request
+ * that names it: what any Helidon route answering from memory pays, and nothing of the service's own work.
  *
  * <p>Mode {@code raw} writes the bytes to the response's output stream, as the service does; mode {@code sink} goes
  * through Helidon's {@link SseSink} (which serializes each event's data again for every stream, field by field).
@@ -80,7 +90,8 @@ public final class BareStream {
         WebServer server = WebServer.builder()
                 .config(Config.just(ConfigSources.create(settings)).get("server"))
                 .routing(r -> r.get("/events", (req, res) -> stream(req, res, sink))
-                        .get("/stats", (req, res) -> res.send("{\"subscribers\":" + WAITERS.size() + "}")))
+                        .get("/stats", (req, res) -> res.send("{\"subscribers\":" + WAITERS.size() + "}"))
+                        .get("/api/sources/{id}", BareStream::json))
                 .build()
                 .start();
         Thread.ofVirtual().start(() -> poll(upstream));
@@ -138,6 +149,44 @@ public final class BareStream {
         } finally {
             WAITERS.remove(w);
         }
+    }
+
+    private static final Map<String, byte[]> FILES = new ConcurrentHashMap<>();
+    private static final Header ETAG = HeaderValues.createCached(HeaderNames.ETAG, "\"bare-1\"");
+    private static final Header GZIP = HeaderValues.createCached(HeaderNames.CONTENT_ENCODING, "gzip");
+
+    private static void json(ServerRequest req, ServerResponse res) {
+        String id = req.path().pathParameters().get("id");
+        res.header(ETAG);
+        if (req.headers().first(HeaderNames.IF_NONE_MATCH).map(ETAG.get()::equals).orElse(false)) {
+            res.status(Status.NOT_MODIFIED_304).send();
+            return;
+        }
+        boolean gzip = req.headers().first(HeaderNames.ACCEPT_ENCODING).orElse("").contains("gzip");
+        byte[] gz = gzip ? file(id + ".json.gz") : null;
+        res.headers().set(HeaderValues.CONTENT_TYPE_JSON);
+        if (gz != null) {
+            res.header(GZIP);
+            res.send(gz);
+        } else {
+            byte[] body = file(id + ".json");
+            if (body == null) {
+                res.status(Status.NOT_FOUND_404).send();
+            } else {
+                res.send(body);
+            }
+        }
+    }
+
+    private static byte[] file(String name) {
+        return FILES.computeIfAbsent(name, n -> {
+            try {
+                Path p = Path.of(System.getProperty("bench.static", "."), n);
+                return Files.exists(p) ? Files.readAllBytes(p) : null;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     private static SseEvent event(long v) {

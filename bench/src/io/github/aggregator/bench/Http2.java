@@ -40,30 +40,75 @@ final class Http2 {
         this.upstream = upstream;
     }
 
-    List<String> measure(int port) throws Exception {
+    /**
+     * h2load on the service's {@code /api/sources/bench} and on the Helidon floor's {@code /api/sources/bench} (the
+     * same bytes, written to {@code staticDir} for it), each over HTTP/2 and HTTP/1.1, interleaved; then the SSE
+     * latency on the service.
+     */
+    List<String> measure(int port, SideBySide.Reading cpu, int floorPort, SideBySide.Reading floorCpu, Path staticDir)
+            throws Exception {
         String url = "http://127.0.0.1:" + port + "/api/sources/bench";
+        String floorUrl = "http://127.0.0.1:" + floorPort + "/api/sources/bench";
+        HttpResponse<byte[]> body = HttpClient.newHttpClient()
+                .send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        Files.write(staticDir.resolve("bench.json"), body.body());
         List<String> out = new ArrayList<>();
         for (String load : List.of("-c1 -m1 -n20000", "-c16 -m1 -n60000")) {
-            h2load(url, load, true); // warm-up
-            h2load(url, load, false);
-            List<Double> h2 = new ArrayList<>(), h1 = new ArrayList<>();
-            for (int i = 0; i < ROUNDS; i++) {
-                h2.add(h2load(url, load, false));
-                h1.add(h2load(url, load, true));
+            List<List<double[]>> runs = new ArrayList<>();
+            List<String> urls = List.of(url, url, floorUrl, floorUrl);
+            List<SideBySide.Reading> cpus = List.of(cpu, cpu, floorCpu, floorCpu);
+            for (int i = 0; i < 4; i++) {
+                h2load(urls.get(i), load, i % 2 == 1, cpus.get(i)); // warm-up
+                runs.add(new ArrayList<>());
             }
-            double m2 = median(h2), m1 = median(h1);
+            for (int round = 0; round < ROUNDS; round++) {
+                for (int i = 0; i < 4; i++) {
+                    runs.get(i).add(h2load(urls.get(i), load, i % 2 == 1, cpus.get(i)));
+                }
+            }
+            double[] rps = new double[4], us = new double[4];
+            for (int i = 0; i < 4; i++) {
+                rps[i] = median(runs.get(i).stream().map(r -> r[0]).toList());
+                us[i] = runs.get(i).stream().mapToDouble(r -> r[1]).sum()
+                        / runs.get(i).stream().mapToDouble(r -> r[2]).sum() * 1000;
+            }
             out.add(String.format(
                     Locale.ROOT,
-                    "h2load %s: HTTP/2 %.0f req/s, HTTP/1.1 %.0f req/s = x%.2f (runs h2 %s, h1 %s)",
+                    "h2load %s: service HTTP/2 %.0f req/s, HTTP/1.1 %.0f req/s = x%.2f (CPU per request %.1f / %.1f"
+                            + " us); helidon-floor HTTP/2 %.0f, HTTP/1.1 %.0f = x%.2f (%.1f / %.1f us); runs h2 %s,"
+                            + " h1 %s, floor h2 %s, h1 %s",
                     load,
-                    m2,
-                    m1,
-                    m2 / m1,
-                    h2,
-                    h1));
+                    rps[0],
+                    rps[1],
+                    rps[0] / rps[1],
+                    us[0],
+                    us[1],
+                    rps[2],
+                    rps[3],
+                    rps[2] / rps[3],
+                    us[2],
+                    us[3],
+                    rates(runs.get(0)),
+                    rates(runs.get(1)),
+                    rates(runs.get(2)),
+                    rates(runs.get(3))));
         }
         out.add(sseLatency(port));
         return out;
+    }
+
+    private static List<Long> rates(List<double[]> runs) {
+        return runs.stream().map(r -> Math.round(r[0])).toList();
+    }
+
+    /** One h2load run: requests/s, the server's CPU ms during it, requests. */
+    private double[] h2load(String url, String load, boolean h1, SideBySide.Reading cpu) throws Exception {
+        long before = cpu.read();
+        double rps = h2load(url, load, h1);
+        long ms = cpu.read() - before;
+        Matcher n = Pattern.compile("-n(\\d+)").matcher(load);
+        n.find();
+        return new double[] {rps, ms, Double.parseDouble(n.group(1))};
     }
 
     private double h2load(String url, String load, boolean h1) throws Exception {

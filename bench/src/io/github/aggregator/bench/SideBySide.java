@@ -186,8 +186,8 @@ public final class SideBySide {
                 }
             }
             results.forEach(r -> report.add(line(r)));
-            Result ours = results.get(0);
-            for (Result other : results.subList(1, results.size())) {
+            Result ours = results.isEmpty() ? null : results.get(0);
+            for (Result other : ours == null ? List.<Result>of() : results.subList(1, results.size())) {
                 report.add(String.format(
                         Locale.ROOT,
                         "ratio_service_to_%s: spread p50 x%.2f, p99 x%.2f; latency p50 x%.2f, p99 x%.2f;"
@@ -202,10 +202,21 @@ public final class SideBySide {
             }
             if (only.isEmpty() || only.contains("polling")) {
                 Wrk wrk = new Wrk(Fanout.split(Fanout.option(options, "wrk")), pids);
-                report.addAll(new Polling(http, wrk, work, nginx).measure(servicePort));
+                report.addAll(new Polling(http, wrk, work, nginx)
+                        .measure(
+                                new Polling.Server(
+                                        "service",
+                                        "http://127.0.0.1:" + servicePort + "/api/sources/bench-large",
+                                        () -> cpu(service.pid())),
+                                new Polling.Server(
+                                        "helidon-floor",
+                                        "http://127.0.0.1:" + floorPort + "/api/sources/body",
+                                        () -> cpu(floor.pid()))));
             }
             if (only.isEmpty() || only.contains("http2")) {
-                report.addAll(new Http2(pids, upstream).measure(servicePort));
+                report.addAll(new Http2(pids, upstream)
+                        .measure(servicePort, () -> cpu(service.pid()), floorPort, () -> cpu(floor.pid()),
+                                nginx.staticDir()));
             }
             long warnings = Fanout.read(work.resolve("service.log"))
                     .lines()
@@ -267,10 +278,23 @@ public final class SideBySide {
     }
 
     /** {@link BareStream} in mode {@code mode}, with the service's JVM options and settings. */
+    /**
+     * The settings the service lays beneath its config (app/ServerDefaults, app/ServerSettings), given to the bare
+     * servers too, so that the floor runs the same transport.
+     */
+    private static final List<String> SERVICE_DEFAULTS = List.of(
+            "use-nio=false",
+            "write-buffer-size=512",
+            "connection-options.tcp-no-delay=true",
+            "protocols.http_1_1.validate-response-headers=false",
+            "protocols.http_2.validate-response-headers=false");
+
     private JvmProcess startBare(String mode, Upstream upstream) throws Exception {
         List<String> args = new ArrayList<>(List.of(
+                "-Dbench.static=" + work.resolve("nginx").resolve("static").toAbsolutePath(),
                 "-cp", Fanout.option(options, "classpath"), BareStream.class.getName(), mode,
                 upstream.url() + "?who=" + mode));
+        args.addAll(SERVICE_DEFAULTS);
         args.addAll(Fanout.split(Fanout.option(options, "server-settings")));
         return new JvmProcess(
                 "bare " + mode,

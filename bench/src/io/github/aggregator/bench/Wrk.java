@@ -18,6 +18,7 @@ final class Wrk {
     private static final Pattern P99 = Pattern.compile("\\n\\s+99%\\s+(\\S+)");
     private static final Pattern BAD = Pattern.compile("Non-2xx or 3xx responses:\\s+(\\d+)");
     private static final Pattern SOCKET = Pattern.compile("Socket errors:([^\\n]*)");
+    private static final Pattern REQUESTS = Pattern.compile("(\\d+) requests in");
 
     /**
      * One run's figures.
@@ -26,8 +27,9 @@ final class Wrk {
      * @param p50 median latency as wrk prints it ({@code 1.23ms})
      * @param p99 99th percentile latency as wrk prints it
      * @param errors non-2xx/3xx responses and socket errors, empty when none
+     * @param requests requests completed
      */
-    record Run(double rps, String p50, String p99, String errors) {}
+    record Run(double rps, String p50, String p99, String errors, long requests) {}
 
     private final List<String> options;
     private final Path pids;
@@ -71,7 +73,13 @@ final class Wrk {
         if (socket.find()) {
             errors.add("socket errors:" + socket.group(1));
         }
-        return new Run(Double.parseDouble(rps.group(1)), find(P50, out), find(P99, out), String.join(", ", errors));
+        Matcher requests = REQUESTS.matcher(out);
+        return new Run(
+                Double.parseDouble(rps.group(1)),
+                find(P50, out),
+                find(P99, out),
+                String.join(", ", errors),
+                requests.find() ? Long.parseLong(requests.group(1)) : 0);
     }
 
     /** The load settings, as given. */

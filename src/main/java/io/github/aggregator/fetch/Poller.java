@@ -138,21 +138,31 @@ public final class Poller implements AutoCloseable {
      */
     public Optional<CompletableFuture<Void>> touch(String id) {
         demand.read(id);
-        List<CompletableFuture<Void>> woken = new ArrayList<>();
-        wake(id, woken, 0);
-        return woken.isEmpty()
+        List<CompletableFuture<Void>> woken = wake(id, null, 0);
+        return woken == null
                 ? Optional.empty()
                 : Optional.of(CompletableFuture.allOf(woken.toArray(CompletableFuture[]::new)));
     }
 
-    private void wake(String id, List<CompletableFuture<Void>> woken, int depth) {
+    /** Wakes {@code id} and the parts it combines; returns {@code woken} with their fetches added (null if none). */
+    private List<CompletableFuture<Void>> wake(String id, List<CompletableFuture<Void>> woken, int depth) {
         Task task = tasks.get(id);
         if (task != null) {
-            task.wake().ifPresent(woken::add);
+            Optional<CompletableFuture<Void>> fetch = task.wake();
+            if (fetch.isPresent()) {
+                woken = woken == null ? new ArrayList<>() : woken;
+                woken.add(fetch.get());
+            }
         }
         if (depth < 64) {
-            registry.find(id).ifPresent(s -> s.combine().forEach(part -> wake(part, woken, depth + 1)));
+            Optional<SourceConfig> s = registry.find(id);
+            if (s.isPresent()) {
+                for (String part : s.get().combine()) {
+                    woken = wake(part, woken, depth + 1);
+                }
+            }
         }
+        return woken;
     }
 
     /**
@@ -263,7 +273,7 @@ public final class Poller implements AutoCloseable {
         private boolean started; // guarded by this
         private boolean seen; // guarded by this; a result of it was fetched here or observed from elsewhere
         private int failures; // guarded by this
-        private boolean idle; // guarded by this
+        private volatile boolean idle; // written under this; read without it by wake's fast path
         private boolean cancelled; // guarded by this
         private volatile Instant nextAt;
         private Instant holdUntil; // guarded by this; no fetch before it
@@ -312,18 +322,28 @@ public final class Poller implements AutoCloseable {
         /** A scheduled fetch is due: fetch, unless an on-demand source is no longer wanted. */
         private void tick() {
             synchronized (this) {
+                // idle before the check: a reader records its read, then reads idle without the lock (wake), so
+                // either the check sees that read or the reader sees idle and wakes the source
+                idle = true;
                 if (!demand.wanted(source)) {
-                    idle = true;
                     nextAt = null;
                     LOG.log(Level.DEBUG, "source " + source.id() + ": idle (no readers)");
                     return;
                 }
+                idle = false;
             }
             run();
         }
 
         /** Ends an idle spell: fetch now (or as soon as minInterval allows). Empty when not idle. */
-        synchronized Optional<CompletableFuture<Void>> wake() {
+        Optional<CompletableFuture<Void>> wake() {
+            if (!idle) {
+                return Optional.empty(); // every read of an active source: no lock
+            }
+            return wakeIdle();
+        }
+
+        private synchronized Optional<CompletableFuture<Void>> wakeIdle() {
             if (!idle) {
                 return Optional.empty();
             }

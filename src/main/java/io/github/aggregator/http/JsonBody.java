@@ -1,7 +1,8 @@
 package io.github.aggregator.http;
 
-import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
@@ -16,6 +17,9 @@ final class JsonBody {
     /** Below this size gzip's header and CPU cost outweigh the saving. */
     static final int MIN_GZIP_SIZE = 1024;
 
+    private static final Header VARY_ACCEPT_ENCODING = HeaderValues.createCached(HeaderNames.VARY, "Accept-Encoding");
+    private static final Header CONTENT_ENCODING_GZIP = HeaderValues.createCached(HeaderNames.CONTENT_ENCODING, "gzip");
+
     private JsonBody() {}
 
     static void send(ServerRequest req, ServerResponse res, byte[] body) {
@@ -24,11 +28,11 @@ final class JsonBody {
 
     /** As {@link #send(ServerRequest, ServerResponse, byte[])}, with {@code gzipped} giving the body compressed. */
     static void send(ServerRequest req, ServerResponse res, byte[] body, Supplier<byte[]> gzipped) {
-        res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        res.headers().add(HeaderNames.VARY, "Accept-Encoding"); // added: CORS may have set Vary: Origin
+        res.headers().set(HeaderValues.CONTENT_TYPE_JSON);
+        res.headers().add(VARY_ACCEPT_ENCODING); // added: CORS may have set Vary: Origin
         if (body.length >= MIN_GZIP_SIZE
                 && acceptsGzip(req.headers().first(HeaderNames.ACCEPT_ENCODING).orElse(""))) {
-            res.header(HeaderNames.CONTENT_ENCODING, "gzip");
+            res.header(CONTENT_ENCODING_GZIP);
             res.send(gzipped.get());
         } else {
             res.send(body);
@@ -37,6 +41,9 @@ final class JsonBody {
 
     /** True when an Accept-Encoding value allows gzip (by name or {@code *}) with a non-zero weight. */
     static boolean acceptsGzip(String acceptEncoding) {
+        if (acceptEncoding.indexOf(';') < 0) {
+            return namesGzip(acceptEncoding); // no weights: most clients, and no allocation
+        }
         for (String part : acceptEncoding.toLowerCase(Locale.ROOT).split(",")) {
             String[] fields = part.trim().split(";");
             String coding = fields[0].trim();
@@ -53,6 +60,32 @@ final class JsonBody {
             if (!zero) {
                 return true;
             }
+        }
+        return false;
+    }
+
+    /** True when a list of codings without weights names gzip, x-gzip or {@code *}. */
+    private static boolean namesGzip(String codings) {
+        int n = codings.length();
+        for (int start = 0; start < n; ) {
+            int end = codings.indexOf(',', start);
+            if (end < 0) {
+                end = n;
+            }
+            int a = start, b = end;
+            while (a < b && Character.isWhitespace(codings.charAt(a))) {
+                a++;
+            }
+            while (b > a && Character.isWhitespace(codings.charAt(b - 1))) {
+                b--;
+            }
+            int len = b - a;
+            if ((len == 4 && codings.regionMatches(true, a, "gzip", 0, 4))
+                    || (len == 6 && codings.regionMatches(true, a, "x-gzip", 0, 6))
+                    || (len == 1 && codings.charAt(a) == '*')) {
+                return true;
+            }
+            start = end + 1;
         }
         return false;
     }

@@ -2,8 +2,6 @@ package io.github.aggregator.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
@@ -17,7 +15,6 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.source.SourceTemplate;
 import io.github.aggregator.stream.FieldViews;
-import io.github.aggregator.stream.Frames;
 import io.github.aggregator.stream.Hub;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.DateTime;
@@ -30,8 +27,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
@@ -48,10 +43,6 @@ import java.util.function.Supplier;
  * sources answer only a caller whose token covers them (see {@link Guard}), and are marked {@code private} for caches.
  */
 public final class PollService implements HttpService {
-    /** Each snapshot's envelope gzipped once, however many clients ask for it; a snapshot no longer held drops out. */
-    private static final Cache<Snapshot, byte[]> GZIPPED =
-            Caffeine.newBuilder().weakKeys().maximumSize(8192).build();
-
     private final SourceRegistry registry;
     private final SnapshotStore store;
     private final Poller poller;
@@ -289,7 +280,9 @@ public final class PollService implements HttpService {
             return;
         }
         String id = source.get().id();
-        String select = req.query().first("select").orElse("");
+        // contains first: first() of an absent name looks up Helidon's global mapper on every call
+        String select =
+                req.query().contains("select") ? req.query().first("select").orElse("") : "";
         String problem = views == null && !select.isEmpty() ? "select is not served here" : FieldViews.problem(select);
         if (problem != null) {
             Problem.send(req, res, Status.BAD_REQUEST_400, problem);
@@ -311,11 +304,11 @@ public final class PollService implements HttpService {
         Snapshot s = select.isEmpty()
                 ? snap.get()
                 : views.latest(FieldViews.key(id, select)).orElse(snap.get());
-        String etag = s.etag();
-        res.header(HeaderNames.ETAG, etag);
-        res.header(HeaderNames.LAST_MODIFIED, httpDate(s.changedAt()));
-        res.header(
-                HeaderNames.CACHE_CONTROL, (token ? "private, " : "") + "max-age=" + secondsToNextFetch(source.get()));
+        Answers.Answer answer = Answers.of(s);
+        String etag = answer.etag();
+        res.header(answer.etagHeader());
+        res.header(answer.lastModified());
+        res.header(Answers.cacheControl(token, secondsToNextFetch(source.get())));
         if (metrics != null) {
             metrics.clientRead(InstanceId.base(id)); // an instance counts for its template, as its fetches do
         }
@@ -327,8 +320,7 @@ public final class PollService implements HttpService {
             res.headers().contentType(MediaTypes.APPLICATION_JSON);
             res.send();
         } else {
-            byte[] body = Frames.envelopeBytes(s);
-            JsonBody.send(req, res, body, () -> GZIPPED.get(s, k -> JsonBody.gzip(body)));
+            JsonBody.send(req, res, answer.body(), answer::gzipped);
         }
     }
 
@@ -382,6 +374,9 @@ public final class PollService implements HttpService {
 
     /** Weak comparison of an If-None-Match list against {@code etag}, as RFC 9110 requires for GET. */
     static boolean matches(String header, String etag) {
+        if (header.equals(etag)) {
+            return true; // the usual revalidation: the one tag the client was given
+        }
         for (String candidate : header.split(",")) {
             String c = candidate.trim();
             if (c.equals("*")) {
@@ -395,9 +390,5 @@ public final class PollService implements HttpService {
             }
         }
         return false;
-    }
-
-    private static String httpDate(Instant t) {
-        return ZonedDateTime.ofInstant(t, ZoneOffset.UTC).format(DateTime.RFC_1123_DATE_TIME);
     }
 }

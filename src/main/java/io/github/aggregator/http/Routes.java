@@ -76,9 +76,11 @@ public final class Routes {
         if (admin != null) {
             routing.register("/api/refresh", admin);
         }
-        routing.register(new PagesService())
+        // polling first: its routes are one segment under /api/sources, which no stream route is, and the JSON
+        // endpoint is the busiest; routes are tried in order
+        routing.register("/api/sources", poll)
+                .register(new PagesService())
                 .register("/api", events)
-                .register("/api/sources", poll)
                 .register("/demo", demo)
                 .any((req, res) -> {
                     String path = req.path().path();

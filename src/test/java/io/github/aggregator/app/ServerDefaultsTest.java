@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.testing.Service;
 import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http1.Http1Config;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,8 +40,17 @@ class ServerDefaultsTest {
             assertEquals(1, settings.sockets().size(), settings.sockets().toString());
             assertTrue(settings.sockets().get("second").connectionOptions().tcpNoDelay(), "named socket");
             assertFalse(settings.sockets().get("second").useNio());
+            assertFalse(http1(settings).validateResponseHeaders(), "the service's own header values");
             assertEquals(200, svc.get("/api/sources/clock").statusCode());
         }
+    }
+
+    private static Http1Config http1(WebServerConfig settings) {
+        return settings.protocols().stream()
+                .filter(Http1Config.class::isInstance)
+                .map(Http1Config.class::cast)
+                .findFirst()
+                .orElseThrow();
     }
 
     @Test
@@ -53,8 +63,12 @@ class ServerDefaultsTest {
                   write-buffer-size: 4096
                   connection-options:
                     tcp-no-delay: false
+                  protocols:
+                    http_1_1:
+                      validate-response-headers: true
                 """ + SOURCES)) {
             WebServerConfig settings = svc.app().serverSettings();
+            assertTrue(http1(settings).validateResponseHeaders());
             assertFalse(settings.connectionOptions().tcpNoDelay());
             assertTrue(settings.useNio());
             assertEquals(4096, settings.writeBufferSize());

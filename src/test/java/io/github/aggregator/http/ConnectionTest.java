@@ -48,6 +48,7 @@ class ConnectionTest {
                   port: 0
                   host: 127.0.0.1
                   header-timeout: 2s
+                  keep-alive-timeout: 3s
                 aggregator:
                   heartbeat: 200ms
                   sources:
@@ -163,6 +164,49 @@ class ConnectionTest {
             }
         }
         assertEquals(200, svc.get("/api/sources/open").statusCode());
+    }
+
+    @Test
+    void aKeptAliveConnectionIsClosedAfterTheKeepAliveTimeoutUnlessItSendsRequests() throws Exception {
+        String request = "GET /api/sources/open HTTP/1.1\r\nHost: x\r\n\r\n";
+        try (Socket busy = socket();
+                Socket idle = socket()) {
+            assertEquals("200", answer(idle, request));
+            // every request starts the timeout again: six requests a second apart outlast the 3 s on one connection
+            for (int i = 0; i < 6; i++) {
+                assertEquals("200", answer(busy, request), "request " + i + " on a busy connection");
+                Thread.sleep(1000); // the pace of the requests, not a wait for a state
+            }
+            // the idle one, answered once six seconds ago, was closed 3 s (and up to one check) after its answer
+            boolean closed;
+            try {
+                closed = idle.getInputStream().read() == -1;
+            } catch (SocketException e) {
+                closed = true;
+            }
+            assertTrue(closed, "an idle kept-alive connection is closed after keep-alive-timeout");
+        }
+    }
+
+    /** Writes {@code request} on {@code s} and reads one answer (headers and a Content-Length body); its status. */
+    private static String answer(Socket s, String request) throws IOException {
+        s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        InputStream in = s.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                return "closed";
+            }
+            head.append((char) b);
+        }
+        Matcher length = Pattern.compile("(?i)content-length: (\\d+)").matcher(head);
+        if (length.find()) {
+            in.readNBytes(Integer.parseInt(length.group(1)));
+        }
+        Matcher status = STATUS_LINE.matcher(head);
+        return status.find() ? status.group(1) : head.toString();
     }
 
     @Test
