@@ -13,7 +13,11 @@ import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
 import io.github.aggregator.testing.Upstream;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -236,6 +240,32 @@ class ParamsTest {
         }
     }
 
+    /**
+     * Sends {@code HEAD path} and then {@code GET /api/sources} on one connection, and returns everything read until
+     * the second answer's head is complete: a HEAD answer with a body would put that body before the second status
+     * line.
+     */
+    static String headThenGet(Service svc, String path) throws Exception {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), svc.port())) {
+            socket.setSoTimeout(5000);
+            String requests = "HEAD " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                    + "GET /api/sources HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+            socket.getOutputStream().write(requests.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            StringBuilder got = new StringBuilder();
+            int heads = 0;
+            int c;
+            while (heads < 2 && (c = in.read()) >= 0) {
+                got.append((char) c);
+                if (got.length() >= 4 && got.substring(got.length() - 4).equals("\r\n\r\n")) {
+                    heads++;
+                }
+            }
+            return got.toString();
+        }
+    }
+
     @Test
     void beyondMaxKeysLiveInstancesTheNextGets503AndTheLiveOnesStay() throws Exception {
         try (Upstream up = echo();
@@ -253,6 +283,22 @@ class ParamsTest {
                         full.headers().firstValue("Content-Type").orElse(""));
                 assertTrue(full.body().contains("2 live instances"), full.body());
                 assertEquals(0, hits(up, "city=Tokyo&units=metric"));
+                // HEAD: the same status and headers, and no body (the next answer on the connection follows at once)
+                String full503 = headThenGet(svc, "/api/sources/weather?city=Tokyo");
+                assertTrue(full503.startsWith("HTTP/1.1 503 "), full503);
+                assertTrue(full503.toLowerCase(java.util.Locale.ROOT).contains("\r\nretry-after: "), full503);
+                assertTrue(full503.contains("\r\n\r\nHTTP/1.1 200 "), "a body after the HEAD answer: " + full503);
+                for (String bad : List.of(
+                        "/api/sources/weather?city=Paris",
+                        "/api/sources/weather",
+                        "/api/sources/weather(city=NYC)?city=NYC",
+                        "/api/sources/weather?city=NYC&city=London",
+                        "/api/sources/weather?city=NYC&zone=1")) {
+                    String head = headThenGet(svc, bad);
+                    assertTrue(head.startsWith("HTTP/1.1 400 "), bad + ": " + head);
+                    assertTrue(head.contains("application/problem+json"), head);
+                    assertTrue(head.contains("\r\n\r\nHTTP/1.1 200 "), "a body after the HEAD answer: " + head);
+                }
                 assertEquals(200, svc.get("/api/sources/weather?city=NYC").statusCode());
                 assertEquals(200, svc.get("/api/sources/weather?city=London").statusCode());
             } finally {
