@@ -71,16 +71,27 @@ public final class SnapshotStore {
      *
      * @return the ids restored
      */
-    public synchronized Set<String> attach(DurableStore durable, Collection<String> ids) {
+    public Set<String> attach(DurableStore durable, Collection<String> ids) {
+        return attach(durable, ids, id -> false);
+    }
+
+    /**
+     * As {@link #attach(DurableStore, Collection)}, also restoring (and keeping) every stored id that {@code also}
+     * accepts: the instances of parametrised sources, which exist only once someone names them.
+     */
+    public synchronized Set<String> attach(
+            DurableStore durable, Collection<String> ids, java.util.function.Predicate<String> also) {
         if (this.durable != null) {
             throw new IllegalStateException("a durable store is attached already");
         }
         this.durable = durable;
         durable.attach(this);
+        Set<String> kept = new java.util.HashSet<>(ids);
+        durable.restored().keySet().stream().filter(also).forEach(kept::add);
         Set<String> restored = new java.util.TreeSet<>();
-        durable.retain(ids);
+        durable.retain(kept);
         durable.restored().forEach((id, stored) -> {
-            if (ids.contains(id) && stored.latest().hasData()) {
+            if (kept.contains(id) && stored.latest().hasData()) {
                 entries.put(id, new Entry(stored.latest().asRestored(), bound(stored.history()), stored.before()));
                 restored.add(id);
             }

@@ -1,5 +1,6 @@
 package io.github.aggregator.source;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +80,40 @@ public final class SourceRegistry {
             }
         }
         return instances.resolve(template.get(), given);
+    }
+
+    /** The instances the enabled combined sources name as parts, in canonical form, each once. */
+    public List<String> combinedInstances() {
+        return config.enabledSources().stream()
+                .flatMap(s -> s.combine().stream())
+                .filter(InstanceId::isInstance)
+                .distinct()
+                .toList();
+    }
+
+    /**
+     * Whether {@code name} is the canonical name of an instance that its (enabled) template allows now; creates
+     * nothing. A stored snapshot under such a name may be restored.
+     */
+    public boolean allows(String name) {
+        if (!InstanceId.isInstance(name)) {
+            return false;
+        }
+        try {
+            InstanceId.Parts parts = InstanceId.parse(name);
+            return template(parts.base())
+                    .map(t -> t.resolve(parts.params()) instanceof SourceTemplate.Instance i && i.id().equals(name))
+                    .orElse(false);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** Every enabled source and every instance there is now: what is polled, stored and shared. */
+    public List<SourceConfig> inForce() {
+        List<SourceConfig> out = new ArrayList<>(config.enabledSources());
+        instances.all().forEach(e -> out.add(e.config()));
+        return out;
     }
 
     /** Every enabled source, in file order (not the templates nor their instances). */
