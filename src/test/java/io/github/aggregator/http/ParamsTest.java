@@ -20,6 +20,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -170,6 +171,69 @@ class ParamsTest {
                 streams.forEach(SseClient::close);
             }
         }
+    }
+
+    @Test
+    void underLoadEachInstanceIsCalledOncePerIntervalWhateverItsPollersAndSubscribers() throws Exception {
+        try (Upstream up = echo();
+                Service svc = Service.start(weather(up, "500ms"))) {
+            List<String> keys = List.of("city=NYC", "city=London", "city=Tokyo", "city=NYC&units=imperial");
+            List<SseClient> streams = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicBoolean polling = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger bad = new java.util.concurrent.atomic.AtomicInteger();
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 40; i++) {
+                    SseClient sse = SseClient.open(
+                            svc.client(), svc.uri("/api/sources/weather/events?" + keys.get(i % keys.size())));
+                    assertEquals(200, sse.status());
+                    streams.add(sse);
+                }
+                for (SseClient sse : streams) {
+                    assertNotNull(nextData(sse));
+                }
+                // 100 pollers, 25 on each key, each reading as fast as the answers come
+                for (int i = 0; i < 100; i++) {
+                    String key = keys.get(i % keys.size());
+                    pool.submit(() -> {
+                        while (polling.get()) {
+                            HttpResponse<String> r = svc.get("/api/sources/weather?" + key);
+                            reads.incrementAndGet();
+                            if (r.statusCode() != 200) {
+                                bad.incrementAndGet();
+                            }
+                        }
+                        return null;
+                    });
+                }
+                Thread.sleep(500); // one interval for every poller to be under way
+                Map<String, Long> before = new java.util.TreeMap<>();
+                keys.forEach(k -> before.put(k, hits(up, upstreamQuery(k))));
+                Thread.sleep(6 * 500);
+                Map<String, Long> during = new java.util.TreeMap<>();
+                keys.forEach(k -> during.put(k, hits(up, upstreamQuery(k)) - before.get(k)));
+                polling.set(false);
+                System.out.println("upstream calls per instance in 6 intervals under " + reads.get()
+                        + " reads and 40 streams: " + during);
+                assertEquals(0, bad.get(), "every read answered 200");
+                assertTrue(reads.get() > 600, "the pollers really polled: " + reads.get());
+                for (Map.Entry<String, Long> e : during.entrySet()) {
+                    assertTrue(e.getValue() >= 4 && e.getValue() <= 8, "calls for " + e.getKey() + ": " + e.getValue());
+                }
+                assertEquals(
+                        keys.stream().mapToLong(k -> hits(up, upstreamQuery(k))).sum(),
+                        up.hits(),
+                        "no upstream call for anything else");
+            } finally {
+                polling.set(false);
+                streams.forEach(SseClient::close);
+            }
+        }
+    }
+
+    /** The query the upstream receives for a request's {@code key} (units defaults to metric). */
+    private static String upstreamQuery(String key) {
+        return key.contains("units") ? key : key + "&units=metric";
     }
 
     @Test
