@@ -133,15 +133,25 @@ class ParamsStreamTest {
     void aReloadThatRemovesAValueEndsThatInstancesStreamsWithRemoved() throws Exception {
         try (Upstream up = echo();
                 Service svc = Service.start(config(up, "1h", "values: [ACME, INIT]"))) {
+            String both = URLEncoder.encode("ticker(symbol=INIT),clock", StandardCharsets.UTF_8);
             try (SseClient acme = SseClient.open(svc.client(), svc.uri("/api/sources/ticker/events?symbol=ACME"));
-                    SseClient init = SseClient.open(svc.client(), svc.uri("/api/sources/ticker/events?symbol=INIT"))) {
+                    SseClient init = SseClient.open(svc.client(), svc.uri("/api/sources/ticker/events?symbol=INIT"));
+                    SseClient mixed = SseClient.open(svc.client(), svc.uri("/api/events?sources=" + both))) {
                 assertEquals("snapshot", nextData(acme).event());
                 assertEquals("snapshot", nextData(init).event());
+                assertEquals("snapshot", nextData(mixed).event());
+                assertEquals("snapshot", nextData(mixed).event());
                 write(svc.configFile(), config(up, "1h", "values: [ACME]"));
                 Frame removed = nextData(init);
                 assertNotNull(removed, "no removed event");
                 assertEquals("removed", removed.event(), removed.toString());
                 Await.isTrue(init::ended, WAIT, "the removed instance's stream ends");
+                // on a multiplexed stream the instance is removed and the stream goes on with the rest
+                Frame gone = nextData(mixed);
+                assertNotNull(gone, "no removed event on the multiplexed stream");
+                assertEquals("removed", gone.event(), gone.toString());
+                assertTrue(gone.data().contains("ticker(symbol=INIT)"), gone.data());
+                assertTrue(!mixed.ended(), "the multiplexed stream goes on");
                 assertEquals(Set.of("ticker(symbol=ACME)"), states(svc).keySet());
                 assertEquals(400, svc.get("/api/sources/ticker?symbol=INIT").statusCode());
                 assertEquals(200, svc.get("/api/sources/ticker?symbol=ACME").statusCode());
