@@ -90,6 +90,64 @@ class ParamsStreamTest {
     }
 
     @Test
+    void aResumeOnTheMultiplexedStreamReplaysOnlyWhatAnInstanceMissed() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger(1);
+        try (Upstream up = new Upstream()
+                        .reply(Upstream.Reply.custom(exchange -> TransformTest.send(
+                                exchange,
+                                "application/json",
+                                exchange.getRequestURI().getPath().endsWith("ACME")
+                                        ? "{\"n\":" + n.get() + "}"
+                                        : "{\"fixed\":true}")));
+                Service svc = Service.start(config(up, "200ms", "values: [ACME, INIT]"))) {
+            String list = "ticker(symbol=ACME),clock,ticker(symbol=INIT)";
+            String path = "/api/events?sources=" + URLEncoder.encode(list, StandardCharsets.UTF_8);
+            String cursor;
+            try (SseClient sse = SseClient.open(svc.client(), svc.uri(path))) {
+                Frame last = null;
+                for (int i = 0; i < 3; i++) {
+                    last = nextData(sse);
+                    assertNotNull(last);
+                    assertEquals("snapshot", last.event(), last.toString());
+                }
+                cursor = last.id();
+            }
+            // while nobody listens the ACME instance changes twice (a poller keeps it live); INIT and clock do not
+            n.set(2);
+            Await.isTrue(
+                    () -> json(svc.get("/api/sources/ticker?symbol=ACME"))
+                                    .get("data")
+                                    .get("n")
+                                    .asInt()
+                            == 2,
+                    WAIT,
+                    "ACME at n=2");
+            n.set(3);
+            Await.isTrue(
+                    () -> json(svc.get("/api/sources/ticker?symbol=ACME"))
+                                    .get("data")
+                                    .get("n")
+                                    .asInt()
+                            == 3,
+                    WAIT,
+                    "ACME at n=3");
+            try (SseClient again = SseClient.open(svc.client(), svc.uri(path), "Last-Event-ID", cursor)) {
+                assertEquals(200, again.status());
+                for (int expected = 2; expected <= 3; expected++) {
+                    Frame f = nextData(again);
+                    assertNotNull(f, "replayed update " + expected);
+                    assertEquals("update", f.event(), f.toString());
+                    JsonNode env = MAPPER.readTree(f.data());
+                    assertEquals("ticker(symbol=ACME)", env.get("instance").asText(), f.data());
+                    assertEquals(expected, env.get("data").get("n").asInt(), f.data());
+                }
+                Frame quiet = again.nextEvent(Duration.ofMillis(800));
+                assertTrue(quiet == null || quiet.event() == null, "nothing for INIT or clock, got " + quiet);
+            }
+        }
+    }
+
+    @Test
     void idleInstancesStopPollingAndTheLeastRecentlyUsedIsEvictedBeyondMaxKeys() throws Exception {
         try (Upstream up = echo();
                 Service svc = Service.start(
