@@ -167,7 +167,7 @@ class ClusterParamsTest {
                     + ", c " + callsBy("node-c") + ")");
             // one call per interval per instance cluster-wide: about 6 each, never about 18
             for (long n : List.of(nycCalls, londonCalls, tokyoCalls)) {
-                assertTrue(n >= 4 && n <= 8, "calls per instance in 6 intervals: " + n);
+                assertTrue(n >= 4 && n <= 9, "calls per instance in 6 intervals: " + n); // 18 without the leases
             }
 
             // a change is fetched once and reaches every subscriber on every node, with the same id
