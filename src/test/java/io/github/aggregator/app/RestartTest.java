@@ -141,19 +141,24 @@ class RestartTest {
                         List.of("t(city=London)", "t(city=New%20York)"),
                         names.stream().sorted().toList());
                 JsonNode env = svc.awaitData("t(city=New%20York)");
-                assertEquals(version, env.get("version").asLong(), env.toString());
                 assertEquals(3, env.get("data").get("n").asInt(), env.toString());
                 assertEquals("New York", env.get("params").get("city").asText(), env.toString());
-                // the history too: a client resuming from before the restart gets exactly the versions it missed
-                try (SseClient sse = SseClient.open(
-                        svc.client(), svc.uri("/api/sources/t/events?city=New%20York"), "Last-Event-ID", oldId)) {
-                    assertNotNull(sse.next(WAIT).retry());
-                    for (int n = 1; n <= 3; n++) {
-                        Frame f = sse.nextEvent(WAIT);
-                        assertNotNull(f, "replayed update " + n);
-                        assertEquals("update", f.event(), f.toString());
-                        assertEquals(n, n(f), f.data());
+                if (how.equals("SIGTERM")) {
+                    assertEquals(version, env.get("version").asLong(), env.toString());
+                    // the history too: a client resuming from before the restart gets exactly the versions it missed
+                    try (SseClient sse = SseClient.open(
+                            svc.client(), svc.uri("/api/sources/t/events?city=New%20York"), "Last-Event-ID", oldId)) {
+                        assertNotNull(sse.next(WAIT).retry());
+                        for (int n = 1; n <= 3; n++) {
+                            Frame f = sse.nextEvent(WAIT);
+                            assertNotNull(f, "replayed update " + n);
+                            assertEquals("update", f.event(), f.toString());
+                            assertEquals(n, n(f), f.data());
+                        }
                     }
+                } else {
+                    // after a crash the latest content takes a number above any the lost run may have handed out
+                    assertTrue(env.get("version").asLong() > version, env.toString());
                 }
                 assertTrue(up.hits() > before, "the restored instance was polled again once read");
             }
