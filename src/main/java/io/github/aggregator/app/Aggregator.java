@@ -40,8 +40,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /** One running service: config, poller, store, hub and web server wired together. */
@@ -77,9 +79,10 @@ public final class Aggregator implements AutoCloseable {
         this.store = new SnapshotStore(
                 config.aggregator().historySize(), config.aggregator().historyMaxAge(), clock);
         // the durable store is opened and read while the web server is built; polling starts once it is in place
+        AtomicReference<Set<String>> restored = new AtomicReference<>(Set.of());
         Thread restoring = Thread.ofPlatform()
                 .name("store-open")
-                .start(() -> DurableStart.open(config, store, registry.enabled()));
+                .start(() -> restored.set(DurableStart.open(config, store, registry.enabled(), registry::allows)));
         this.hub = new Hub(
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
@@ -113,13 +116,15 @@ public final class Aggregator implements AutoCloseable {
             views.received(s);
             poller.observed(s.id());
         });
-        registry.instances().wire(this::instanceLive, s -> poller.start(List.of(s)), this::evicted);
+        // the instances the combined sources name exist from the start, so the cluster shares them from its first
+        // claim; they poll on demand, woken when a combination built from them is read or subscribed
+        registry.combinedInstances().forEach(name -> registry.lookup(name, Map.of()));
         HealthChecks.register(health, registry, store, poller, transport, () -> closed, () -> listening, this::port);
         // the shared state is read while the web server starts (the first cold start's two slowest steps overlap); a
         // request that comes before it arrives waits for it as for a first fetch (coldWait), never for the upstream
         Thread joining = Thread.ofPlatform()
                 .name("cluster-join")
-                .start(() -> transport.start(registry.enabled(), this::polledHere));
+                .start(() -> transport.start(registry.inForce(), this::polledHere));
         ServerSettings settings = ServerSettings.of(config.server(), config.serverYaml());
         this.limits = settings.limits();
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
@@ -147,10 +152,13 @@ public final class Aggregator implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // an instance whose snapshot and history were restored exists again (idle until read), so that it keeps them
+        restored.get().stream().filter(InstanceId::isInstance).forEach(name -> registry.lookup(name, Map.of()));
+        registry.instances().wire(this::instanceLive, this::created, this::evicted);
         // polling is scheduled before the server listens, so that the first request finds every source scheduled (and
         // can start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the
         // server
-        poller.start(registry.enabled());
+        poller.start(registry.inForce());
         try {
             server.start();
         } catch (RuntimeException e) {
@@ -166,6 +174,7 @@ public final class Aggregator implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        transport.retain(registry.inForce()); // with any instance a request made while the cluster was joined
         listening = true;
         this.watcher = new ConfigWatcher(config.file(), env, WATCH_PERIOD, this::apply);
         LOG.log(Level.INFO, StartLine.of(config, server, registry.enabled()));
@@ -242,8 +251,8 @@ public final class Aggregator implements AutoCloseable {
         });
         registry.replace(next.aggregator());
         Instances.Reconciled instances = registry.instances().reconcile(templatesById(next));
-        List<SourceConfig> kept = new ArrayList<>(after.values());
-        registry.instances().all().forEach(e -> kept.add(e.config()));
+        registry.combinedInstances().forEach(name -> registry.lookup(name, Map.of()));
+        List<SourceConfig> kept = registry.inForce();
         transport.retain(kept);
         for (String id : removed) {
             poller.stop(id);
@@ -283,20 +292,32 @@ public final class Aggregator implements AutoCloseable {
         return out;
     }
 
-    /** Whether instance {@code id} is read or subscribed now (an idle one may be evicted). */
+    /**
+     * Whether instance {@code id} may not be evicted now: it is read or subscribed, or a combined source in force
+     * names it (such an instance is kept for as long as the combination is in the config).
+     */
     private boolean instanceLive(String id) {
-        return hub.subscribers(id) > 0
-                || poller.state(id).map(Poller.State::active).orElse(false);
+        return views.subscribers(id) > 0
+                || poller.state(id).map(Poller.State::active).orElse(false)
+                || !registry.dependents(id).isEmpty();
+    }
+
+    /** A new instance: kept by the store (durably where there is a store), shared by the cluster, polled on demand. */
+    private void created(SourceConfig instance) {
+        List<SourceConfig> all = registry.inForce();
+        store.retain(all.stream().map(SourceConfig::id).toList());
+        transport.retain(all);
+        poller.start(List.of(instance));
     }
 
     /** An idle instance evicted to make room: it stops polling and its data goes. */
     private void evicted(SourceConfig instance) {
         poller.stop(instance.id());
         hub.remove(instance.id(), "instance evicted");
-        List<String> keep = new ArrayList<>();
-        registry.enabled().forEach(s -> keep.add(s.id()));
-        registry.instances().all().forEach(e -> keep.add(e.config().id()));
-        store.retain(keep);
+        views.removed(instance.id(), "instance evicted");
+        List<SourceConfig> all = registry.inForce();
+        store.retain(all.stream().map(SourceConfig::id).toList());
+        transport.retain(all);
         LOG.log(Level.DEBUG, "source " + instance.id() + ": evicted (least recently used idle instance)");
     }
 

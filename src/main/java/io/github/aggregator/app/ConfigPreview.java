@@ -55,23 +55,24 @@ final class ConfigPreview {
     }
 
     /**
-     * Previews {@code only} (null: every enabled source).
+     * Previews {@code only} (null: every enabled source; see {@link SourceRegistry#targets} for how a parametrised
+     * source is named and what {@code params} may give).
      *
-     * @return 0 when every source previewed has fresh data, 1 when one failed (or is stale), 2 when {@code only} is not
-     *     an enabled source
+     * @return 0 when every source previewed has fresh data, 1 when one failed (or is stale), 2 when {@code only} and
+     *     {@code params} name no enabled source or instance
      */
-    int run(String only) throws InterruptedException {
+    int run(String only, Map<String, String> params) throws InterruptedException {
         SourceRegistry registry = new SourceRegistry(config.aggregator());
-        List<SourceConfig> targets = new ArrayList<>();
-        if (only == null) {
-            targets.addAll(registry.enabled());
-        } else {
-            Optional<SourceConfig> s = registry.find(only);
-            if (s.isEmpty()) {
-                err.println("aggregator: check-config: no enabled source with id \"" + only + "\"");
+        List<SourceConfig> targets;
+        switch (registry.targets(only, params, true)) {
+            case SourceRegistry.NotChosen n -> {
+                err.println("aggregator: check-config: " + n.reason());
                 return 2;
             }
-            targets.add(s.get());
+            case SourceRegistry.Chosen c -> {
+                targets = c.sources();
+                c.notes().forEach(note -> err.println("aggregator: check-config: " + note));
+            }
         }
         Set<SourceConfig> upstreams = new LinkedHashSet<>();
         targets.forEach(t -> collectUpstreams(t, registry, upstreams));

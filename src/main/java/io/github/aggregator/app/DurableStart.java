@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * Puts the durable store beneath the snapshot store at start, and shows its state in {@code /observe/health}. A single
@@ -26,22 +27,28 @@ final class DurableStart {
 
     private DurableStart() {}
 
-    /** Opens the store and restores what it holds for {@code sources}; never throws, logs one line. */
-    static void open(ConfigFile config, SnapshotStore store, List<SourceConfig> sources) {
+    /**
+     * Opens the store and restores what it holds for {@code sources} and for the instances {@code instances} accepts;
+     * never throws, logs one line.
+     *
+     * @return the ids restored (empty without a store)
+     */
+    static Set<String> open(
+            ConfigFile config, SnapshotStore store, List<SourceConfig> sources, Predicate<String> instances) {
         Path dir = config.aggregator().dataDir();
         if (dir == null) {
             LOG.log(Level.INFO, "store: off (dataDir is empty): versions and history last as long as the process");
-            return;
+            return Set.of();
         }
         if (config.cluster() != null) {
             LOG.log(Level.DEBUG, "store: not used in the cluster mode; Redis holds the shared state");
-            return;
+            return Set.of();
         }
         long start = System.nanoTime();
         try {
             DurableStore durable = DurableStore.open(dir, RETRY);
             Set<String> restored =
-                    store.attach(durable, sources.stream().map(SourceConfig::id).toList());
+                    store.attach(durable, sources.stream().map(SourceConfig::id).toList(), instances);
             if (durable.problem() == null) {
                 // a first start (nothing to restore) keeps the log to its one start line
                 LOG.log(
@@ -49,9 +56,11 @@ final class DurableStart {
                         "store: " + durable.file() + ": restored " + restored.size() + " source(s) in "
                                 + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms");
             }
+            return restored;
         } catch (RuntimeException | LinkageError e) {
             // the store is a help, never a condition: without it the service runs in memory
             LOG.log(Level.WARNING, "store: could not be started (" + e + "); running in memory only");
+            return Set.of();
         }
     }
 

@@ -17,8 +17,8 @@ import java.util.logging.SimpleFormatter;
 import sun.misc.Signal;
 
 /**
- * Command line: {@code java -jar aggregator.jar [check-config [--fetch [--source ID]] | refresh [--source ID]] [--config
- * PATH]} (see {@link
+ * Command line: {@code java -jar aggregator.jar [check-config [--fetch [--source ID [--param NAME=VALUE]...]] | refresh
+ * [--source ID [--param NAME=VALUE]...]] [--config PATH]} (see {@link
  * #USAGE}). The config file is {@code --config}, else env {@code AGGREGATOR_CONFIG}, else {@code
  * config/application.yaml}. Exit codes: 2 for a bad command line or config, 1 when the server cannot start or a
  * refresh failed.
@@ -33,10 +33,11 @@ public final class Main {
     static final String USAGE = """
             usage: java -jar aggregator.jar [--config PATH]                 serve (the default)
                    java -jar aggregator.jar check-config [--config PATH]    validate the config file and exit
-                   java -jar aggregator.jar check-config --fetch [--source ID] [--config PATH]
+                   java -jar aggregator.jar check-config --fetch [--source ID [--param NAME=VALUE]...] [--config PATH]
                                                     also fetch each source once and print what it would serve
-                   java -jar aggregator.jar refresh [--source ID] [--config PATH]
+                   java -jar aggregator.jar refresh [--source ID [--param NAME=VALUE]...] [--config PATH]
                                                     fetch once, publish (to Redis when clustered), print, exit 0/1
+            A parametrised source is named --source weather --param city=NYC (or --source "weather(city=NYC)").
             The config file is --config, else env AGGREGATOR_CONFIG, else config/application.yaml.
             Env: PORT overrides server.port; AGGREGATOR_ADMIN_TOKEN sets admin.token; REDIS_URL turns on the cluster;
                  AGGREGATOR_LOG_FORMAT=json logs one JSON object per line.""";
@@ -74,6 +75,7 @@ public final class Main {
         String path = env.getOrDefault("AGGREGATOR_CONFIG", DEFAULT_CONFIG);
         String command = null;
         String only = null;
+        Map<String, String> params = new java.util.LinkedHashMap<>();
         boolean fetch = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -90,6 +92,22 @@ public final class Main {
                         return new Started(null, 2);
                     }
                     only = args[++i];
+                }
+                case "--param" -> {
+                    if (command == null || i + 1 >= args.length) {
+                        err.println("aggregator: --param NAME=VALUE goes with --source ID");
+                        return new Started(null, 2);
+                    }
+                    String pair = args[++i];
+                    int eq = pair.indexOf('=');
+                    if (eq <= 0) {
+                        err.println("aggregator: --param takes NAME=VALUE, got \"" + pair + "\"");
+                        return new Started(null, 2);
+                    }
+                    if (params.put(pair.substring(0, eq), pair.substring(eq + 1)) != null) {
+                        err.println("aggregator: --param " + pair.substring(0, eq) + " is given twice");
+                        return new Started(null, 2);
+                    }
                 }
                 case "--fetch" -> {
                     if (!"check-config".equals(command)) {
@@ -119,6 +137,10 @@ public final class Main {
             err.println("aggregator: --source ID goes with refresh or check-config --fetch");
             return new Started(null, 2);
         }
+        if (!params.isEmpty() && only == null) {
+            err.println("aggregator: --param NAME=VALUE goes with --source ID");
+            return new Started(null, 2);
+        }
         String logFormat = env.getOrDefault(LOG_FORMAT, "").trim().toLowerCase(Locale.ROOT);
         if (!List.of("", "text", "json").contains(logFormat)) {
             err.println("aggregator: " + LOG_FORMAT + " must be text or json, not \"" + env.get(LOG_FORMAT) + "\"");
@@ -139,7 +161,8 @@ public final class Main {
             LogConfig.configureRuntime();
             logToStderr(json); // stdout carries the results, one JSON line per source
             try {
-                return new Started(null, new OneShotRefresh(config, Clock.systemUTC(), System.out, err).run(only));
+                return new Started(
+                        null, new OneShotRefresh(config, Clock.systemUTC(), System.out, err).run(only, params));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return new Started(null, 1);
@@ -149,7 +172,8 @@ public final class Main {
             LogConfig.configureRuntime();
             logToStderr(json); // stdout carries the previews, one JSON line per source
             try {
-                return new Started(null, new ConfigPreview(config, Clock.systemUTC(), System.out, err).run(only));
+                return new Started(
+                        null, new ConfigPreview(config, Clock.systemUTC(), System.out, err).run(only, params));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return new Started(null, 1);

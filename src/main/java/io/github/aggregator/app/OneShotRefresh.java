@@ -12,7 +12,6 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import java.io.PrintStream;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,35 +42,28 @@ final class OneShotRefresh {
     }
 
     /**
-     * Runs the refresh of {@code only} (null: every enabled upstream source).
+     * Runs the refresh of {@code only} (null: every enabled upstream source; see {@link SourceRegistry#targets} for how
+     * an instance of a parametrised source is named with {@code params}).
      *
      * @return the exit code: 0 when every fetch succeeded (or was left to another instance), 1 otherwise, 2 when
      *     {@code only} is not a refreshable source
      */
-    int run(String only) throws InterruptedException {
+    int run(String only, Map<String, String> params) throws InterruptedException {
         SourceRegistry registry = new SourceRegistry(config.aggregator());
-        List<SourceConfig> targets = new ArrayList<>();
-        if (only == null) {
-            targets.addAll(registry.upstreams());
-        } else {
-            Optional<SourceConfig> s = registry.find(only);
-            if (s.isEmpty()) {
-                err.println("aggregator: refresh: no enabled source with id \"" + only + "\"");
+        List<SourceConfig> targets;
+        switch (registry.targets(only, params, false)) {
+            case SourceRegistry.NotChosen n -> {
+                err.println("aggregator: refresh: " + n.reason());
                 return 2;
             }
-            if (s.get().combined()) {
-                err.println("aggregator: refresh: \"" + only + "\" is combined; refresh its parts: "
-                        + String.join(", ", s.get().combine()));
-                return 2;
-            }
-            targets.add(s.get());
+            case SourceRegistry.Chosen c -> targets = c.sources();
         }
         SnapshotStore store = new SnapshotStore(config.aggregator().historySize());
         Map<String, Result> results = new LinkedHashMap<>();
         try (Pipeline pipeline = new Pipeline(registry, store, Aggregator.transport(config, store), clock);
                 ExecutorService fetches = Executors.newVirtualThreadPerTaskExecutor()) {
             // the shared state first, so versions continue from the cluster's
-            pipeline.transport().start(registry.enabled(), id -> true);
+            pipeline.transport().start(registry.inForce(), id -> true);
             Map<String, Future<Result>> running = new LinkedHashMap<>();
             for (SourceConfig s : targets) {
                 running.put(s.id(), fetches.submit(() -> refresh(pipeline, store, s)));

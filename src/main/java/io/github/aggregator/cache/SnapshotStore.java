@@ -73,20 +73,31 @@ public final class SnapshotStore {
      *
      * @return the ids restored
      */
-    public synchronized Set<String> attach(DurableStore durable, Collection<String> ids) {
+    public Set<String> attach(DurableStore durable, Collection<String> ids) {
+        return attach(durable, ids, id -> false);
+    }
+
+    /**
+     * As {@link #attach(DurableStore, Collection)}, also restoring (and keeping) every stored id that {@code also}
+     * accepts: the instances of parametrised sources, which exist only once someone names them.
+     */
+    public synchronized Set<String> attach(
+            DurableStore durable, Collection<String> ids, java.util.function.Predicate<String> also) {
         if (this.durable != null) {
             throw new IllegalStateException("a durable store is attached already");
         }
         this.durable = durable;
         durable.attach(this);
+        Set<String> kept = new java.util.HashSet<>(ids);
+        durable.restored().keySet().stream().filter(also).forEach(kept::add);
         Set<String> restored = new java.util.TreeSet<>();
-        durable.retain(ids);
+        durable.retain(kept);
         long base = durable.crashBase();
         if (base > 0) {
             raiseFloor(base + 1);
         }
         durable.restored().forEach((id, stored) -> {
-            if (ids.contains(id) && stored.latest().hasData()) {
+            if (kept.contains(id) && stored.latest().hasData()) {
                 entries.put(id, base == 0 ? restored(stored) : renumber(stored, base + 1));
                 restored.add(id);
             }

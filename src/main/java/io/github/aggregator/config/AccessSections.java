@@ -4,6 +4,7 @@ import io.github.aggregator.source.AccessConfig;
 import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.CorsConfig;
 import io.github.aggregator.source.Durations;
+import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.InvalidField;
 import io.github.aggregator.source.Scope;
 import io.github.aggregator.source.SourceConfig;
@@ -257,8 +258,12 @@ final class AccessSections {
             }
             if (s.access() == SourceConfig.Access.PUBLIC) {
                 for (String part : s.combine()) {
+                    String base = InstanceId.base(part); // an instance's access is its template's
                     boolean secret = aggregator.sources().stream()
-                            .anyMatch(p -> p.id().equals(part) && p.access() == SourceConfig.Access.TOKEN);
+                                    .anyMatch(p -> p.id().equals(base) && p.access() == SourceConfig.Access.TOKEN)
+                            || aggregator.templates().stream()
+                                    .anyMatch(
+                                            t -> t.id().equals(base) && t.base().access() == SourceConfig.Access.TOKEN);
                     if (secret) {
                         throw r.fail(
                                 sourceLine(aggregatorNode, s.id()),

@@ -98,7 +98,8 @@ final class AggregatorSection {
             }
         }
         if (!sources.isEmpty()) {
-            checkCombinations(sources, ((SequenceNode) fields.get("sources").getValueNode()).getValue());
+            sources = new Combinations(r, templates)
+                    .check(sources, ((SequenceNode) fields.get("sources").getValueNode()).getValue());
         }
         List<SourceTemplate> enabledTemplates = sources.stream()
                 .filter(s -> templates.containsKey(s) && s.enabled())
@@ -312,52 +313,5 @@ final class AggregatorSection {
                 null,
                 parts,
                 r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null));
-    }
-
-    /** Every part of a combined source exists, is enabled when the combination is, and no combination loops. */
-    private void checkCombinations(List<SourceConfig> sources, List<Node> nodes) {
-        Map<String, SourceConfig> byId = new LinkedHashMap<>();
-        sources.forEach(s -> byId.put(s.id(), s));
-        for (int i = 0; i < sources.size(); i++) {
-            SourceConfig s = sources.get(i);
-            for (String part : s.combine()) {
-                SourceConfig p = byId.get(part);
-                if (p != null && templates.containsKey(p)) {
-                    throw r.fail(
-                            YamlReader.line(nodes.get(i)),
-                            s.id(),
-                            "combine",
-                            "\"" + part + "\" has params: name one instance, e.g. " + part + "(name=value)");
-                }
-                if (p == null) {
-                    throw r.fail(YamlReader.line(nodes.get(i)), s.id(), "combine", "unknown source \"" + part + "\"");
-                }
-                if (s.enabled() && !p.enabled()) {
-                    throw r.fail(
-                            YamlReader.line(nodes.get(i)), s.id(), "combine", "source \"" + part + "\" is disabled");
-                }
-            }
-            List<String> cycle = cycleFrom(s.id(), byId, new ArrayList<>());
-            if (cycle != null) {
-                throw r.fail(YamlReader.line(nodes.get(i)), s.id(), "combine", "cycle " + String.join(" -> ", cycle));
-            }
-        }
-    }
-
-    private static List<String> cycleFrom(String id, Map<String, SourceConfig> byId, List<String> path) {
-        if (path.contains(id)) {
-            List<String> cycle = new ArrayList<>(path.subList(path.indexOf(id), path.size()));
-            cycle.add(id);
-            return cycle;
-        }
-        path.add(id);
-        for (String part : byId.get(id).combine()) {
-            List<String> found = cycleFrom(part, byId, path);
-            if (found != null) {
-                return found;
-            }
-        }
-        path.remove(path.size() - 1);
-        return null;
     }
 }

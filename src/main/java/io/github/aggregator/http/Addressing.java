@@ -65,6 +65,7 @@ final class Addressing {
                     List<String> all = req.query().all(key);
                     if (all.size() > 1) {
                         Problem.send(
+                                req,
                                 res,
                                 Status.BAD_REQUEST_400,
                                 "parameter \"" + Problem.echo(key) + "\" is given twice",
@@ -75,7 +76,7 @@ final class Addressing {
                 }
             }
         } catch (RuntimeException e) {
-            Problem.send(res, Status.BAD_REQUEST_400, "the query string cannot be decoded");
+            Problem.send(req, res, Status.BAD_REQUEST_400, "the query string cannot be decoded");
             return Optional.empty();
         }
         return source(req, res, name, query, caller);
@@ -96,13 +97,14 @@ final class Addressing {
             }
             case Instances.Unknown u ->
                 Problem.send(req, res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(u.id()) + "\"");
-            case Instances.Refused r -> Problem.send(res, Status.BAD_REQUEST_400, r.reason(), r.param());
+            case Instances.Refused r -> Problem.send(req, res, Status.BAD_REQUEST_400, r.reason(), r.param());
             case Instances.Full f -> {
                 res.header(
                         HeaderNames.RETRY_AFTER,
                         Long.toString(
                                 Math.max(1, f.template().base().idleAfter().toSeconds())));
                 Problem.send(
+                        req,
                         res,
                         Status.SERVICE_UNAVAILABLE_503,
                         "source \"" + f.template().id() + "\" has "

@@ -81,7 +81,7 @@ public final class AdminService implements HttpService {
     private void refresh(ServerRequest req, ServerResponse res, String only) throws InterruptedException {
         if (!authorized(req)) {
             res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
-            Problem.send(res, Status.UNAUTHORIZED_401, "a valid admin token is required (Authorization: Bearer)");
+            Problem.send(req, res, Status.UNAUTHORIZED_401, "a valid admin token is required (Authorization: Bearer)");
             return;
         }
         List<SourceConfig> targets = new ArrayList<>();
@@ -90,11 +90,12 @@ public final class AdminService implements HttpService {
         } else {
             Optional<SourceConfig> s = registry.find(only);
             if (s.isEmpty()) {
-                Problem.send(res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(only) + "\"");
+                Problem.send(req, res, Status.NOT_FOUND_404, "no source with id \"" + Problem.echo(only) + "\"");
                 return;
             }
             if (s.get().combined()) {
                 Problem.send(
+                        req,
                         res,
                         Status.BAD_REQUEST_400,
                         "\"" + only + "\" is combined; refresh its parts: "

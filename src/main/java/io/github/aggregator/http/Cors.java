@@ -48,7 +48,7 @@ public final class Cors implements Filter {
         }
         String allowed = origin.map(this::allowOrigin).orElse(null);
         if (preflight) {
-            preflight(res, allowed, requestMethod.get().trim());
+            preflight(req, res, allowed, requestMethod.get().trim());
             return;
         }
         if (allowed != null) {
@@ -58,13 +58,13 @@ public final class Cors implements Filter {
         chain.proceed();
     }
 
-    private void preflight(RoutingResponse res, String allowed, String method) {
+    private void preflight(RoutingRequest req, RoutingResponse res, String allowed, String method) {
         if (allowed == null) {
-            Problem.send(res, Status.FORBIDDEN_403, "cross-origin requests from this origin are not allowed");
+            Problem.send(req, res, Status.FORBIDDEN_403, "cross-origin requests from this origin are not allowed");
             return;
         }
         if (!method.equals("GET") && !method.equals("HEAD")) {
-            Problem.send(res, Status.FORBIDDEN_403, "cross-origin requests may only GET or HEAD");
+            Problem.send(req, res, Status.FORBIDDEN_403, "cross-origin requests may only GET or HEAD");
             return;
         }
         allow(res, allowed);

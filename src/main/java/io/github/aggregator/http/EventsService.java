@@ -103,7 +103,7 @@ public final class EventsService implements HttpService {
         String select = req.query().first("select").orElse("");
         String problem = FieldViews.problem(select);
         if (problem != null) {
-            Problem.send(res, Status.BAD_REQUEST_400, problem);
+            Problem.send(req, res, Status.BAD_REQUEST_400, problem);
             return;
         }
         if (guard.admit(req, res, caller, List.of(source.get()))) {
@@ -131,7 +131,10 @@ public final class EventsService implements HttpService {
             int max = registry.config().maxSourcesPerStream();
             if (listed.size() > max) {
                 Problem.send(
-                        res, Status.BAD_REQUEST_400, "at most " + max + " sources per stream, got " + listed.size());
+                        req,
+                        res,
+                        Status.BAD_REQUEST_400,
+                        "at most " + max + " sources per stream, got " + listed.size());
                 return;
             }
             // instances by their canonical names (a field view keeps its pointer), created on first use; a refused
@@ -156,7 +159,7 @@ public final class EventsService implements HttpService {
                     .filter(p -> p != null)
                     .findFirst();
             if (badField.isPresent()) {
-                Problem.send(res, Status.BAD_REQUEST_400, badField.get());
+                Problem.send(req, res, Status.BAD_REQUEST_400, badField.get());
                 return;
             }
             List<String> unknown = listed.stream()
@@ -166,6 +169,7 @@ public final class EventsService implements HttpService {
                     .toList();
             if (listed.isEmpty() || !unknown.isEmpty()) {
                 Problem.send(
+                        req,
                         res,
                         Status.BAD_REQUEST_400,
                         listed.isEmpty()
@@ -186,6 +190,7 @@ public final class EventsService implements HttpService {
         }
         if (ids.size() > registry.config().maxSourcesPerStream()) {
             Problem.send(
+                    req,
                     res,
                     Status.BAD_REQUEST_400,
                     "more than " + registry.config().maxSourcesPerStream() + " sources; list the ones you need");
@@ -198,7 +203,7 @@ public final class EventsService implements HttpService {
             ServerRequest req, ServerResponse res, List<String> ids, boolean multiplexed, Guard.Caller caller) {
         Optional<String> delta = req.query().first("delta").asOptional();
         if (delta.isPresent() && !delta.get().equals("json-patch")) {
-            Problem.send(res, Status.BAD_REQUEST_400, "delta must be json-patch");
+            Problem.send(req, res, Status.BAD_REQUEST_400, "delta must be json-patch");
             return;
         }
         String lastEventId = req.headers()
@@ -219,7 +224,7 @@ public final class EventsService implements HttpService {
                     hub, views, delta.isPresent() ? deltas : null, ids, multiplexed, client, config.heartbeat());
         } catch (Hub.LimitReached e) {
             res.header(HeaderNames.RETRY_AFTER, Long.toString(Math.max(1, retryMillis(config) / 1000)));
-            Problem.send(res, Status.SERVICE_UNAVAILABLE_503, e.getMessage());
+            Problem.send(req, res, Status.SERVICE_UNAVAILABLE_503, e.getMessage());
             return;
         }
         res.status(Status.OK_200);

@@ -15,25 +15,23 @@ final class Problem {
 
     private Problem() {}
 
-    /** As {@link #send(ServerResponse, Status, String)}, but without a body when {@code req} is a HEAD request. */
+    /**
+     * Answers {@code status} with a problem body, or, when {@code req} is a HEAD request, with the same status and
+     * headers and no body: bytes after a HEAD answer's head would be read as the next response on the connection.
+     */
     static void send(ServerRequest req, ServerResponse res, Status status, String detail) {
+        send(req, res, status, detail, null);
+    }
+
+    /** As {@link #send(ServerRequest, ServerResponse, Status, String)} with a {@code parameter} member naming it. */
+    static void send(ServerRequest req, ServerResponse res, Status status, String detail, String parameter) {
+        res.status(status);
+        res.headers().contentType(PROBLEM_JSON);
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
         if (req.prologue().method() == Method.HEAD) {
-            // a HEAD answer has no body: bytes after the head would be read as the next response on the connection
-            res.status(status);
-            res.headers().contentType(PROBLEM_JSON);
-            res.header(HeaderNames.CACHE_CONTROL, "no-store");
             res.send();
             return;
         }
-        send(res, status, detail);
-    }
-
-    static void send(ServerResponse res, Status status, String detail) {
-        send(res, status, detail, null);
-    }
-
-    /** As {@link #send(ServerResponse, Status, String)} with a {@code parameter} member naming the one at fault. */
-    static void send(ServerResponse res, Status status, String detail, String parameter) {
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("type", "about:blank");
         body.put("title", status.reasonPhrase());
@@ -42,9 +40,6 @@ final class Problem {
         if (parameter != null) {
             body.put("parameter", echo(parameter));
         }
-        res.status(status);
-        res.headers().contentType(PROBLEM_JSON);
-        res.header(HeaderNames.CACHE_CONTROL, "no-store");
         res.send(Json.bytes(body));
     }
 

@@ -216,6 +216,29 @@ public record SourceConfig(
                 budget);
     }
 
+    /** This combined source with {@code parts} (e.g. instance names in their canonical form) as its parts. */
+    public SourceConfig withCombine(List<String> parts) {
+        return new SourceConfig(
+                id,
+                url,
+                interval,
+                timeout,
+                headers,
+                select,
+                enabled,
+                maxBodySize,
+                transform,
+                format,
+                poll,
+                idleAfter,
+                minInterval,
+                maxBackoff,
+                parts,
+                access,
+                auth,
+                budget);
+    }
+
     /**
      * {@code d * n}, like {@link Duration#multipliedBy} (ArithmeticException on overflow) but without its BigDecimal
      * arithmetic, whose class initialization alone cost ~15 ms on the path to the service's first answer.

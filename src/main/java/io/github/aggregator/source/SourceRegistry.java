@@ -1,5 +1,6 @@
 package io.github.aggregator.source;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +80,103 @@ public final class SourceRegistry {
             }
         }
         return instances.resolve(template.get(), given);
+    }
+
+    /** The instances the enabled combined sources name as parts, in canonical form, each once. */
+    public List<String> combinedInstances() {
+        return config.enabledSources().stream()
+                .flatMap(s -> s.combine().stream())
+                .filter(InstanceId::isInstance)
+                .distinct()
+                .toList();
+    }
+
+    /**
+     * Whether {@code name} is the canonical name of an instance that its (enabled) template allows now; creates
+     * nothing. A stored snapshot under such a name may be restored.
+     */
+    public boolean allows(String name) {
+        if (!InstanceId.isInstance(name)) {
+            return false;
+        }
+        try {
+            InstanceId.Parts parts = InstanceId.parse(name);
+            return template(parts.base())
+                    .map(t -> t.resolve(parts.params()) instanceof SourceTemplate.Instance i && i.id().equals(name))
+                    .orElse(false);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** Every enabled source and every instance there is now: what is polled, stored and shared. */
+    public List<SourceConfig> inForce() {
+        List<SourceConfig> out = new ArrayList<>(config.enabledSources());
+        instances.all().forEach(e -> out.add(e.config()));
+        return out;
+    }
+
+    /** The sources a one-off command acts on, or why it cannot (one line). */
+    public sealed interface Targets {}
+
+    /** The sources chosen, with {@code notes}: one line for each parametrised source left out, saying how to name it. */
+    public record Chosen(List<SourceConfig> sources, List<String> notes) implements Targets {}
+
+    /** Refused: {@code reason} is one line naming the source, and the parameter at fault where one is. */
+    public record NotChosen(String reason) implements Targets {}
+
+    /**
+     * The sources a one-off command (the preview of {@code check-config --fetch}, the {@code refresh} command) acts
+     * on: the one named {@code only} (a plain or combined source, {@code weather(city=NYC)}, or a parametrised source
+     * with {@code params}, each missing parameter taken from its default), or, when {@code only} is null, every enabled
+     * source. A parametrised source is acted on only when named: the whole run leaves it out with a note. The
+     * instances named (and those the combined sources name) are created in this registry, as the service would.
+     *
+     * @param combinedToo whether combined sources are acted on (a refresh fetches upstreams only)
+     */
+    public Targets targets(String only, Map<String, String> params, boolean combinedToo) {
+        combinedInstances().forEach(name -> lookup(name, Map.of()));
+        if (only == null) {
+            if (!params.isEmpty()) {
+                return new NotChosen("--param goes with --source ID");
+            }
+            List<SourceConfig> all = combinedToo ? enabled() : upstreams();
+            List<String> notes = new ArrayList<>();
+            for (SourceTemplate t : config.templates()) {
+                notes.add("\"" + t.id() + "\" has params: name one instance with --source " + t.id() + " "
+                        + paramHint(t));
+            }
+            return new Chosen(all, notes);
+        }
+        Instances.Lookup found = lookup(only, params);
+        return switch (found) {
+            case Instances.Found f
+            when f.entry().config().combined() && !combinedToo ->
+                new NotChosen("\"" + only + "\" is combined; refresh its parts: "
+                        + String.join(", ", f.entry().config().combine()));
+            case Instances.Found f -> new Chosen(List.of(f.entry().config()), List.of());
+            case Instances.Unknown u -> new NotChosen("no enabled source with id \"" + u.id() + "\"");
+            case Instances.Refused r
+            when r.param() != null && template(InstanceId.base(only)).isPresent() -> {
+                SourceTemplate t = template(InstanceId.base(only)).get();
+                yield new NotChosen("source \"" + t.id() + "\": " + r.reason()
+                        + (r.reason().endsWith("is required") ? "; add " + paramHint(t) : ""));
+            }
+            case Instances.Refused r -> new NotChosen("source \"" + InstanceId.base(only) + "\": " + r.reason());
+            case Instances.Full f -> new NotChosen("source \"" + f.template().id() + "\" has no room for an instance");
+        };
+    }
+
+    /** {@code --param city=VALUE --param units=VALUE}, each with its allowed values or pattern. */
+    private static String paramHint(SourceTemplate t) {
+        List<String> hints = new ArrayList<>();
+        for (ParamRule p : t.params()) {
+            String allowed =
+                    p.values().isEmpty() ? "matching " + p.pattern() : "one of " + String.join(", ", p.values());
+            hints.add("--param " + p.name() + "=VALUE (" + allowed + (p.dflt() == null ? "" : ", default " + p.dflt())
+                    + ")");
+        }
+        return String.join(" ", hints);
     }
 
     /** Every enabled source, in file order (not the templates nor their instances). */

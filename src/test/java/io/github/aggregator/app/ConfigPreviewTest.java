@@ -253,12 +253,130 @@ class ConfigPreviewTest {
         }
     }
 
+    /** An upstream that answers with the query it was asked for. */
+    private static Upstream echo() {
+        return new Upstream().reply(Upstream.Reply.custom(exchange -> {
+            byte[] body = Json.MAPPER
+                    .createObjectNode()
+                    .put("query", exchange.getRequestURI().getRawQuery())
+                    .toString()
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        }));
+    }
+
+    private static long asked(Upstream up, String query) {
+        return up.requests().stream()
+                .filter(r -> query.equals(r.uri().getRawQuery()))
+                .count();
+    }
+
+    @Test
+    void aParametrisedSourceIsPreviewedOneInstanceAtATime() throws Exception {
+        try (Upstream up = echo()) {
+            String yaml = """
+                    aggregator:
+                      sources:
+                        - id: plain
+                          url: %1$s/plain
+                        - id: weather
+                          url: %1$s/forecast?city={city}&units={units}
+                          params:
+                            city:
+                              values: [NYC, London]
+                            units:
+                              values: [metric, imperial]
+                              default: metric
+                        - id: zone
+                          url: %1$s/zone?tz={tz}
+                          params:
+                            tz:
+                              pattern: "[A-Za-z/]{1,30}"
+                              default: UTC
+                        - id: board
+                          combine: ["weather(city=London)", plain]
+                    """.formatted(up.url());
+
+            Run nyc = preview(yaml, Map.of(), "--source", "weather", "--param", "city=NYC");
+            assertEquals(0, nyc.exit(), nyc.stdout() + nyc.stderr());
+            JsonNode line = nyc.lines().get("weather(city=NYC;units=metric)");
+            assertEquals("ok", line.get("result").asText(), nyc.stdout());
+            assertEquals("weather", line.get("envelope").get("id").asText(), nyc.stdout());
+            assertEquals("NYC", line.get("envelope").get("params").get("city").asText(), nyc.stdout());
+            assertEquals(
+                    "city=NYC&units=metric",
+                    line.get("envelope").get("data").get("query").asText());
+            assertEquals(1, nyc.lines().size(), nyc.stdout());
+            assertEquals(1, asked(up, "city=NYC&units=metric"));
+            assertEquals(1, up.hits(), "only the instance named is fetched");
+
+            Run canonical = preview(yaml, Map.of(), "--source", "weather(city=London;units=imperial)");
+            assertEquals(0, canonical.exit(), canonical.stderr());
+            assertEquals(
+                    List.of("weather(city=London;units=imperial)"),
+                    List.copyOf(canonical.lines().keySet()));
+
+            Run byDefault = preview(yaml, Map.of(), "--source", "zone");
+            assertEquals(0, byDefault.exit(), byDefault.stderr());
+            assertEquals(List.of("zone(tz=UTC)"), List.copyOf(byDefault.lines().keySet()));
+
+            Run combined = preview(yaml, Map.of(), "--source", "board");
+            assertEquals(0, combined.exit(), combined.stderr());
+            JsonNode board = combined.lines().get("board").get("envelope").get("data");
+            assertEquals(
+                    "city=London&units=metric",
+                    board.get("weather(city=London;units=metric)").get("query").asText());
+
+            int before = up.hits();
+            Run paris = preview(yaml, Map.of(), "--source", "weather", "--param", "city=Paris");
+            assertEquals(2, paris.exit());
+            assertEquals(
+                    "aggregator: check-config: source \"weather\": parameter \"city\" must be one of NYC, London",
+                    paris.stderr().strip());
+            Run missing = preview(yaml, Map.of(), "--source", "weather");
+            assertEquals(2, missing.exit());
+            assertEquals(
+                    "aggregator: check-config: source \"weather\": parameter \"city\" is required; add --param"
+                            + " city=VALUE (one of NYC, London) --param units=VALUE (one of metric, imperial,"
+                            + " default metric)",
+                    missing.stderr().strip());
+            Run unknown = preview(yaml, Map.of(), "--source", "weather", "--param", "city=NYC", "--param", "zone=1");
+            assertEquals(2, unknown.exit());
+            assertEquals(
+                    "aggregator: check-config: source \"weather\": unknown parameter \"zone\" for source \"weather\"",
+                    unknown.stderr().strip());
+            Run plainWithParam = preview(yaml, Map.of(), "--source", "plain", "--param", "city=NYC");
+            assertEquals(2, plainWithParam.exit());
+            assertTrue(plainWithParam.stderr().contains("takes no parameters"), plainWithParam.stderr());
+            assertEquals(before, up.hits(), "a refused preview fetches nothing");
+
+            // every source: the templates are left out, each with a line saying how to name an instance
+            Run all = preview(yaml, Map.of());
+            assertEquals(0, all.exit(), all.stderr());
+            assertEquals(List.of("plain", "board"), List.copyOf(all.lines().keySet()));
+            assertTrue(
+                    all.stderr()
+                            .contains("aggregator: check-config: \"weather\" has params: name one instance with"
+                                    + " --source weather --param city=VALUE"),
+                    all.stderr());
+            assertTrue(all.stderr().contains("\"zone\" has params"), all.stderr());
+        }
+    }
+
     @Test
     void fetchAndSourceGoOnlyWithTheirCommands() {
         for (String[] args : List.of(
                 new String[] {"--fetch"},
                 new String[] {"refresh", "--fetch"},
                 new String[] {"check-config", "--source", "quote"},
+                new String[] {"check-config", "--fetch", "--param", "city=NYC"},
+                new String[] {"check-config", "--fetch", "--source", "weather", "--param", "city"},
+                new String[] {"check-config", "--fetch", "--source", "weather", "--param", "=NYC"},
+                new String[] {"check-config", "--fetch", "--source", "weather", "--param", "c=1", "--param", "c=2"},
+                new String[] {"check-config", "--fetch", "--source", "weather", "--param"},
                 new String[] {"--source", "quote", "check-config"})) {
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             Main.Started started = Main.start(args, Map.of(), new PrintStream(err, true, StandardCharsets.UTF_8));

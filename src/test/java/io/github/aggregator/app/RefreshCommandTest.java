@@ -114,6 +114,36 @@ class RefreshCommandTest {
     }
 
     @Test
+    void anInstanceIsRefreshedByItsParametersAndARefusedValueFetchesNothing() throws Exception {
+        try (Upstream up = new Upstream().json("{\"price\":7}")) {
+            String yaml = """
+                    aggregator:
+                      sources:
+                        - id: quote
+                          url: %s/quote?symbol={symbol}
+                          interval: 1h
+                          params:
+                            symbol:
+                              values: [ACME, INIT]
+                    """.formatted(up.url());
+            Run one = refresh(yaml, Map.of(), "--source", "quote", "--param", "symbol=INIT");
+            assertEquals(0, one.exit(), one.stderr());
+            assertEquals(1, one.lines().size(), one.lines().toString());
+            assertEquals("quote(symbol=INIT)", one.lines().get(0).get("id").asText());
+            assertEquals("changed", one.lines().get(0).get("result").asText());
+            assertEquals(7, one.lines().get(0).get("data").get("price").asInt());
+            assertEquals("symbol=INIT", up.requests().get(0).uri().getRawQuery());
+
+            Run refused = refresh(yaml, Map.of(), "--source", "quote", "--param", "symbol=EVIL");
+            assertEquals(2, refused.exit());
+            assertTrue(
+                    refused.stderr().contains("source \"quote\": parameter \"symbol\" must be one of ACME, INIT"),
+                    refused.stderr());
+            assertEquals(1, up.hits(), "a refused value fetches nothing");
+        }
+    }
+
+    @Test
     void clusteredItWritesToRedisPublishesAndLeavesHeldSourcesAlone() throws Exception {
         try (RedisServer redis = RedisServer.start();
                 Upstream good = new Upstream().json("{\"price\":42}");

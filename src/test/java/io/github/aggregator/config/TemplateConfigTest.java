@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceTemplate;
 import io.github.aggregator.testing.ConfigSchema;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,6 +81,66 @@ class TemplateConfigTest {
                 source("https://x.example/?c={city}", "      params:\n        city:\n          valuez: [NYC]\n"),
                 "valuez",
                 "unknown field in parameter");
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    /** A template over cities and units (default metric), a plain source, and a combined source listing {@code parts}. */
+    private static String combining(String parts, String templateExtra) {
+        return "aggregator:\n  sources:\n"
+                + "    - id: weather\n      url: https://x.example/?c={city}&u={units}\n      interval: 60s\n"
+                + "      params:\n        city:\n          values: [NYC, London, New York]\n"
+                + "        units:\n          values: [metric, imperial]\n          default: metric\n"
+                + templateExtra
+                + "    - id: plain\n      url: https://x.example/plain\n"
+                + "    - id: board\n      combine: " + parts + "\n";
+    }
+
+    @Test
+    void aCombinedSourceNamesInstancesInAnyFormAndKeepsTheirCanonicalNames() throws IOException {
+        ConfigFile c = ConfigSchema.load(
+                write(combining(
+                        "[\"weather(units=imperial;city=NYC)\", \"weather(city=New York)\", "
+                                + "\"weather(city=London;units=metric)\", plain]",
+                        "")),
+                Map.of());
+        SourceConfig board = c.aggregator().sources().stream()
+                .filter(s -> s.id().equals("board"))
+                .findFirst()
+                .orElseThrow();
+        assertEquals(
+                List.of(
+                        "weather(city=NYC;units=imperial)",
+                        "weather(city=New%20York;units=metric)",
+                        "weather(city=London;units=metric)",
+                        "plain"),
+                board.combine());
+    }
+
+    @Test
+    void aCombinedSourceNamingABadInstanceIsRefusedInOneLine() throws IOException {
+        refusedCombine(combining("[\"weather(city=Paris)\"]", ""), "\"city\" must be one of NYC, London, New York");
+        refusedCombine(combining("[\"weather(city=NYC;zone=1)\"]", ""), "unknown parameter \"zone\"");
+        refusedCombine(combining("[\"weather(units=metric)\"]", ""), "parameter \"city\" is required");
+        refusedCombine(combining("[weather]", ""), "has params: name one instance");
+        refusedCombine(combining("[\"plain(x=1)\"]", ""), "source \"plain\" takes no parameters");
+        refusedCombine(combining("[\"nothing(city=NYC)\"]", ""), "unknown source \"nothing\"");
+        refusedCombine(combining("[\"weather(city=NYC\"]", ""), "an instance is written id(name=value;...)");
+        refusedCombine(
+                combining("[\"weather(city=NYC)\", \"weather(units=metric;city=NYC)\"]", ""),
+                "lists \"weather(city=NYC;units=metric)\" twice");
+        refusedCombine(
+                combining("[\"weather(city=NYC)\", \"weather(city=London)\"]", "      maxKeys: 1\n"),
+                "more instances of \"weather\" than its maxKeys (1)");
+        refusedCombine(combining("[\"weather(city=NYC)\"]", "      enabled: false\n"), "\"weather\" is disabled");
+    }
+
+    private void refusedCombine(String yaml, String reason) throws IOException {
+        Path file = write(yaml);
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigSchema.load(file, Map.of()), yaml);
+        assertEquals("board", e.source(), e.getMessage());
+        assertEquals("combine", e.field(), e.getMessage());
+        assertTrue(e.reason().contains(reason), e.getMessage());
+        assertTrue(e.line() > 0, e.getMessage());
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
     }
 

@@ -95,6 +95,12 @@ class HostileInputTest {
                       poll: on-demand
                     - id: board
                       combine: [open]
+                    - id: town
+                      url: %1$s/town?city={city}
+                      interval: 1h
+                      params:
+                        city:
+                          values: [Oslo, Rome]
                 access:
                   keys:
                     - key: ${KEY}
@@ -265,6 +271,8 @@ class HostileInputTest {
                 "/api/sources/open",
                 "/api/sources/secret",
                 "/api/sources/open/events",
+                "/api/sources/town?city=Paris",
+                "/api/sources/town(city=Nowhere)/events",
                 "/api/events?sources=open",
                 "/api/refresh",
                 "/api/refresh/open",

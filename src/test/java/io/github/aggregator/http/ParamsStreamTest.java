@@ -90,6 +90,64 @@ class ParamsStreamTest {
     }
 
     @Test
+    void aResumeOnTheMultiplexedStreamReplaysOnlyWhatAnInstanceMissed() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger(1);
+        try (Upstream up = new Upstream()
+                        .reply(Upstream.Reply.custom(exchange -> TransformTest.send(
+                                exchange,
+                                "application/json",
+                                exchange.getRequestURI().getPath().endsWith("ACME")
+                                        ? "{\"n\":" + n.get() + "}"
+                                        : "{\"fixed\":true}")));
+                Service svc = Service.start(config(up, "200ms", "values: [ACME, INIT]"))) {
+            String list = "ticker(symbol=ACME),clock,ticker(symbol=INIT)";
+            String path = "/api/events?sources=" + URLEncoder.encode(list, StandardCharsets.UTF_8);
+            String cursor;
+            try (SseClient sse = SseClient.open(svc.client(), svc.uri(path))) {
+                Frame last = null;
+                for (int i = 0; i < 3; i++) {
+                    last = nextData(sse);
+                    assertNotNull(last);
+                    assertEquals("snapshot", last.event(), last.toString());
+                }
+                cursor = last.id();
+            }
+            // while nobody listens the ACME instance changes twice (a poller keeps it live); INIT and clock do not
+            n.set(2);
+            Await.isTrue(
+                    () -> json(svc.get("/api/sources/ticker?symbol=ACME"))
+                                    .get("data")
+                                    .get("n")
+                                    .asInt()
+                            == 2,
+                    WAIT,
+                    "ACME at n=2");
+            n.set(3);
+            Await.isTrue(
+                    () -> json(svc.get("/api/sources/ticker?symbol=ACME"))
+                                    .get("data")
+                                    .get("n")
+                                    .asInt()
+                            == 3,
+                    WAIT,
+                    "ACME at n=3");
+            try (SseClient again = SseClient.open(svc.client(), svc.uri(path), "Last-Event-ID", cursor)) {
+                assertEquals(200, again.status());
+                for (int expected = 2; expected <= 3; expected++) {
+                    Frame f = nextData(again);
+                    assertNotNull(f, "replayed update " + expected);
+                    assertEquals("update", f.event(), f.toString());
+                    JsonNode env = MAPPER.readTree(f.data());
+                    assertEquals("ticker(symbol=ACME)", env.get("instance").asText(), f.data());
+                    assertEquals(expected, env.get("data").get("n").asInt(), f.data());
+                }
+                Frame quiet = again.nextEvent(Duration.ofMillis(800));
+                assertTrue(quiet == null || quiet.event() == null, "nothing for INIT or clock, got " + quiet);
+            }
+        }
+    }
+
+    @Test
     void idleInstancesStopPollingAndTheLeastRecentlyUsedIsEvictedBeyondMaxKeys() throws Exception {
         try (Upstream up = echo();
                 Service svc = Service.start(
@@ -133,15 +191,25 @@ class ParamsStreamTest {
     void aReloadThatRemovesAValueEndsThatInstancesStreamsWithRemoved() throws Exception {
         try (Upstream up = echo();
                 Service svc = Service.start(config(up, "1h", "values: [ACME, INIT]"))) {
+            String both = URLEncoder.encode("ticker(symbol=INIT),clock", StandardCharsets.UTF_8);
             try (SseClient acme = SseClient.open(svc.client(), svc.uri("/api/sources/ticker/events?symbol=ACME"));
-                    SseClient init = SseClient.open(svc.client(), svc.uri("/api/sources/ticker/events?symbol=INIT"))) {
+                    SseClient init = SseClient.open(svc.client(), svc.uri("/api/sources/ticker/events?symbol=INIT"));
+                    SseClient mixed = SseClient.open(svc.client(), svc.uri("/api/events?sources=" + both))) {
                 assertEquals("snapshot", nextData(acme).event());
                 assertEquals("snapshot", nextData(init).event());
+                assertEquals("snapshot", nextData(mixed).event());
+                assertEquals("snapshot", nextData(mixed).event());
                 write(svc.configFile(), config(up, "1h", "values: [ACME]"));
                 Frame removed = nextData(init);
                 assertNotNull(removed, "no removed event");
                 assertEquals("removed", removed.event(), removed.toString());
                 Await.isTrue(init::ended, WAIT, "the removed instance's stream ends");
+                // on a multiplexed stream the instance is removed and the stream goes on with the rest
+                Frame gone = nextData(mixed);
+                assertNotNull(gone, "no removed event on the multiplexed stream");
+                assertEquals("removed", gone.event(), gone.toString());
+                assertTrue(gone.data().contains("ticker(symbol=INIT)"), gone.data());
+                assertTrue(!mixed.ended(), "the multiplexed stream goes on");
                 assertEquals(Set.of("ticker(symbol=ACME)"), states(svc).keySet());
                 assertEquals(400, svc.get("/api/sources/ticker?symbol=INIT").statusCode());
                 assertEquals(200, svc.get("/api/sources/ticker?symbol=ACME").statusCode());

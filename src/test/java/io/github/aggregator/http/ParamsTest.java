@@ -13,9 +13,14 @@ import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
 import io.github.aggregator.testing.Upstream;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -169,6 +174,69 @@ class ParamsTest {
     }
 
     @Test
+    void underLoadEachInstanceIsCalledOncePerIntervalWhateverItsPollersAndSubscribers() throws Exception {
+        try (Upstream up = echo();
+                Service svc = Service.start(weather(up, "500ms"))) {
+            List<String> keys = List.of("city=NYC", "city=London", "city=Tokyo", "city=NYC&units=imperial");
+            List<SseClient> streams = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicBoolean polling = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger bad = new java.util.concurrent.atomic.AtomicInteger();
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 40; i++) {
+                    SseClient sse = SseClient.open(
+                            svc.client(), svc.uri("/api/sources/weather/events?" + keys.get(i % keys.size())));
+                    assertEquals(200, sse.status());
+                    streams.add(sse);
+                }
+                for (SseClient sse : streams) {
+                    assertNotNull(nextData(sse));
+                }
+                // 100 pollers, 25 on each key, each reading as fast as the answers come
+                for (int i = 0; i < 100; i++) {
+                    String key = keys.get(i % keys.size());
+                    pool.submit(() -> {
+                        while (polling.get()) {
+                            HttpResponse<String> r = svc.get("/api/sources/weather?" + key);
+                            reads.incrementAndGet();
+                            if (r.statusCode() != 200) {
+                                bad.incrementAndGet();
+                            }
+                        }
+                        return null;
+                    });
+                }
+                Thread.sleep(500); // one interval for every poller to be under way
+                Map<String, Long> before = new java.util.TreeMap<>();
+                keys.forEach(k -> before.put(k, hits(up, upstreamQuery(k))));
+                Thread.sleep(6 * 500);
+                Map<String, Long> during = new java.util.TreeMap<>();
+                keys.forEach(k -> during.put(k, hits(up, upstreamQuery(k)) - before.get(k)));
+                polling.set(false);
+                System.out.println("upstream calls per instance in 6 intervals under " + reads.get()
+                        + " reads and 40 streams: " + during);
+                assertEquals(0, bad.get(), "every read answered 200");
+                assertTrue(reads.get() > 200, "the pollers really polled: " + reads.get());
+                for (Map.Entry<String, Long> e : during.entrySet()) {
+                    assertTrue(e.getValue() >= 4 && e.getValue() <= 8, "calls for " + e.getKey() + ": " + e.getValue());
+                }
+                assertEquals(
+                        keys.stream().mapToLong(k -> hits(up, upstreamQuery(k))).sum(),
+                        up.hits(),
+                        "no upstream call for anything else");
+            } finally {
+                polling.set(false);
+                streams.forEach(SseClient::close);
+            }
+        }
+    }
+
+    /** The query the upstream receives for a request's {@code key} (units defaults to metric). */
+    private static String upstreamQuery(String key) {
+        return key.contains("units") ? key : key + "&units=metric";
+    }
+
+    @Test
     void refusedParametersAnswer400NamingTheParameterAndReachNoUpstream() throws Exception {
         try (Upstream up = echo();
                 Service svc = Service.start(weather(up, "1h"))) {
@@ -236,6 +304,32 @@ class ParamsTest {
         }
     }
 
+    /**
+     * Sends {@code HEAD path} and then {@code GET /api/sources} on one connection, and returns everything read until
+     * the second answer's head is complete: a HEAD answer with a body would put that body before the second status
+     * line.
+     */
+    static String headThenGet(Service svc, String path) throws Exception {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), svc.port())) {
+            socket.setSoTimeout(5000);
+            String requests = "HEAD " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                    + "GET /api/sources HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+            socket.getOutputStream().write(requests.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            StringBuilder got = new StringBuilder();
+            int heads = 0;
+            int c;
+            while (heads < 2 && (c = in.read()) >= 0) {
+                got.append((char) c);
+                if (got.length() >= 4 && got.substring(got.length() - 4).equals("\r\n\r\n")) {
+                    heads++;
+                }
+            }
+            return got.toString();
+        }
+    }
+
     @Test
     void beyondMaxKeysLiveInstancesTheNextGets503AndTheLiveOnesStay() throws Exception {
         try (Upstream up = echo();
@@ -253,6 +347,22 @@ class ParamsTest {
                         full.headers().firstValue("Content-Type").orElse(""));
                 assertTrue(full.body().contains("2 live instances"), full.body());
                 assertEquals(0, hits(up, "city=Tokyo&units=metric"));
+                // HEAD: the same status and headers, and no body (the next answer on the connection follows at once)
+                String full503 = headThenGet(svc, "/api/sources/weather?city=Tokyo");
+                assertTrue(full503.startsWith("HTTP/1.1 503 "), full503);
+                assertTrue(full503.toLowerCase(java.util.Locale.ROOT).contains("\r\nretry-after: "), full503);
+                assertTrue(full503.contains("\r\n\r\nHTTP/1.1 200 "), "a body after the HEAD answer: " + full503);
+                for (String bad : List.of(
+                        "/api/sources/weather?city=Paris",
+                        "/api/sources/weather",
+                        "/api/sources/weather(city=NYC)?city=NYC",
+                        "/api/sources/weather?city=NYC&city=London",
+                        "/api/sources/weather?city=NYC&zone=1")) {
+                    String head = headThenGet(svc, bad);
+                    assertTrue(head.startsWith("HTTP/1.1 400 "), bad + ": " + head);
+                    assertTrue(head.contains("application/problem+json"), head);
+                    assertTrue(head.contains("\r\n\r\nHTTP/1.1 200 "), "a body after the HEAD answer: " + head);
+                }
                 assertEquals(200, svc.get("/api/sources/weather?city=NYC").statusCode());
                 assertEquals(200, svc.get("/api/sources/weather?city=London").statusCode());
             } finally {
