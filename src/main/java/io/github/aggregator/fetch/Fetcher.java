@@ -2,9 +2,9 @@ package io.github.aggregator.fetch;
 
 import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.fetch.auth.UpstreamAuth;
+import io.github.aggregator.fetch.budget.Budgets;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
-import io.helidon.common.buffers.DataReader;
 import io.helidon.http.DateTime;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -16,15 +16,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigInteger;
-import java.net.ConnectException;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -41,11 +37,6 @@ public final class Fetcher {
     private static final int MAX_REDIRECTS = 5;
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
     private static final Duration MAX_RETRY_AFTER = Duration.ofHours(24);
-    private static final String UNRESOLVED_HOST = "Failed to get address for host ";
-    /** Helidon's messages for a header block over its limit and for a status line that is not HTTP. */
-    private static final String HEADERS_TOO_LARGE = "Header size exceeded";
-
-    private static final String NOT_HTTP = "http response did not";
 
     private final SourceConfig source;
     private final String userAgent;
@@ -53,6 +44,7 @@ public final class Fetcher {
     private final InstantSource clock;
     private final WebClient client;
     private final UpstreamAuth auth;
+    private final Budgets.Gate gate;
     // when the upstream's rate-limit headers last said none remain: no request before this; null when they did not
     private volatile Instant quietUntil;
     // validators of the last good response, sent back as a conditional request
@@ -75,7 +67,25 @@ public final class Fetcher {
      * @param tokens the service's OAuth2 tokens
      */
     public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, InstantSource clock, Tokens tokens) {
+        this(source, userAgent, selfBase, clock, tokens, Budgets.Gate.OPEN);
+    }
+
+    /**
+     * A fetcher that asks {@code gate} before every request it sends (the first, each redirect, the retry after a
+     * renewed token, and a token request to the API's own host): when the source's budget allows none, the fetch ends
+     * as {@link FetchResult.Deferred} without sending it.
+     *
+     * @param gate the source's request budget
+     */
+    public Fetcher(
+            SourceConfig source,
+            String userAgent,
+            Supplier<URI> selfBase,
+            InstantSource clock,
+            Tokens tokens,
+            Budgets.Gate gate) {
         this.source = source;
+        this.gate = gate;
         this.auth = UpstreamAuth.of(source.auth(), tokens);
         this.userAgent = userAgent;
         this.selfBase = selfBase;
@@ -122,12 +132,21 @@ public final class Fetcher {
         URI target = first;
         String knownEtag = etag;
         String knownLastModified = lastModified;
+        // a token request to the API's own host spends the same budget
+        boolean tokenCounts = auth.tokenEndpoint() != null && sameHost(auth.tokenEndpoint(), first);
+        if (tokenCounts && auth.wouldRequestToken()) {
+            FetchResult deferred = spend(true);
+            if (deferred != null) {
+                return deferred;
+            }
+        }
         UpstreamAuth.Header credential = auth.header(source.timeout());
         if (credential instanceof UpstreamAuth.Header.Unavailable u) {
             return new FetchResult.Failure(u.reason(), u.retryAfter());
         }
         String authorization = ((UpstreamAuth.Header.Value) credential).authorization();
         boolean renewed = false;
+        int sent = 0;
         for (int hop = 0; ; hop++) {
             // the source's headers (keys, tokens) and validators go only to the origin the admin configured
             boolean sameOrigin = sameOrigin(first, target);
@@ -154,6 +173,12 @@ public final class Fetcher {
             }
             // the connection is this fetch's own and closed when it ends, whatever happened: Helidon's client leaves a
             // socket open (until a garbage collection) when a response fails before its status was read
+            // every request counts against the source's budget: the first, each redirect, the retry after a renewal
+            FetchResult deferred = spend(sent > 0);
+            if (deferred != null) {
+                return deferred;
+            }
+            sent++;
             TcpClientConnection connection;
             try {
                 connection = UpstreamClients.connect(client, target);
@@ -187,6 +212,10 @@ public final class Fetcher {
                     }
                     // the cached token was refused (revoked, or expired early): one renewal, one retry
                     renewed = true;
+                    FetchResult unsent = tokenCounts ? spend(true) : null;
+                    if (unsent != null) {
+                        return unsent;
+                    }
                     credential = auth.renewed(authorization, source.timeout());
                     if (credential instanceof UpstreamAuth.Header.Unavailable u) {
                         return new FetchResult.Failure(u.reason(), u.retryAfter());
@@ -242,6 +271,16 @@ public final class Fetcher {
                 connection.closeResource();
             }
         }
+    }
+
+    /** Counts one request against the budget: null to send it, else the result that ends the fetch unsent. */
+    private FetchResult spend(boolean extra) {
+        long wait = gate.acquire(extra);
+        return wait <= 0 ? null : new FetchResult.Deferred(clock.instant().plusMillis(wait));
+    }
+
+    private static boolean sameHost(URI a, URI b) {
+        return a.getHost() != null && b.getHost() != null && a.getHost().equalsIgnoreCase(b.getHost());
     }
 
     private static boolean sameOrigin(URI a, URI b) {
@@ -346,51 +385,7 @@ public final class Fetcher {
     }
 
     private String describe(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ConnectException) {
-                return "connection refused";
-            }
-            if (t instanceof UnknownHostException
-                    || t.getClass().getSimpleName().equals("RuntimeUnknownHostException")) {
-                return "unknown host " + target().getHost();
-            }
-            // Helidon's default DNS resolver drops the UnknownHostException and throws this instead; its message names
-            // the host actually looked up, which differs from the source's after a redirect
-            if (t instanceof IllegalArgumentException
-                    && t.getMessage() != null
-                    && t.getMessage().startsWith(UNRESOLVED_HOST)) {
-                String host = t.getMessage().substring(UNRESOLVED_HOST.length());
-                return "unknown host " + (host.length() > 64 ? host.substring(0, 64) + "…" : host);
-            }
-            if (t instanceof SocketTimeoutException) {
-                return "timed out after " + describe(source.timeout());
-            }
-            if (t instanceof DataReader.InsufficientDataAvailableException) {
-                return "connection closed by upstream before the response was complete";
-            }
-            if (t instanceof DataReader.IncorrectNewLineException) {
-                return "not an HTTP response";
-            }
-            String m = t.getMessage() == null ? "" : t.getMessage();
-            if (t instanceof IllegalStateException && m.equals(HEADERS_TOO_LARGE)) {
-                return "response headers too large";
-            }
-            if (t instanceof IllegalStateException && m.toLowerCase(Locale.ROOT).startsWith(NOT_HTTP)) {
-                return "not an HTTP response";
-            }
-        }
-        String type = e.getClass().getSimpleName();
-        String msg = e.getMessage();
-        if (msg != null && (msg.contains("Connection reset") || msg.contains("closed") || msg.contains("EOF"))) {
-            return "connection closed by upstream before the response was complete";
-        }
-        return "request failed (the HTTP client gave up: " + words(type) + ")";
-    }
-
-    /** {@code IllegalStateException} as {@code illegal state}: a last resort that still reads as words. */
-    private static String words(String type) {
-        String bare = type.replace("Exception", "").replace("Error", "");
-        return bare.replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT);
+        return FetchErrors.describe(e, target().getHost(), source.timeout());
     }
 
     private static String reasonOf(Status status) {
@@ -400,51 +395,6 @@ public final class Fetcher {
 
     private static String describe(Duration d) {
         return io.github.aggregator.source.Durations.format(d);
-    }
-
-    /**
-     * Interrupts the thread that made it once {@code after} has passed, unless closed first. A virtual thread blocked
-     * on a socket then has the socket closed under it, which ends a call that per-read timeouts never would (a body or
-     * headers arriving a byte at a time). Closing clears an interrupt it caused.
-     */
-    private static final class Watchdog implements AutoCloseable {
-        private final Thread watched = Thread.currentThread();
-        private final Thread timer;
-        private boolean fired; // guarded by this
-        private boolean closed; // guarded by this
-
-        Watchdog(Duration after) {
-            timer = Thread.ofVirtual().name("fetch-watchdog").start(() -> {
-                try {
-                    Thread.sleep(after);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                synchronized (this) {
-                    if (!closed) {
-                        fired = true;
-                        watched.interrupt();
-                    }
-                }
-            });
-        }
-
-        synchronized boolean fired() {
-            return fired;
-        }
-
-        @Override
-        public void close() {
-            boolean clear;
-            synchronized (this) {
-                closed = true;
-                clear = fired;
-            }
-            timer.interrupt();
-            if (clear) {
-                Thread.interrupted();
-            }
-        }
     }
 
     /** Thrown inside {@link #read} when the whole-call deadline passes; never leaves this class. */
