@@ -6,7 +6,6 @@ import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The request budgets counted in Redis, so that every instance of a cluster spends one budget together. Per budget and
@@ -23,8 +22,9 @@ final class RedisLedger implements Ledger {
     /** Keys stay a minute past their last use, so an idle budget leaves nothing behind. */
     private static final long LINGER_MILLIS = 60_000;
 
-    // KEYS[1]: next free start; KEYS[1 + j]: the log of limit j. ARGV: mode, member, spacing, then window and count
-    // of each limit. Returns: send/sendx 0 or the wait; reserve the wait; use {count, oldest or -1} per limit
+    // KEYS[1]: next free start; KEYS[1 + j]: the log of limit j. ARGV: mode, request, spacing, linger, then window and
+    // count of each limit. Returns: send/sendx 0 or the wait; reserve the wait; answered 0 (the request's entries
+    // move to now); use {count, oldest + window or -1} per limit, then Redis' time
     private static final String SCRIPT = """
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -40,6 +40,12 @@ final class RedisLedger implements Ledger {
             end
             if mode == 'reserve' then
               return pace()
+            end
+            if mode == 'answered' then
+              for j = 1, #KEYS - 1 do
+                redis.call('ZADD', KEYS[j + 1], 'XX', 'GT', string.format('%d', now), ARGV[2])
+              end
+              return 0
             end
             local wait = 0
             local out = {}
@@ -81,7 +87,6 @@ final class RedisLedger implements Ledger {
     private final Connector connector;
     private final String instance;
     private final Ledger fallback;
-    private final AtomicLong sequence = new AtomicLong();
     private volatile boolean degraded;
 
     RedisLedger(Connector connector, String instance, Ledger fallback) {
@@ -91,20 +96,27 @@ final class RedisLedger implements Ledger {
     }
 
     @Override
-    public long trySend(BudgetConfig budget, boolean extra) {
-        Object answer = run(budget, extra ? "sendx" : "send");
-        return answer instanceof Long wait ? wait : fallback.trySend(budget, extra);
+    public long trySend(BudgetConfig budget, boolean extra, String request) {
+        Object answer = run(budget, extra ? "sendx" : "send", request);
+        return answer instanceof Long wait ? wait : fallback.trySend(budget, extra, request);
+    }
+
+    @Override
+    public void answered(BudgetConfig budget, String request) {
+        if (run(budget, "answered", request) == null) {
+            fallback.answered(budget, request);
+        }
     }
 
     @Override
     public long reserve(BudgetConfig budget) {
-        Object answer = run(budget, "reserve");
+        Object answer = run(budget, "reserve", "");
         return answer instanceof Long wait ? wait : fallback.reserve(budget);
     }
 
     @Override
     public List<Use> use(BudgetConfig budget) {
-        Object answer = run(budget, "use");
+        Object answer = run(budget, "use", "");
         if (!(answer instanceof List<?> values)
                 || values.size() != budget.limits().size() * 2 + 1) {
             return fallback.use(budget);
@@ -119,14 +131,14 @@ final class RedisLedger implements Ledger {
     }
 
     /** The script's answer, or null when Redis could not be asked (the fallback answers then). */
-    private Object run(BudgetConfig budget, String mode) {
+    private Object run(BudgetConfig budget, String mode, String request) {
         List<String> keys = new ArrayList<>();
         List<String> args = new ArrayList<>();
         try {
             Link link = connector.link();
             keys.add(link.keys().budget(budget.id(), "next"));
             args.add(mode);
-            args.add(instance + ":" + sequence.incrementAndGet());
+            args.add(instance + ":" + request);
             args.add(Long.toString(Math.max(1, budget.spacing().toMillis())));
             args.add(Long.toString(LINGER_MILLIS));
             for (BudgetConfig.Limit l : budget.limits()) {

@@ -140,7 +140,12 @@ public final class Fetcher {
                 return deferred;
             }
         }
-        UpstreamAuth.Header credential = auth.header(source.timeout());
+        UpstreamAuth.Header credential;
+        try {
+            credential = auth.header(source.timeout());
+        } finally {
+            gate.answered(); // a token request counted above, if any, was answered
+        }
         if (credential instanceof UpstreamAuth.Header.Unavailable u) {
             return new FetchResult.Failure(u.reason(), u.retryAfter());
         }
@@ -183,10 +188,12 @@ public final class Fetcher {
             try {
                 connection = UpstreamClients.connect(client, target);
             } catch (RuntimeException e) {
+                gate.answered();
                 return fail(describe(e));
             }
             request.connection(connection);
             try (HttpClientResponse response = request.request()) {
+                gate.answered(); // the upstream has had the request by the time its answer begins
                 Status status = response.status();
                 quietUntil = RateLimits.quietUntil(
                                 name -> response.headers().first(HeaderNames.create(name)), clock.instant())
@@ -216,7 +223,11 @@ public final class Fetcher {
                     if (unsent != null) {
                         return unsent;
                     }
-                    credential = auth.renewed(authorization, source.timeout());
+                    try {
+                        credential = auth.renewed(authorization, source.timeout());
+                    } finally {
+                        gate.answered();
+                    }
                     if (credential instanceof UpstreamAuth.Header.Unavailable u) {
                         return new FetchResult.Failure(u.reason(), u.retryAfter());
                     }
@@ -268,6 +279,7 @@ public final class Fetcher {
             } catch (RuntimeException | IOException e) {
                 return fail(describe(e));
             } finally {
+                gate.answered(); // after a failure too (no-op when already told)
                 connection.closeResource();
             }
         }

@@ -24,11 +24,18 @@ public final class Budgets {
     /** Whether a source spends a budget now, and whether someone watches it. */
     private record Member(SourceConfig source, BooleanSupplier watched) {}
 
-    /** Asked before each upstream request of one source. */
-    @FunctionalInterface
+    /** Asked before each upstream request of one source, and told when it was answered. */
     public interface Gate {
         /** A gate for a source without budget: always open. */
-        Gate OPEN = extra -> 0;
+        Gate OPEN = new Gate() {
+            @Override
+            public long acquire(boolean extra) {
+                return 0;
+            }
+
+            @Override
+            public void answered() {}
+        };
 
         /**
          * Counts one request about to be sent.
@@ -37,6 +44,42 @@ public final class Budgets {
          * @return 0 to send it now, else milliseconds until the budget allows one (nothing was counted)
          */
         long acquire(boolean extra);
+
+        /** The request last counted was answered or failed: it counts from now (see {@link Ledger#answered}). */
+        void answered();
+    }
+
+    /** The gate of one source; its fetches run one at a time, so one request is outstanding at most. */
+    private final class SourceGate implements Gate {
+        private final SourceConfig source;
+        private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
+        private volatile String outstanding;
+
+        SourceGate(SourceConfig source) {
+            this.source = source;
+        }
+
+        @Override
+        public long acquire(boolean extra) {
+            Optional<BudgetConfig> b = of(source);
+            if (b.isEmpty()) {
+                return 0;
+            }
+            String name = source.id() + "#" + Long.toHexString(System.identityHashCode(this)) + "-"
+                    + sequence.incrementAndGet();
+            long wait = ledger.trySend(b.get(), extra, name);
+            outstanding = wait == 0 ? name : null;
+            return wait;
+        }
+
+        @Override
+        public void answered() {
+            String name = outstanding;
+            outstanding = null;
+            if (name != null) {
+                of(source).ifPresent(b -> ledger.answered(b, name));
+            }
+        }
     }
 
     public Budgets(Ledger ledger, List<BudgetConfig> budgets) {
@@ -66,7 +109,7 @@ public final class Budgets {
         if (source.budget() == null) {
             return Gate.OPEN;
         }
-        return extra -> of(source).map(b -> ledger.trySend(b, extra)).orElse(0L);
+        return new SourceGate(source);
     }
 
     /** Milliseconds until the evenly spaced start reserved for a fetch of {@code source}; 0 without budget. */

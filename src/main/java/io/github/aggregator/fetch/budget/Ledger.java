@@ -25,9 +25,17 @@ public interface Ledger {
      *
      * @param extra true for a request beyond a fetch's first (a redirect, a retry, a token request): it also pushes
      *     the pacing of later fetch starts back by one spacing
+     * @param request names the request, unique, for {@link #answered}
      * @return 0 when recorded (send it), else milliseconds until every limit would allow one
      */
-    long trySend(BudgetConfig budget, boolean extra);
+    long trySend(BudgetConfig budget, boolean extra, String request);
+
+    /**
+     * The recorded {@code request} was answered (or failed) now: it counts from now on instead of from when it was
+     * sent. The upstream received it somewhere between the two, so counting it until the later time keeps the
+     * upstream's own windows within the limit however long the request took to reach it.
+     */
+    void answered(BudgetConfig budget, String request);
 
     /**
      * Reserves the next evenly spaced start for a fetch of {@code budget}.

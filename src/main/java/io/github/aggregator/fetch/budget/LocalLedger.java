@@ -20,7 +20,7 @@ public final class LocalLedger implements Ledger {
     }
 
     @Override
-    public long trySend(BudgetConfig budget, boolean extra) {
+    public long trySend(BudgetConfig budget, boolean extra, String request) {
         State s = state(budget);
         long now = clock.millis();
         synchronized (s) {
@@ -32,12 +32,23 @@ public final class LocalLedger implements Ledger {
                 return wait;
             }
             for (Log log : s.logs) {
-                log.add(now);
+                log.add(now, request);
             }
             if (extra) {
                 s.nextStart = Math.max(s.nextStart, now) + s.spacing;
             }
             return 0;
+        }
+    }
+
+    @Override
+    public void answered(BudgetConfig budget, String request) {
+        State s = state(budget);
+        long now = clock.millis();
+        synchronized (s) {
+            for (Log log : s.logs) {
+                log.restamp(request, now);
+            }
         }
     }
 
@@ -84,53 +95,64 @@ public final class LocalLedger implements Ledger {
         }
     }
 
-    /** The times of the last {@code requests} requests of one limit, oldest first, in a ring. */
+    /** The requests of one limit still in its counted window, by time (then name), and each one's time by name. */
     private static final class Log {
         final BudgetConfig.Limit limit;
         final long window;
-        final long[] times;
-        int start;
-        int size;
+        final java.util.TreeSet<Entry> byTime = new java.util.TreeSet<>();
+        final java.util.HashMap<String, Entry> byName = new java.util.HashMap<>();
+
+        record Entry(long time, String name) implements Comparable<Entry> {
+            @Override
+            public int compareTo(Entry o) {
+                return time != o.time ? Long.compare(time, o.time) : name.compareTo(o.name);
+            }
+        }
 
         Log(BudgetConfig.Limit limit) {
             this.limit = limit;
             this.window = limit.counted().toMillis();
-            this.times = new long[limit.requests()];
+        }
+
+        /** Forgets the requests that left the window (at or before {@code now - window}). */
+        private void expire(long now) {
+            while (!byTime.isEmpty() && byTime.first().time() <= now - window) {
+                byName.remove(byTime.pollFirst().name());
+            }
         }
 
         /** 0 when one more request now keeps the limit, else milliseconds until it would. */
         long waitAt(long now) {
-            if (size < times.length) {
+            expire(now);
+            if (byTime.size() < limit.requests()) {
                 return 0;
             }
-            // full: the oldest of the last N must have left the window (N-th most recent at or before now - window)
-            long oldest = times[start];
-            return Math.max(0, oldest + window - now);
+            // full: the oldest must leave the window first
+            return Math.max(1, byTime.first().time() + window - now);
         }
 
-        void add(long now) {
-            if (size < times.length) {
-                times[(start + size) % times.length] = now;
-                size++;
-            } else {
-                times[start] = now;
-                start = (start + 1) % times.length;
+        void add(long now, String name) {
+            Entry e = new Entry(now, name);
+            byTime.add(e);
+            byName.put(name, e);
+        }
+
+        void restamp(String name, long now) {
+            Entry old = byName.get(name);
+            if (old != null && old.time() < now) {
+                byTime.remove(old);
+                add(now, name);
             }
         }
 
         Use use(long now) {
-            int used = 0;
-            long oldest = 0;
-            for (int i = 0; i < size; i++) {
-                long t = times[(start + i) % times.length];
-                if (t > now - window) {
-                    if (used == 0) {
-                        oldest = t;
-                    }
-                    used++;
-                }
-            }
-            return new Use(limit, used, used == 0 ? null : Instant.ofEpochMilli(oldest + window));
+            expire(now);
+            return new Use(
+                    limit,
+                    byTime.size(),
+                    byTime.isEmpty()
+                            ? null
+                            : Instant.ofEpochMilli(byTime.first().time() + window));
         }
     }
 }
