@@ -50,7 +50,8 @@ final class Shares {
         left = fill(wishes.stream().filter(Wish::watched).toList(), rate, left);
         fill(wishes.stream().filter(w -> !w.watched()).toList(), rate, left);
         for (Wish w : wishes) {
-            long effective = (long) Math.ceil(1.0 / rate.get(w.id()));
+            // rounded up to the millisecond (less a hair of floating-point error): never faster than the share
+            long effective = (long) Math.ceil(1.0 / rate.get(w.id()) - 1e-6);
             out.put(w.id(), Math.max(w.intervalMillis(), effective));
         }
         return out;
