@@ -166,6 +166,57 @@ class BudgetTest {
         }
     }
 
+    @Test
+    void everyInstanceOfAParametrisedSourceSpendsTheSameBudget() throws Exception {
+        TestClock clock = new TestClock();
+        List<Received> received = new CopyOnWriteArrayList<>();
+        String yaml = """
+                admin:
+                  token: %s
+                aggregator:
+                  budgets:
+                    - id: plan
+                      limits: [4/1m]
+                  sources:
+                    - id: weather
+                      url: %s/w/{city}
+                      interval: 1s
+                      timeout: 2s
+                      budget: plan
+                      params:
+                        city:
+                          values: [nyc, la, sf]
+                """;
+        try (Upstream up = new Upstream()) {
+            up.reply(Upstream.Reply.custom(noting(clock, received, ex -> json(ex, 200, "{\"t\":20}"))));
+            List<SseClient> streams = new ArrayList<>();
+            try (Service svc = Service.start(yaml.formatted(ADMIN, up.url()), Map.of(), clock)) {
+                for (String city : List.of("nyc", "la", "sf")) {
+                    streams.add(SseClient.open(svc.client(), svc.uri("/api/sources/weather/events?city=" + city)));
+                }
+                run(svc, clock, Duration.ofMinutes(3));
+                assertAtMost(received.stream().map(Received::at).toList(), 4, Duration.ofMinutes(1));
+                for (String city : List.of("nyc", "la", "sf")) {
+                    long count = received.stream()
+                            .filter(r -> r.path().equals("/w/" + city))
+                            .count();
+                    assertTrue(count >= 2, city + " fetched " + count + " times: " + received);
+                }
+                JsonNode live = find(status(svc).get("sources"), "weather").get("live");
+                assertEquals(3, live.size(), live.toString());
+                for (JsonNode i : live) {
+                    assertEquals("plan", i.get("budget").asText(), i.toString());
+                    // three instances share one start per 61s/4
+                    assertEquals(45.75, i.get("effectiveInterval").asDouble(), 0.01, i.toString());
+                }
+            } finally {
+                for (SseClient c : streams) {
+                    c.close();
+                }
+            }
+        }
+    }
+
     /**
      * Redirects, conditional GETs and the OAuth2 token requests to the API's own host all count: the upstream plays
      * the token endpoint (tokens live 20s, so they are renewed often), a redirect and a validator-checking API.

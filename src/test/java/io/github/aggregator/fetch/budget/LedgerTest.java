@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
 class LedgerTest {
     private static final BudgetConfig PLAN = new BudgetConfig(
             "plan",
-            List.of(new BudgetConfig.Limit(5, Duration.ofSeconds(10)), new BudgetConfig.Limit(12, Duration.ofMinutes(1))));
+            List.of(
+                    new BudgetConfig.Limit(5, Duration.ofSeconds(10)),
+                    new BudgetConfig.Limit(12, Duration.ofMinutes(1))));
 
     @Test
     void noWindowEverHoldsMoreThanTheLimitWhateverTheDemandAndTheLatency() {
@@ -52,7 +54,9 @@ class LedgerTest {
                     long count = sent.stream()
                             .filter(r -> r[1] >= first[0] && r[0] < first[0] + window)
                             .count();
-                    assertTrue(count <= limit.requests(), "seed " + seed + ": " + count + " requests in one " + limit + " window");
+                    assertTrue(
+                            count <= limit.requests(),
+                            "seed " + seed + ": " + count + " requests in one " + limit + " window");
                 }
             }
         }
@@ -76,11 +80,11 @@ class LedgerTest {
     @Test
     void watchedSourcesComeFirstAndNoneStarves() {
         // capacity: one request per 10 s; two sources want one per second
-        Map<String, Long> even = Shares.intervals(
-                10_000, List.of(new Shares.Wish("a", 1000, false), new Shares.Wish("b", 1000, false)));
+        Map<String, Long> even =
+                Shares.intervals(10_000, List.of(new Shares.Wish("a", 1000, false), new Shares.Wish("b", 1000, false)));
         assertEquals(Map.of("a", 20_000L, "b", 20_000L), even);
-        Map<String, Long> first = Shares.intervals(
-                10_000, List.of(new Shares.Wish("a", 1000, true), new Shares.Wish("b", 1000, false)));
+        Map<String, Long> first =
+                Shares.intervals(10_000, List.of(new Shares.Wish("a", 1000, true), new Shares.Wish("b", 1000, false)));
         // half the rate shared evenly (one per 40 s each), the other half to the watched one
         assertEquals(Map.of("a", 13_334L, "b", 40_000L), first);
         // what a source does not need passes on: a slow one keeps its own interval
@@ -89,7 +93,6 @@ class LedgerTest {
         assertEquals(60_000L, slow.get("b"));
         assertTrue(slow.get("a") < 20_000L, slow.toString());
         // when the budget covers everyone, nothing is stretched
-        assertEquals(
-                Map.of("a", 30_000L), Shares.intervals(10_000, List.of(new Shares.Wish("a", 30_000, true))));
+        assertEquals(Map.of("a", 30_000L), Shares.intervals(10_000, List.of(new Shares.Wish("a", 30_000, true))));
     }
 }
