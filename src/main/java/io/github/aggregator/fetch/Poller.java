@@ -36,6 +36,9 @@ import java.util.random.RandomGenerator;
  *       previous request took to reach it.
  *   <li>On-demand sources are fetched only while wanted (subscribed, or read within {@code idleAfter}, directly or
  *       through a combined source); otherwise they sit idle and cost the upstream nothing.
+ *   <li>A source with a request budget ({@link Budgets}) starts each fetch at the evenly spaced time its budget
+ *       reserves, is fetched at its budget's effective interval, and when the budget allows no request the fetch
+ *       waits for it without a result (the data stays as it is).
  *   <li>At most one fetch of a source runs at a time; callers that ask while one is in flight share it.
  * </ul>
  *
