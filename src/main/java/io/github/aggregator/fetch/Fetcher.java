@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigInteger;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -133,7 +132,7 @@ public final class Fetcher {
         String knownEtag = etag;
         String knownLastModified = lastModified;
         // a token request to the API's own host spends the same budget
-        boolean tokenCounts = auth.tokenEndpoint() != null && sameHost(auth.tokenEndpoint(), first);
+        boolean tokenCounts = auth.tokenEndpoint() != null && UpstreamUris.sameHost(auth.tokenEndpoint(), first);
         if (tokenCounts && auth.wouldRequestToken()) {
             FetchResult deferred = spend(true);
             if (deferred != null) {
@@ -154,9 +153,11 @@ public final class Fetcher {
         int sent = 0;
         for (int hop = 0; ; hop++) {
             // the source's headers (keys, tokens) and validators go only to the origin the admin configured
-            boolean sameOrigin = sameOrigin(first, target);
-            HttpClientRequest request =
-                    client.get().uri(verbatim(target)).skipUriEncoding(true).readTimeout(source.timeout());
+            boolean sameOrigin = UpstreamUris.sameOrigin(first, target);
+            HttpClientRequest request = client.get()
+                    .uri(UpstreamUris.verbatim(target))
+                    .skipUriEncoding(true)
+                    .readTimeout(source.timeout());
             request.keepAlive(false); // see UpstreamClients: no idle connection is left to the upstream
             request.header(HeaderNames.USER_AGENT, userAgent); // a User-Agent in the source's headers replaces it
             request.header(
@@ -206,7 +207,7 @@ public final class Fetcher {
                     if (hop >= MAX_REDIRECTS) {
                         return fail("too many redirects (more than " + MAX_REDIRECTS + ")");
                     }
-                    Optional<URI> next = resolve(target, location.get());
+                    Optional<URI> next = UpstreamUris.resolve(target, location.get());
                     if (next.isEmpty()) {
                         return fail("redirect to an invalid or unsupported Location");
                     }
@@ -291,33 +292,6 @@ public final class Fetcher {
         return wait <= 0 ? null : new FetchResult.Deferred(clock.instant().plusMillis(wait));
     }
 
-    private static boolean sameHost(URI a, URI b) {
-        return a.getHost() != null && b.getHost() != null && a.getHost().equalsIgnoreCase(b.getHost());
-    }
-
-    private static boolean sameOrigin(URI a, URI b) {
-        return a.getScheme().equalsIgnoreCase(b.getScheme())
-                && a.getHost().equalsIgnoreCase(b.getHost())
-                && port(a) == port(b);
-    }
-
-    private static int port(URI u) {
-        return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
-    }
-
-    /** The absolute http(s) URI a Location header points to, relative to {@code base}. */
-    private static Optional<URI> resolve(URI base, String location) {
-        try {
-            URI next = base.resolve(new URI(location.trim()));
-            String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(java.util.Locale.ROOT);
-            return (scheme.equals("http") || scheme.equals("https")) && next.getHost() != null
-                    ? Optional.of(next)
-                    : Optional.empty();
-        } catch (URISyntaxException | IllegalArgumentException e) {
-            return Optional.empty();
-        }
-    }
-
     /**
      * When a 429/503 answer asks to be called again: {@code Retry-After} in seconds or as an HTTP date, at most 24 hours
      * ahead; null when absent, malformed or already past.
@@ -350,20 +324,6 @@ public final class Fetcher {
     private URI target() {
         URI url = source.url();
         return url.getScheme() == null ? selfBase.get().resolve(url) : url;
-    }
-
-    /**
-     * {@code uri} rewritten so that Helidon's WebClient sends its path and query exactly as written. Given a URI,
-     * the client parses the query into a map (losing parameter order, which request-signing APIs depend on) and turns
-     * {@code +} into {@code %20}. Here the raw path and query become one path whose decoded form is the original
-     * text, and the request skips encoding, so the request line carries the original bytes. User info is dropped.
-     */
-    static URI verbatim(URI uri) {
-        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
-        String raw = uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery();
-        String port = uri.getPort() < 0 ? "" : ":" + uri.getPort();
-        return URI.create(uri.getScheme() + "://" + uri.getHost() + port
-                + raw.replace("%", "%25").replace("?", "%3F"));
     }
 
     private byte[] read(InputStream in, long deadline) throws IOException {
