@@ -7,6 +7,8 @@ import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.fetch.auth.Tokens;
+import io.github.aggregator.fetch.budget.Budgets;
+import io.github.aggregator.fetch.budget.LocalLedger;
 import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.http.AdminService;
 import io.github.aggregator.http.ConnectionLimits;
@@ -68,6 +70,7 @@ public final class Aggregator implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final Health health = new Health();
     private final Tokens tokens; // OAuth2 tokens, shared by the sources with the same endpoint and credentials
+    private final Budgets budgets; // the shared request budgets, counted here or (clustered) in Redis
     private ConfigFile current; // guarded by this
     private volatile boolean listening;
     private volatile boolean closed;
@@ -92,6 +95,9 @@ public final class Aggregator implements AutoCloseable {
         this.views = new FieldViews(store, hub, config.aggregator().historySize());
         this.transport = transport(config, store);
         this.pipeline = new Pipeline(registry, store, transport, clock);
+        this.budgets = new Budgets(
+                transport instanceof RedisTransport redis ? redis.ledger(time) : new LocalLedger(time),
+                config.aggregator().budgets());
         // this service's own base URI, known once the server listens; a fetch of a path-URL source waits for it
         CompletableFuture<URI> self = new CompletableFuture<>();
         this.poller = new Poller(
@@ -102,12 +108,14 @@ public final class Aggregator implements AutoCloseable {
                         registry.config().userAgent(),
                         self::join,
                         time,
-                        tokens), // Retry-After on the poller's clock
+                        tokens,
+                        budgets.gate(s)), // Retry-After on the poller's clock
                 (source, result, at) -> pipeline.record(source, result, at),
                 id -> views.subscribers(id) > 0,
                 transport::mayProduce,
                 ThreadLocalRandom.current(),
-                metrics);
+                metrics,
+                budgets);
         pipeline.listen((s, newVersion) -> {
             if (newVersion) {
                 metrics.changed(InstanceId.base(s.id()));
@@ -133,7 +141,7 @@ public final class Aggregator implements AutoCloseable {
                 limits,
                 new Cors(config.cors()),
                 new HealthService(health),
-                new MetricsService(registry, store, hub, metrics),
+                new MetricsService(registry, store, hub, metrics).budgets(budgets),
                 new PollService(registry, store, poller, hub, clock, guard, this::notes)
                         .select(views)
                         .counting(metrics),
@@ -250,6 +258,7 @@ public final class Aggregator implements AutoCloseable {
             }
         });
         registry.replace(next.aggregator());
+        budgets.configure(next.aggregator().budgets());
         Instances.Reconciled instances = registry.instances().reconcile(templatesById(next));
         registry.combinedInstances().forEach(name -> registry.lookup(name, Map.of()));
         List<SourceConfig> kept = registry.inForce();

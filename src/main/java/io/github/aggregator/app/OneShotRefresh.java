@@ -2,8 +2,12 @@ package io.github.aggregator.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.cluster.RedisTransport;
 import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Fetcher;
+import io.github.aggregator.fetch.auth.Tokens;
+import io.github.aggregator.fetch.budget.Budgets;
+import io.github.aggregator.fetch.budget.LocalLedger;
 import io.github.aggregator.flow.Pipeline;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
@@ -64,9 +68,13 @@ final class OneShotRefresh {
                 ExecutorService fetches = Executors.newVirtualThreadPerTaskExecutor()) {
             // the shared state first, so versions continue from the cluster's
             pipeline.transport().start(registry.inForce(), id -> true);
+            // the budgets count here too: in Redis with the running instances when clustered
+            Budgets budgets = new Budgets(
+                    pipeline.transport() instanceof RedisTransport redis ? redis.ledger(clock) : new LocalLedger(clock),
+                    config.aggregator().budgets());
             Map<String, Future<Result>> running = new LinkedHashMap<>();
             for (SourceConfig s : targets) {
-                running.put(s.id(), fetches.submit(() -> refresh(pipeline, store, s)));
+                running.put(s.id(), fetches.submit(() -> refresh(pipeline, store, s, budgets)));
             }
             for (Map.Entry<String, Future<Result>> e : running.entrySet()) {
                 try {
@@ -111,7 +119,7 @@ final class OneShotRefresh {
         }
     }
 
-    private Result refresh(Pipeline pipeline, SnapshotStore store, SourceConfig s) {
+    private Result refresh(Pipeline pipeline, SnapshotStore store, SourceConfig s, Budgets budgets) {
         if (s.url().getScheme() == null) {
             return Result.failed("a path URL names the running service; use POST /api/refresh on it instead");
         }
@@ -119,7 +127,12 @@ final class OneShotRefresh {
             return new Result("skipped", "another instance of the cluster polls this source", null);
         }
         long before = store.latest(s.id()).map(Snapshot::version).orElse(0L);
-        FetchResult result = new Fetcher(s, config.aggregator().userAgent(), () -> null, clock).fetch();
+        FetchResult result = new Fetcher(
+                        s, config.aggregator().userAgent(), () -> null, clock, new Tokens(clock), budgets.gate(s))
+                .fetch();
+        if (result instanceof FetchResult.Deferred d) {
+            return new Result("deferred", "the request budget allows none before " + d.notBefore(), null);
+        }
         Optional<Snapshot> now = pipeline.record(s, result, clock.instant());
         if (now.isEmpty()) {
             return new Result("skipped", "another instance of the cluster took this source over", null);

@@ -170,6 +170,8 @@ public final class SnapshotStore {
                         : prev.succeeded(prev.data(), prev.hash(), at);
             case FetchResult.Failure f ->
                 prev == null ? Snapshot.failedBeforeFirst(id, f.reason()) : prev.failed(f.reason());
+            // the poller keeps these to itself; were one recorded, the data held stays as it is
+            case FetchResult.Deferred d -> prev == null ? Snapshot.failedBeforeFirst(id, "request budget spent") : prev;
         };
         boolean change = s.hasData() && (prev == null || s.version() != prev.version());
         if (!change) {

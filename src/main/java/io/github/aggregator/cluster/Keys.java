@@ -26,6 +26,14 @@ record Keys(String prefix, boolean tagged) {
         return name("hist:", id);
     }
 
+    /**
+     * A key of budget {@code id}: {@code aggregator:budget:{ID}:PART}. Always hash-tagged by the budget id, so one
+     * script reaches every key of one budget in a Redis Cluster (the braces are plain characters to a standalone Redis).
+     */
+    String budget(String id, String part) {
+        return prefix + "budget:{" + id + "}:" + part;
+    }
+
     /** The one channel every instance listens on; in a cluster a plain PUBLISH reaches the subscribers of all nodes. */
     String channel() {
         return prefix + "snapshots";

@@ -1,6 +1,8 @@
 package io.github.aggregator.cluster;
 
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.fetch.budget.Ledger;
+import io.github.aggregator.fetch.budget.LocalLedger;
 import io.github.aggregator.source.ClusterConfig;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
@@ -80,6 +82,14 @@ public final class RedisTransport implements Transport {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * The request budgets counted in this cluster's Redis, across every instance; while Redis cannot be reached, in
+     * this instance on {@code clock}.
+     */
+    public Ledger ledger(InstantSource clock) {
+        return new RedisLedger(connector, instance, new LocalLedger(clock));
     }
 
     @Override

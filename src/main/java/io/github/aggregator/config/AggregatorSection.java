@@ -2,6 +2,7 @@ package io.github.aggregator.config;
 
 import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.AuthConfig;
+import io.github.aggregator.source.BudgetConfig;
 import io.github.aggregator.source.Durations;
 import io.github.aggregator.source.InvalidField;
 import io.github.aggregator.source.SourceConfig;
@@ -40,7 +41,8 @@ final class AggregatorSection {
             "clientAddressHeader",
             "writeTimeout",
             "historyMaxAge",
-            "dataDir");
+            "dataDir",
+            "budgets");
     static final Set<String> SOURCE_KEYS = Set.of(
             "id",
             "url",
@@ -58,6 +60,7 @@ final class AggregatorSection {
             "maxBackoff",
             "access",
             "auth",
+            "budget",
             "params",
             "maxKeys");
     static final Set<String> COMBINED_KEYS = Set.of("id", "combine", "transform", "enabled", "access");
@@ -66,6 +69,8 @@ final class AggregatorSection {
     private final TemplateSection templateSection;
     /** The template read for each base config in the sources list, by identity. */
     private final Map<SourceConfig, SourceTemplate> templates = new IdentityHashMap<>();
+    /** The line of each source's {@code budget} field, by source id. */
+    private final Map<String, Integer> budgetLines = new LinkedHashMap<>();
 
     AggregatorSection(YamlReader r) {
         this.r = r;
@@ -97,6 +102,8 @@ final class AggregatorSection {
                 }
             }
         }
+        List<BudgetConfig> budgets = FetchSections.budgets(r, fields.get("budgets"));
+        FetchSections.checkBudgets(r, budgets, sources, budgetLines);
         if (!sources.isEmpty()) {
             sources = new Combinations(r, templates)
                     .check(sources, ((SequenceNode) fields.get("sources").getValueNode()).getValue());
@@ -142,7 +149,8 @@ final class AggregatorSection {
                     r.scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT),
                     r.scalar(fields, "historyMaxAge", null, Durations::parse, AggregatorConfig.DEFAULT_HISTORY_MAX_AGE),
                     dataDir(fields),
-                    enabledTemplates);
+                    enabledTemplates,
+                    budgets);
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, null, "");
         }
@@ -269,7 +277,7 @@ final class AggregatorSection {
                     List.of(),
                     r.scalar(fields, "access", id, v -> YamlReader.choice(SourceConfig.Access.class, v), null),
                     auth,
-                    null);
+                    budget(fields, id));
         } catch (InvalidField e) {
             throw r.refused(e, fields, node, id, "");
         }
@@ -277,6 +285,15 @@ final class AggregatorSection {
             templates.put(base, templateSection.read(id, fields, node, base, url.trim()));
         }
         return base;
+    }
+
+    /** The {@code budget} a source names (checked against the budgets once all are read), or null. */
+    private String budget(Map<String, NodeTuple> fields, String id) {
+        NodeTuple t = fields.get("budget");
+        if (t != null) {
+            budgetLines.put(id, YamlReader.line(t.getValueNode()));
+        }
+        return r.scalar(fields, "budget", id, v -> v.trim(), null);
     }
 
     private SourceConfig combinedSource(String id, boolean enabled, Map<String, NodeTuple> fields, Node node) {

@@ -87,7 +87,8 @@ public record ConfigFile(
                 Map.entry("cors", AccessSections.CORS_KEYS),
                 Map.entry("auth", FetchSections.AUTH_KEYS),
                 Map.entry("oauth2", FetchSections.OAUTH2_KEYS),
-                Map.entry("basicAuth", FetchSections.BASIC_KEYS));
+                Map.entry("basicAuth", FetchSections.BASIC_KEYS),
+                Map.entry("budget", FetchSections.BUDGET_KEYS));
     }
 
     /**

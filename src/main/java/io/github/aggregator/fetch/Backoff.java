@@ -15,6 +15,7 @@ final class Backoff {
         return switch (result) {
             case FetchResult.Failure f -> Metrics.Outcome.FAILURE;
             case FetchResult.NotModified n -> Metrics.Outcome.NOT_MODIFIED;
+            case FetchResult.Deferred d -> Metrics.Outcome.NOT_MODIFIED; // never counted: nothing was sent
             case FetchResult.Success ok -> Metrics.Outcome.SUCCESS;
             case FetchResult.Partial p -> Metrics.Outcome.SUCCESS; // only combinations are partial, never fetched
         };

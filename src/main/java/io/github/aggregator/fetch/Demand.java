@@ -46,6 +46,11 @@ final class Demand {
         return source.poll() == SourceConfig.Poll.ALWAYS || wanted(source.id(), source.idleAfter(), 0);
     }
 
+    /** Whether someone follows {@code source} now (subscribed, read within its idleAfter, or through a combination). */
+    boolean watched(SourceConfig source) {
+        return wanted(source.id(), source.idleAfter(), 0);
+    }
+
     private boolean wanted(String id, Duration idleAfter, int depth) {
         if (subscribed.test(id)) {
             return true;

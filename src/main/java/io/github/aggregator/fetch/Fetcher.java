@@ -2,9 +2,9 @@ package io.github.aggregator.fetch;
 
 import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.fetch.auth.UpstreamAuth;
+import io.github.aggregator.fetch.budget.Budgets;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
-import io.helidon.common.buffers.DataReader;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientRequest;
@@ -12,14 +12,10 @@ import io.helidon.webclient.api.HttpClientResponse;
 import io.helidon.webclient.api.TcpClientConnection;
 import io.helidon.webclient.api.WebClient;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -35,11 +31,6 @@ import java.util.function.Supplier;
 public final class Fetcher {
     private static final int MAX_REDIRECTS = 5;
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
-    private static final String UNRESOLVED_HOST = "Failed to get address for host ";
-    /** Helidon's messages for a header block over its limit and for a status line that is not HTTP. */
-    private static final String HEADERS_TOO_LARGE = "Header size exceeded";
-
-    private static final String NOT_HTTP = "http response did not";
 
     private final SourceConfig source;
     private final String userAgent;
@@ -47,6 +38,7 @@ public final class Fetcher {
     private final InstantSource clock;
     private final WebClient client;
     private final UpstreamAuth auth;
+    private final Budgets.Gate gate;
     // when the upstream's rate-limit headers last said none remain: no request before this; null when they did not
     private volatile Instant quietUntil;
     private final Validators validators = new Validators();
@@ -67,7 +59,25 @@ public final class Fetcher {
      * @param tokens the service's OAuth2 tokens
      */
     public Fetcher(SourceConfig source, String userAgent, Supplier<URI> selfBase, InstantSource clock, Tokens tokens) {
+        this(source, userAgent, selfBase, clock, tokens, Budgets.Gate.OPEN);
+    }
+
+    /**
+     * A fetcher that asks {@code gate} before every request it sends (the first, each redirect, the retry after a
+     * renewed token, and a token request to the API's own host): when the source's budget allows none, the fetch ends
+     * as {@link FetchResult.Deferred} without sending it.
+     *
+     * @param gate the source's request budget
+     */
+    public Fetcher(
+            SourceConfig source,
+            String userAgent,
+            Supplier<URI> selfBase,
+            InstantSource clock,
+            Tokens tokens,
+            Budgets.Gate gate) {
         this.source = source;
+        this.gate = gate;
         this.auth = UpstreamAuth.of(source.auth(), tokens);
         this.userAgent = userAgent;
         this.selfBase = selfBase;
@@ -113,17 +123,31 @@ public final class Fetcher {
         URI first = target();
         URI target = first;
         Validators.Known known = validators.known();
-        UpstreamAuth.Header credential = auth.header(source.timeout());
+        // a token request to the API's own host spends the same budget
+        boolean tokenCounts = auth.tokenEndpoint() != null && UpstreamUris.sameHost(auth.tokenEndpoint(), first);
+        if (tokenCounts && auth.wouldRequestToken()) {
+            FetchResult deferred = spend(true);
+            if (deferred != null) {
+                return deferred;
+            }
+        }
+        UpstreamAuth.Header credential;
+        try {
+            credential = auth.header(source.timeout());
+        } finally {
+            gate.answered(); // a token request counted above, if any, was answered
+        }
         if (credential instanceof UpstreamAuth.Header.Unavailable u) {
             return new FetchResult.Failure(u.reason(), u.retryAfter());
         }
         String authorization = ((UpstreamAuth.Header.Value) credential).authorization();
         boolean renewed = false;
+        int sent = 0;
         for (int hop = 0; ; hop++) {
             // the source's headers (keys, tokens) and validators go only to the origin the admin configured
-            boolean sameOrigin = sameOrigin(first, target);
+            boolean sameOrigin = UpstreamUris.sameOrigin(first, target);
             HttpClientRequest request = client.get()
-                    .uri(Locations.verbatim(target))
+                    .uri(UpstreamUris.verbatim(target))
                     .skipUriEncoding(true)
                     .readTimeout(source.timeout());
             request.keepAlive(false); // see UpstreamClients: no idle connection is left to the upstream
@@ -142,14 +166,22 @@ public final class Fetcher {
             }
             // the connection is this fetch's own and closed when it ends, whatever happened: Helidon's client leaves a
             // socket open (until a garbage collection) when a response fails before its status was read
+            // every request counts against the source's budget: the first, each redirect, the retry after a renewal
+            FetchResult deferred = spend(sent > 0);
+            if (deferred != null) {
+                return deferred;
+            }
+            sent++;
             TcpClientConnection connection;
             try {
                 connection = UpstreamClients.connect(client, target);
             } catch (RuntimeException e) {
+                gate.answered();
                 return fail(describe(e));
             }
             request.connection(connection);
             try (HttpClientResponse response = request.request()) {
+                gate.answered(); // the upstream has had the request by the time its answer begins
                 Status status = response.status();
                 quietUntil = RateLimits.quietUntil(
                                 name -> response.headers().first(HeaderNames.create(name)), clock.instant())
@@ -162,7 +194,7 @@ public final class Fetcher {
                     if (hop >= MAX_REDIRECTS) {
                         return fail("too many redirects (more than " + MAX_REDIRECTS + ")");
                     }
-                    Optional<URI> next = Locations.resolve(target, location.get());
+                    Optional<URI> next = UpstreamUris.resolve(target, location.get());
                     if (next.isEmpty()) {
                         return fail("redirect to an invalid or unsupported Location");
                     }
@@ -175,7 +207,15 @@ public final class Fetcher {
                     }
                     // the cached token was refused (revoked, or expired early): one renewal, one retry
                     renewed = true;
-                    credential = auth.renewed(authorization, source.timeout());
+                    FetchResult unsent = tokenCounts ? spend(true) : null;
+                    if (unsent != null) {
+                        return unsent;
+                    }
+                    try {
+                        credential = auth.renewed(authorization, source.timeout());
+                    } finally {
+                        gate.answered();
+                    }
                     if (credential instanceof UpstreamAuth.Header.Unavailable u) {
                         return new FetchResult.Failure(u.reason(), u.retryAfter());
                     }
@@ -218,19 +258,16 @@ public final class Fetcher {
             } catch (RuntimeException | IOException e) {
                 return fail(describe(e));
             } finally {
+                gate.answered(); // after a failure too (no-op when already told)
                 connection.closeResource();
             }
         }
     }
 
-    private static boolean sameOrigin(URI a, URI b) {
-        return a.getScheme().equalsIgnoreCase(b.getScheme())
-                && a.getHost().equalsIgnoreCase(b.getHost())
-                && port(a) == port(b);
-    }
-
-    private static int port(URI u) {
-        return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    /** Counts one request against the budget: null to send it, else the result that ends the fetch unsent. */
+    private FetchResult spend(boolean extra) {
+        long wait = gate.acquire(extra);
+        return wait <= 0 ? null : new FetchResult.Deferred(clock.instant().plusMillis(wait));
     }
 
     private URI target() {
@@ -251,51 +288,7 @@ public final class Fetcher {
     }
 
     private String describe(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ConnectException) {
-                return "connection refused";
-            }
-            if (t instanceof UnknownHostException
-                    || t.getClass().getSimpleName().equals("RuntimeUnknownHostException")) {
-                return "unknown host " + target().getHost();
-            }
-            // Helidon's default DNS resolver drops the UnknownHostException and throws this instead; its message names
-            // the host actually looked up, which differs from the source's after a redirect
-            if (t instanceof IllegalArgumentException
-                    && t.getMessage() != null
-                    && t.getMessage().startsWith(UNRESOLVED_HOST)) {
-                String host = t.getMessage().substring(UNRESOLVED_HOST.length());
-                return "unknown host " + (host.length() > 64 ? host.substring(0, 64) + "…" : host);
-            }
-            if (t instanceof SocketTimeoutException) {
-                return "timed out after " + describe(source.timeout());
-            }
-            if (t instanceof DataReader.InsufficientDataAvailableException) {
-                return "connection closed by upstream before the response was complete";
-            }
-            if (t instanceof DataReader.IncorrectNewLineException) {
-                return "not an HTTP response";
-            }
-            String m = t.getMessage() == null ? "" : t.getMessage();
-            if (t instanceof IllegalStateException && m.equals(HEADERS_TOO_LARGE)) {
-                return "response headers too large";
-            }
-            if (t instanceof IllegalStateException && m.toLowerCase(Locale.ROOT).startsWith(NOT_HTTP)) {
-                return "not an HTTP response";
-            }
-        }
-        String type = e.getClass().getSimpleName();
-        String msg = e.getMessage();
-        if (msg != null && (msg.contains("Connection reset") || msg.contains("closed") || msg.contains("EOF"))) {
-            return "connection closed by upstream before the response was complete";
-        }
-        return "request failed (the HTTP client gave up: " + words(type) + ")";
-    }
-
-    /** {@code IllegalStateException} as {@code illegal state}: a last resort that still reads as words. */
-    private static String words(String type) {
-        String bare = type.replace("Exception", "").replace("Error", "");
-        return bare.replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT);
+        return FetchErrors.describe(e, target().getHost(), source.timeout());
     }
 
     private static String reasonOf(Status status) {
@@ -305,50 +298,5 @@ public final class Fetcher {
 
     private static String describe(Duration d) {
         return io.github.aggregator.source.Durations.format(d);
-    }
-
-    /**
-     * Interrupts the thread that made it once {@code after} has passed, unless closed first. A virtual thread blocked
-     * on a socket then has the socket closed under it, which ends a call that per-read timeouts never would (a body or
-     * headers arriving a byte at a time). Closing clears an interrupt it caused.
-     */
-    private static final class Watchdog implements AutoCloseable {
-        private final Thread watched = Thread.currentThread();
-        private final Thread timer;
-        private boolean fired; // guarded by this
-        private boolean closed; // guarded by this
-
-        Watchdog(Duration after) {
-            timer = Thread.ofVirtual().name("fetch-watchdog").start(() -> {
-                try {
-                    Thread.sleep(after);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                synchronized (this) {
-                    if (!closed) {
-                        fired = true;
-                        watched.interrupt();
-                    }
-                }
-            });
-        }
-
-        synchronized boolean fired() {
-            return fired;
-        }
-
-        @Override
-        public void close() {
-            boolean clear;
-            synchronized (this) {
-                closed = true;
-                clear = fired;
-            }
-            timer.interrupt();
-            if (clear) {
-                Thread.interrupted();
-            }
-        }
     }
 }

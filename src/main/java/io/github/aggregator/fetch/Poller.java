@@ -1,11 +1,12 @@
 package io.github.aggregator.fetch;
 
+import io.github.aggregator.fetch.budget.Budgets;
+import io.github.aggregator.fetch.budget.LocalLedger;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,8 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
@@ -37,6 +36,9 @@ import java.util.random.RandomGenerator;
  *       previous request took to reach it.
  *   <li>On-demand sources are fetched only while wanted (subscribed, or read within {@code idleAfter}, directly or
  *       through a combined source); otherwise they sit idle and cost the upstream nothing.
+ *   <li>A source with a request budget ({@link Budgets}) starts each fetch at the evenly spaced time its budget
+ *       reserves, is fetched at its budget's effective interval, and when the budget allows no request the fetch
+ *       waits for it without a result (the data stays as it is).
  *   <li>At most one fetch of a source runs at a time; callers that ask while one is in flight share it.
  * </ul>
  *
@@ -64,14 +66,12 @@ public final class Poller implements AutoCloseable {
 
     private final Scheduler time;
     private final SourceRegistry registry;
-    private final Function<SourceConfig, Fetcher> fetchers;
-    private final Listener listener;
-    private final Predicate<String> mayFetch;
     private final RandomGenerator random;
-    private final Metrics metrics;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
-    private final ConcurrentHashMap<String, Task> tasks = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, PollTask> tasks = new ConcurrentHashMap<>();
     private final Demand demand;
+    private final Budgets budgets;
+    private final PollTask.Context context;
     private volatile boolean closed;
 
     /**
@@ -95,14 +95,41 @@ public final class Poller implements AutoCloseable {
             Predicate<String> mayFetch,
             RandomGenerator random,
             Metrics metrics) {
-        this.mayFetch = mayFetch;
+        this(
+                time,
+                registry,
+                fetchers,
+                listener,
+                subscribed,
+                mayFetch,
+                random,
+                metrics,
+                new Budgets(new LocalLedger(time), List.of()));
+    }
+
+    /**
+     * As above, with the request budgets the sources spend: a source with a budget starts each fetch at an evenly
+     * spaced time its budget reserves, and is fetched at its budget's effective interval ({@link Budgets#interval}).
+     *
+     * @param budgets the request budgets in force
+     */
+    public Poller(
+            Scheduler time,
+            SourceRegistry registry,
+            Function<SourceConfig, Fetcher> fetchers,
+            Listener listener,
+            Predicate<String> subscribed,
+            Predicate<String> mayFetch,
+            RandomGenerator random,
+            Metrics metrics,
+            Budgets budgets) {
         this.time = time;
-        this.metrics = metrics;
         this.registry = registry;
-        this.fetchers = fetchers;
-        this.listener = listener;
         this.demand = new Demand(time, registry, subscribed);
         this.random = random;
+        this.budgets = budgets;
+        this.context = new PollTask.Context(
+                time, workers, demand, mayFetch, fetchers, listener, metrics, random, budgets, () -> closed);
     }
 
     /**
@@ -114,7 +141,7 @@ public final class Poller implements AutoCloseable {
             if (s.combined()) {
                 continue;
             }
-            Task task = new Task(s);
+            PollTask task = new PollTask(context, s);
             if (tasks.putIfAbsent(s.id(), task) == null && s.poll() == SourceConfig.Poll.ALWAYS) {
                 long cap = Math.min(MAX_START_JITTER.toMillis(), s.interval().toMillis() / 10);
                 task.schedule(cap <= 0 ? 0 : random.nextLong(cap + 1));
@@ -128,7 +155,7 @@ public final class Poller implements AutoCloseable {
      * completes after the listener has seen the result. Empty when {@code id} is not an upstream source.
      */
     public Optional<CompletableFuture<Void>> fetchNow(String id) {
-        Task task = tasks.get(id);
+        PollTask task = tasks.get(id);
         return task == null ? Optional.empty() : Optional.of(task.run());
     }
 
@@ -146,7 +173,7 @@ public final class Poller implements AutoCloseable {
 
     /** Wakes {@code id} and the parts it combines; returns {@code woken} with their fetches added (null if none). */
     private List<CompletableFuture<Void>> wake(String id, List<CompletableFuture<Void>> woken, int depth) {
-        Task task = tasks.get(id);
+        PollTask task = tasks.get(id);
         if (task != null) {
             Optional<CompletableFuture<Void>> fetch = task.wake();
             if (fetch.isPresent()) {
@@ -182,7 +209,7 @@ public final class Poller implements AutoCloseable {
     }
 
     private void firstCompletions(String id, List<CompletableFuture<Void>> out, int depth) {
-        Task task = tasks.get(id);
+        PollTask task = tasks.get(id);
         if (task != null) {
             task.firstCompletion().ifPresent(out::add);
         } else if (depth < 64) {
@@ -191,7 +218,7 @@ public final class Poller implements AutoCloseable {
     }
 
     private void startFirst(String id, int depth) {
-        Task task = tasks.get(id);
+        PollTask task = tasks.get(id);
         if (task != null) {
             task.runIfNeverStarted();
         } else if (depth < 64) {
@@ -213,7 +240,7 @@ public final class Poller implements AutoCloseable {
     }
 
     private void completions(String id, List<CompletableFuture<Void>> out, int depth) {
-        Task task = tasks.get(id);
+        PollTask task = tasks.get(id);
         if (task != null) {
             out.add(task.completion());
         } else if (depth < 64) {
@@ -226,11 +253,12 @@ public final class Poller implements AutoCloseable {
      * completes; its result still reaches the listener, which may drop it.
      */
     public void stop(String id) {
-        Task task = tasks.remove(id);
+        PollTask task = tasks.remove(id);
         if (task != null) {
             task.cancel();
         }
         demand.forget(id);
+        budgets.leave(id);
     }
 
     /**
@@ -238,7 +266,7 @@ public final class Poller implements AutoCloseable {
      * completion of {@code id}, unless a fetch here is in flight.
      */
     public void observed(String id) {
-        Task task = tasks.get(id);
+        PollTask task = tasks.get(id);
         if (task != null) {
             task.observed();
         }
@@ -246,8 +274,18 @@ public final class Poller implements AutoCloseable {
 
     /** The schedule of {@code id}, if it is an upstream source being polled. */
     public Optional<State> state(String id) {
-        Task task = tasks.get(id);
+        PollTask task = tasks.get(id);
         return task == null ? Optional.empty() : Optional.of(task.state());
+    }
+
+    /** How often {@code source} is fetched now: its interval, stretched when its budget is shared by more. */
+    public Duration effectiveInterval(SourceConfig source) {
+        return budgets.interval(source);
+    }
+
+    /** The request budgets the sources spend. */
+    public Budgets budgets() {
+        return budgets;
     }
 
     /** True until {@link #close}, while the scheduler takes work. */
@@ -260,207 +298,5 @@ public final class Poller implements AutoCloseable {
         closed = true;
         time.close();
         workers.shutdownNow();
-    }
-
-    /** The schedule and in-flight state of one upstream source. */
-    private final class Task {
-        private volatile Fetcher fetcher; // made by the first fetch, on its own thread: off the start-up path
-        private final SourceConfig source;
-        private CompletableFuture<Void> inFlight; // guarded by this
-        private CompletableFuture<Void> completion = new CompletableFuture<>(); // guarded by this
-        private Future<?> next; // guarded by this
-        private long lastEndNanos; // guarded by this; when the previous fetch ended
-        private boolean started; // guarded by this
-        private boolean seen; // guarded by this; a result of it was fetched here or observed from elsewhere
-        private int failures; // guarded by this
-        private volatile boolean idle; // written under this; read without it by wake's fast path
-        private boolean cancelled; // guarded by this
-        private volatile Instant nextAt;
-        private Instant holdUntil; // guarded by this; no fetch before it
-
-        Task(SourceConfig source) {
-            this.source = source;
-            this.idle = source.poll() == SourceConfig.Poll.ON_DEMAND;
-        }
-
-        synchronized State state() {
-            return new State(idle ? null : nextAt, failures, !idle);
-        }
-
-        synchronized CompletableFuture<Void> completion() {
-            return inFlight != null ? inFlight : completion;
-        }
-
-        /** The completion of the first fetch, while no result of this source was seen yet (and it is not idle). */
-        synchronized Optional<CompletableFuture<Void>> firstCompletion() {
-            return seen || idle || cancelled ? Optional.empty() : Optional.of(completion());
-        }
-
-        synchronized void cancel() {
-            cancelled = true;
-            if (next != null) {
-                next.cancel(false);
-            }
-            completion.complete(null); // nobody waits for a source that is gone
-        }
-
-        synchronized void schedule(long delayMillis) {
-            if (closed || cancelled) {
-                return;
-            }
-            if (next != null) {
-                next.cancel(false);
-            }
-            nextAt = time.instant().plusMillis(delayMillis);
-            try {
-                next = time.schedule(this::tick, Duration.ofMillis(delayMillis));
-            } catch (RuntimeException e) { // rejected after close
-                next = null;
-            }
-        }
-
-        /** A scheduled fetch is due: fetch, unless an on-demand source is no longer wanted. */
-        private void tick() {
-            synchronized (this) {
-                // idle before the check: a reader records its read, then reads idle without the lock (wake), so
-                // either the check sees that read or the reader sees idle and wakes the source
-                idle = true;
-                if (!demand.wanted(source)) {
-                    nextAt = null;
-                    LOG.log(Level.DEBUG, "source " + source.id() + ": idle (no readers)");
-                    return;
-                }
-                idle = false;
-            }
-            run();
-        }
-
-        /** Ends an idle spell: fetch now (or as soon as minInterval allows). Empty when not idle. */
-        Optional<CompletableFuture<Void>> wake() {
-            if (!idle) {
-                return Optional.empty(); // every read of an active source: no lock
-            }
-            return wakeIdle();
-        }
-
-        private synchronized Optional<CompletableFuture<Void>> wakeIdle() {
-            if (!idle) {
-                return Optional.empty();
-            }
-            idle = false;
-            LOG.log(Level.DEBUG, "source " + source.id() + ": active");
-            return Optional.of(run());
-        }
-
-        synchronized void runIfNeverStarted() {
-            if (!started && !idle) {
-                run();
-            }
-        }
-
-        synchronized CompletableFuture<Void> run() {
-            if (inFlight != null) {
-                return inFlight;
-            }
-            if (holdUntil != null && time.instant().isBefore(holdUntil)) {
-                // the upstream asked for quiet (rate limit spent, Retry-After): the schedule already waits for it
-                long waitMillis = Duration.between(time.instant(), holdUntil).toMillis() + 1;
-                if (nextAt == null || nextAt.isBefore(holdUntil)) {
-                    schedule(waitMillis);
-                }
-                return completion;
-            }
-            long sinceLast = time.nanoTime() - lastEndNanos;
-            long floor = source.minInterval().toNanos();
-            if (started && floor > 0 && sinceLast < floor) {
-                long waitMillis = TimeUnit.NANOSECONDS.toMillis(floor - sinceLast) + 1;
-                if (nextAt == null || nextAt.isAfter(time.instant().plusMillis(waitMillis))) {
-                    schedule(waitMillis);
-                }
-                return completion;
-            }
-            CompletableFuture<Void> done = completion;
-            inFlight = done;
-            started = true;
-            long startNanos = time.nanoTime();
-            try {
-                workers.execute(() -> fetchOnce(done, startNanos));
-            } catch (RuntimeException e) { // rejected after close
-                inFlight = null;
-                done.complete(null);
-            }
-            return done;
-        }
-
-        synchronized void observed() {
-            seen = true;
-            if (inFlight == null) {
-                CompletableFuture<Void> waiting = completion;
-                completion = new CompletableFuture<>();
-                waiting.complete(null);
-            }
-        }
-
-        private void fetchOnce(CompletableFuture<Void> done, long startNanos) {
-            long delay = source.interval().toMillis();
-            long from = startNanos; // the delay counts from here, not from when the result was handled
-            boolean fetched = false;
-            try {
-                if (!mayFetch.test(source.id())) {
-                    nextAt = time.instant().plusMillis(delay);
-                    return; // another instance fetches it; whoever waits keeps waiting for its result
-                }
-                fetched = true;
-                if (fetcher == null) {
-                    fetcher = fetchers.apply(source); // one fetch at a time per task: no race
-                }
-                long fetchStart = time.nanoTime();
-                FetchResult result = fetcher.fetch();
-                from = time.nanoTime();
-                metrics.fetched(source.baseId(), Backoff.outcome(result), from - fetchStart);
-                delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
-                delay = holdFor(fetcher.quietUntil(), result, delay);
-                // visible before the result is, so nextFetchAt is never behind fetchedAt
-                nextAt = time.instant().plusMillis(delay);
-                listener.onResult(source, result, time.instant());
-            } catch (RuntimeException e) {
-                if (!closed) { // after close, failures of the fetches it cut short are expected
-                    LOG.log(Level.ERROR, "source " + source.id() + ": fetch or result handling failed: " + e);
-                }
-            } finally {
-                synchronized (this) {
-                    inFlight = null;
-                    if (fetched) {
-                        seen = true;
-                        lastEndNanos = from;
-                        completion = new CompletableFuture<>();
-                    }
-                    // the time spent storing and delivering the result is not added to the period
-                    schedule(Math.max(0, delay - TimeUnit.NANOSECONDS.toMillis(time.nanoTime() - from)));
-                }
-                if (fetched) {
-                    done.complete(null);
-                }
-            }
-        }
-
-        /**
-         * Keeps the source quiet until the upstream's rate-limit reset or Retry-After, whichever is later, against
-         * every trigger (see {@link #run}); the delay, at least until then.
-         */
-        private synchronized long holdFor(Instant quiet, FetchResult result, long delay) {
-            Instant retry = result instanceof FetchResult.Failure f ? f.retryAfter() : null;
-            Instant until = quiet == null || (retry != null && retry.isAfter(quiet)) ? retry : quiet;
-            holdUntil = until;
-            if (until == null) {
-                return delay;
-            }
-            return Math.max(delay, Duration.between(time.instant(), until).toMillis());
-        }
-
-        private synchronized long nextDelay(FetchResult result, long elapsedMillis) {
-            failures = result instanceof FetchResult.Failure ? failures + 1 : 0;
-            return Backoff.nextDelay(source, result, failures, elapsedMillis, time.instant(), random);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package io.github.aggregator.http;
 
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.fetch.budget.Budgets;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.observe.PrometheusText;
 import io.github.aggregator.observe.RuntimeMetrics;
@@ -30,12 +31,19 @@ public final class MetricsService implements HttpService {
     private final SnapshotStore store;
     private final Hub hub;
     private final Metrics metrics;
+    private Budgets budgets;
 
     public MetricsService(SourceRegistry registry, SnapshotStore store, Hub hub, Metrics metrics) {
         this.registry = registry;
         this.store = store;
         this.hub = hub;
         this.metrics = metrics;
+    }
+
+    /** Exposes the remaining requests of each limit of {@code budgets}. Returns this. */
+    public MetricsService budgets(Budgets budgets) {
+        this.budgets = budgets;
+        return this;
     }
 
     @Override
@@ -157,6 +165,7 @@ public final class MetricsService implements HttpService {
                     "Changes that waited for the version ceiling on disk to be raised (0 unless the disk falls behind).");
             out.sample("aggregator_store_ceiling_waits_total", d.ceilingWaits());
         });
+        BudgetView.metrics(out, budgets);
         RuntimeMetrics.write(out);
         return out.text();
     }

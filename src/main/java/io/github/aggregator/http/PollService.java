@@ -135,6 +135,7 @@ public final class PollService implements HttpService {
                     }
                 }
                 n.put("interval", s.interval().toMillis() / 1000.0);
+                BudgetView.source(n, s, poller);
                 n.put("poll", s.poll() == SourceConfig.Poll.ALWAYS ? "always" : "on-demand");
             }
             n.put("state", active(s) ? "active" : "idle");
@@ -177,6 +178,7 @@ public final class PollService implements HttpService {
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
         notes.get().forEach(body::put);
+        BudgetView.budgets(body, poller.budgets());
         body.set("sources", sources);
         if (metrics != null) {
             body.putObject("totals")
@@ -241,6 +243,7 @@ public final class PollService implements HttpService {
                     "fetchedAt",
                     snap.map(Snapshot::fetchedAt).map(Instant::toString).orElse(null));
             i.put("nextFetchAt", nextFetchAt(e.config()).map(Instant::toString).orElse(null));
+            BudgetView.source(i, e.config(), poller);
             i.put("stale", snap.map(Snapshot::stale).orElse(false));
             i.put("lastError", snap.map(Snapshot::error).orElse(null));
             i.put("subscribers", views == null ? hub.subscribers(id) : views.subscribers(id)); // fields included

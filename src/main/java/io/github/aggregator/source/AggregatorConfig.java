@@ -27,6 +27,8 @@ import java.util.Set;
  * @param dataDir the durable store's directory (default {@code data}, relative to the working directory), or null to
  *     keep everything in memory only; not used in the cluster mode, where Redis holds the shared state
  * @param templates the enabled parametrised sources (those with {@code params}), in file order
+ * @param budgets the shared request budgets ({@code budgets}) that sources name in their {@code budget}; none by
+ *     default
  */
 public record AggregatorConfig(
         List<SourceConfig> sources,
@@ -44,7 +46,8 @@ public record AggregatorConfig(
         Duration writeTimeout,
         Duration historyMaxAge,
         java.nio.file.Path dataDir,
-        List<SourceTemplate> templates) {
+        List<SourceTemplate> templates,
+        List<BudgetConfig> budgets) {
 
     public static final int DEFAULT_HISTORY_SIZE = 64;
     public static final Duration DEFAULT_COLD_WAIT = Duration.ofSeconds(5);
@@ -64,6 +67,13 @@ public record AggregatorConfig(
     public AggregatorConfig {
         sources = List.copyOf(sources);
         templates = List.copyOf(templates == null ? List.of() : templates);
+        budgets = List.copyOf(budgets == null ? List.of() : budgets);
+        Set<String> budgetIds = new HashSet<>();
+        for (BudgetConfig b : budgets) {
+            if (!budgetIds.add(b.id())) {
+                throw new InvalidField("budgets", "duplicate id \"" + b.id() + "\"");
+            }
+        }
         Set<String> ids = new HashSet<>();
         for (SourceConfig s : sources) {
             if (!ids.add(s.id())) {
@@ -137,6 +147,7 @@ public record AggregatorConfig(
                 DEFAULT_WRITE_TIMEOUT,
                 DEFAULT_HISTORY_MAX_AGE,
                 null,
+                List.of(),
                 List.of());
     }
 
@@ -158,7 +169,13 @@ public record AggregatorConfig(
                 writeTimeout,
                 historyMaxAge,
                 dataDir,
-                next);
+                next,
+                budgets);
+    }
+
+    /** The budget named {@code id}, or null. */
+    public BudgetConfig budget(String id) {
+        return budgets.stream().filter(b -> b.id().equals(id)).findFirst().orElse(null);
     }
 
     /** The enabled sources, in file order. */

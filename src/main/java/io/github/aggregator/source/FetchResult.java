@@ -24,6 +24,12 @@ public sealed interface FetchResult {
         }
     }
 
+    /**
+     * No request was sent (or no further one, for a fetch that needed several): the source's request budget allows
+     * none before {@code notBefore}. Not a failure: the data held stays as it is, fresh as of its {@code fetchedAt}.
+     */
+    record Deferred(Instant notBefore) implements FetchResult {}
+
     /** Usable data that is nevertheless stale, e.g. a combined source one of whose parts is failing. */
     record Partial(JsonNode data, String reason) implements FetchResult {}
 }

@@ -29,8 +29,8 @@ import java.util.regex.Pattern;
  * @param combine ids of the sources whose data this source combines; empty for an upstream source
  * @param access who may read it: PUBLIC (default) or TOKEN (a token whose grant covers this source)
  * @param auth how the service authenticates to the upstream, or null for none (default); holds secrets
- * @param budget id of the shared request budget this source spends, or null for none (default); not read from the
- *     config file yet
+ * @param budget id of the shared request budget ({@link BudgetConfig}) this source spends, or null for none
+ *     (default)
  */
 public record SourceConfig(
         String id,
@@ -293,7 +293,9 @@ public record SourceConfig(
                 minInterval,
                 maxBackoff,
                 combine,
-                access);
+                access,
+                auth,
+                budget);
     }
 
     /** The id metrics and grants use: the template's id for an instance, else the id. */

@@ -91,7 +91,10 @@ class ConfigSchemaTest {
             Map.entry(
                     "basicAuth",
                     new Context(
-                            SOURCE + "      auth:\n        basic:\n          user: u\n          password: p\n", 10)));
+                            SOURCE + "      auth:\n        basic:\n          user: u\n          password: p\n", 10)),
+            Map.entry(
+                    "budget",
+                    new Context("aggregator:\n  sources: []\n  budgets:\n    - id: b\n      limits: [1/1m]\n", 6)));
 
     private record Context(String before, int indent) {
         String with(Map<String, String> fields) {

@@ -48,6 +48,9 @@ class OpenApiTest {
                 admin:
                   token: ${ADMIN}
                 aggregator:
+                  budgets:
+                    - id: plenty
+                      limits: [100/1s]
                   sources:
                     - id: q
                       url: %s/q
@@ -57,6 +60,7 @@ class OpenApiTest {
                       url: %s/down
                       interval: 200ms
                       maxBackoff: 400ms
+                      budget: plenty
                     - id: t
                       url: %s/t/{sym}
                       interval: 200ms

@@ -74,6 +74,14 @@ public final class Tokens {
         return entry(grant).get(grant, timeout, rejected);
     }
 
+    /**
+     * Whether {@link #token} would ask the endpoint now (no fresh token, no backoff running): a source whose budget
+     * also covers the token endpoint counts that request first.
+     */
+    public boolean wouldRequest(AuthConfig.OAuth2 grant) {
+        return entry(grant).wouldRequest();
+    }
+
     /** Token requests made so far for {@code grant}'s endpoint and credentials. */
     long requests(AuthConfig.OAuth2 grant) {
         return entry(grant).requests;
@@ -110,6 +118,15 @@ public final class Tokens {
         private int failures; // guarded by this
         private Result.Refused refusal; // guarded by this; the last failure, while its backoff runs
         private volatile long requests;
+
+        synchronized boolean wouldRequest() {
+            Instant now = clock.instant();
+            boolean usable = token != null && (expiresAt == null || now.isBefore(expiresAt));
+            if (usable && (renewAt == null || now.isBefore(renewAt))) {
+                return false;
+            }
+            return refusal == null || !now.isBefore(refusal.retryAfter());
+        }
 
         Result get(AuthConfig.OAuth2 grant, Duration timeout, String rejected) {
             CompletableFuture<Result> wait;

@@ -52,6 +52,16 @@ public final class UpstreamAuth {
         return config instanceof AuthConfig.OAuth2;
     }
 
+    /** The OAuth2 token endpoint this source's tokens come from; null for the other kinds. */
+    public java.net.URI tokenEndpoint() {
+        return config instanceof AuthConfig.OAuth2 o ? o.tokenUrl() : null;
+    }
+
+    /** Whether {@link #header} would send a token request now (OAuth2 without a fresh token, and no backoff). */
+    public boolean wouldRequestToken() {
+        return config instanceof AuthConfig.OAuth2 o && tokens.wouldRequest(o);
+    }
+
     /** The header to send now. */
     public Header header(Duration timeout) {
         return switch (config) {

@@ -2,18 +2,31 @@ package io.github.aggregator.fetch;
 
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.util.Locale;
 import java.util.Optional;
 
-/** Where a fetch's requests go: the target of a redirect, and a URI the HTTP client sends as written. Stateless. */
-final class Locations {
-    private Locations() {}
+/** What the fetcher asks of the URIs it follows: origins, redirect targets, and the request line's exact bytes. */
+final class UpstreamUris {
+    private UpstreamUris() {}
+
+    static boolean sameHost(URI a, URI b) {
+        return a.getHost() != null && b.getHost() != null && a.getHost().equalsIgnoreCase(b.getHost());
+    }
+
+    static boolean sameOrigin(URI a, URI b) {
+        return a.getScheme().equalsIgnoreCase(b.getScheme())
+                && a.getHost().equalsIgnoreCase(b.getHost())
+                && port(a) == port(b);
+    }
+
+    static int port(URI u) {
+        return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    }
 
     /** The absolute http(s) URI a Location header points to, relative to {@code base}. */
     static Optional<URI> resolve(URI base, String location) {
         try {
             URI next = base.resolve(new URI(location.trim()));
-            String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(Locale.ROOT);
+            String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(java.util.Locale.ROOT);
             return (scheme.equals("http") || scheme.equals("https")) && next.getHost() != null
                     ? Optional.of(next)
                     : Optional.empty();
