@@ -24,6 +24,7 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -51,7 +52,7 @@ public final class Fetcher {
     private final String userAgent;
     private final Supplier<URI> selfBase;
     private final InstantSource clock;
-    private final WebClient client;
+    private final boolean self; // a path URL: this service itself
     private final UpstreamAuth auth;
     // when the upstream's rate-limit headers last said none remain: no request before this; null when they did not
     private volatile Instant quietUntil;
@@ -81,15 +82,25 @@ public final class Fetcher {
         this.selfBase = selfBase;
         this.clock = clock;
         // a path URL means this service itself, which may serve TLS with a certificate made for other names
-        this.client = UpstreamClients.client(source.timeout(), source.url().getScheme() == null);
+        this.self = source.url().getScheme() == null;
     }
 
     /**
-     * Initializes the web client machinery (protocol discovery, default config) that the first fetcher would otherwise
-     * pay for; the service calls it on a background thread while it starts. Idempotent; thread-safe.
+     * Builds the web clients the first fetches of {@code sources} will use (with the web client machinery: protocol
+     * discovery, default config), which the first fetch would otherwise pay for; the service calls it on a background
+     * thread while it starts. A source given by a path is this service itself, taken to be {@code http} (over TLS its
+     * client is built at its first fetch). Idempotent; thread-safe.
      */
-    public static void preload() {
-        UpstreamClients.client(SourceConfig.DEFAULT_TIMEOUT, false);
+    public static void preload(List<SourceConfig> sources) {
+        for (SourceConfig s : sources) {
+            if (s.url() != null) {
+                boolean self = s.url().getScheme() == null;
+                UpstreamClients.client(
+                        s.timeout(),
+                        self,
+                        !self && "https".equalsIgnoreCase(s.url().getScheme()));
+            }
+        }
     }
 
     /**
@@ -131,6 +142,7 @@ public final class Fetcher {
         for (int hop = 0; ; hop++) {
             // the source's headers (keys, tokens) and validators go only to the origin the admin configured
             boolean sameOrigin = sameOrigin(first, target);
+            WebClient client = UpstreamClients.client(source.timeout(), self, target);
             HttpClientRequest request =
                     client.get().uri(verbatim(target)).skipUriEncoding(true).readTimeout(source.timeout());
             request.keepAlive(false); // see UpstreamClients: no idle connection is left to the upstream

@@ -1,6 +1,7 @@
 package io.github.aggregator.fetch;
 
 import io.github.aggregator.observe.Metrics;
+import io.github.aggregator.observe.StartupTrace;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.SourceConfig;
@@ -395,7 +396,9 @@ public final class Poller implements AutoCloseable {
                     fetcher = fetchers.apply(source); // one fetch at a time per task: no race
                 }
                 long fetchStart = time.nanoTime();
+                StartupTrace.mark("first fetch starts");
                 FetchResult result = fetcher.fetch();
+                StartupTrace.mark("first fetch done");
                 from = time.nanoTime();
                 metrics.fetched(source.baseId(), Backoff.outcome(result), from - fetchStart);
                 delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
@@ -403,6 +406,7 @@ public final class Poller implements AutoCloseable {
                 // visible before the result is, so nextFetchAt is never behind fetchedAt
                 nextAt = time.instant().plusMillis(delay);
                 listener.onResult(source, result, time.instant());
+                StartupTrace.mark("first result recorded");
             } catch (RuntimeException e) {
                 if (!closed) { // after close, failures of the fetches it cut short are expected
                     LOG.log(Level.ERROR, "source " + source.id() + ": fetch or result handling failed: " + e);

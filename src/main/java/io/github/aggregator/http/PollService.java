@@ -8,6 +8,7 @@ import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.observe.Metrics;
+import io.github.aggregator.observe.StartupTrace;
 import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.ParamRule;
@@ -273,6 +274,7 @@ public final class PollService implements HttpService {
 
     /** The envelope of one source; for HEAD the same status and headers without the body. */
     private void one(ServerRequest req, ServerResponse res, boolean head) throws InterruptedException {
+        StartupTrace.mark("first request for a source");
         String name = Addressing.name(req);
         Optional<SourceConfig> source = addressing.source(req, res, name, guard.caller(req));
         if (source.isEmpty()) {
@@ -319,6 +321,7 @@ public final class PollService implements HttpService {
         } else {
             byte[] body = Frames.envelopeBytes(s);
             JsonBody.send(req, res, body, () -> GZIPPED.get(s, k -> JsonBody.gzip(body)));
+            StartupTrace.mark("first 200 with data sent");
         }
     }
 
