@@ -16,7 +16,7 @@
 # Every other variant starts on a new, empty data directory (AGGREGATOR_DATA_DIR), so it pays for creating the store
 # but restores nothing, as a first start does.
 # Prints each run and the medians, and writes them to bench/results/startup.txt.
-# Usage: bench/startup.sh [RUNS]. NICE=-10 (as root) runs the measured JVM ahead of other jobs on a shared machine;
+# Usage: bench/startup.sh [RUNS]. ONLY=aot,base-aot measures only the variants named. NICE=-10 (as root) runs the measured JVM ahead of other jobs on a shared machine;
 # the report records it and the load average.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -135,6 +135,11 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
   paths[aot+restored-slow5s]=/api/sources/slow
   wants[aot+restored-slow5s]='"restored":true'
   slow_seed_hits=$(cat "$work/slow-hits" 2>/dev/null || echo 0)
+fi
+if [ -n "${ONLY:-}" ]; then  # e.g. ONLY=base-aot,aot: only these variants are measured
+  kept=()
+  for v in "${variants[@]}"; do [[ ",$ONLY," == *",$v,"* ]] && kept+=("$v"); done
+  variants=("${kept[@]}")
 fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$runs"); do
