@@ -2,6 +2,7 @@ package io.github.aggregator.fetch;
 
 import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.fetch.auth.UpstreamAuth;
+import io.github.aggregator.source.AuthConfig;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
 import io.helidon.common.buffers.DataReader;
@@ -87,9 +88,10 @@ public final class Fetcher {
 
     /**
      * Builds the web clients the first fetches of {@code sources} will use (with the web client machinery: protocol
-     * discovery, default config), which the first fetch would otherwise pay for; the service calls it on a background
-     * thread while it starts. A source given by a path is this service itself, taken to be {@code http} (over TLS its
-     * client is built at its first fetch). Idempotent; thread-safe.
+     * discovery, default config), which the first fetch would otherwise pay for within its timeout; the service calls
+     * it on a background thread while it starts. When a source or its OAuth2 token endpoint is {@code https}, that
+     * includes reading the JDK's trust store. A source given by a path is this service itself, taken to be {@code
+     * http} (over TLS its client is built at its first fetch). Idempotent; thread-safe.
      */
     public static void preload(List<SourceConfig> sources) {
         for (SourceConfig s : sources) {
@@ -99,6 +101,10 @@ public final class Fetcher {
                         s.timeout(),
                         self,
                         !self && "https".equalsIgnoreCase(s.url().getScheme()));
+            }
+            if (s.auth() instanceof AuthConfig.OAuth2 grant
+                    && "https".equalsIgnoreCase(grant.tokenUrl().getScheme())) {
+                UpstreamClients.client(s.timeout(), false, true); // the trust store, read once per JVM
             }
         }
     }
