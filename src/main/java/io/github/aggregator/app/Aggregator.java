@@ -21,11 +21,9 @@ import io.github.aggregator.http.Routes;
 import io.github.aggregator.observe.Health;
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.observe.StartupTrace;
-import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Scheduler;
-import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.source.SourceTemplate;
@@ -43,8 +41,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
@@ -89,7 +85,8 @@ public final class Aggregator implements AutoCloseable {
                 config.aggregator().subscriberQueue(),
                 config.aggregator().maxSubscribers(),
                 config.aggregator().maxSubscribersPerClient(),
-                metrics);
+                metrics,
+                time); // heartbeats on the injected clock
         this.views = new FieldViews(store, hub, config.aggregator().historySize());
         this.transport = transport(config, store);
         this.pipeline = new Pipeline(registry, store, transport, clock);
@@ -118,7 +115,7 @@ public final class Aggregator implements AutoCloseable {
             poller.observed(s.id());
         });
         registry.instances().wire(this::instanceLive, s -> poller.start(List.of(s)), this::evicted);
-        registerHealthChecks();
+        HealthChecks.register(health, registry, store, poller, transport, () -> closed, () -> listening, this::port);
         // the shared state is read while the web server starts (the first cold start's two slowest steps overlap); a
         // request that comes before it arrives waits for it as for a first fetch (coldWait), never for the upstream
         Thread joining = Thread.ofPlatform()
@@ -175,53 +172,24 @@ public final class Aggregator implements AutoCloseable {
         }
         listening = true;
         this.watcher = new ConfigWatcher(config.file(), env, WATCH_PERIOD, this::apply);
-        LOG.log(Level.INFO, startedLine(config));
+        LOG.log(Level.INFO, StartLine.of(config, server, registry.enabled()));
     }
 
-    /**
-     * The one line a start logs: where the service listens, what it polls, where the dashboard is, e.g. {@code
-     * listening on http://0.0.0.0:8080, polling 2 sources and combining 1 from config/application.yaml;
-     * dashboard at http://localhost:8080/}.
-     */
-    private String startedLine(ConfigFile config) {
-        String scheme = server.hasTls() ? "https" : "http";
-        String host = config.server().getOrDefault("server.host", "0.0.0.0");
-        boolean anyAddress = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
-        String browse = anyAddress ? "localhost" : host;
-        List<SourceConfig> enabled = registry.enabled();
-        long combined = enabled.stream().filter(SourceConfig::combined).count();
-        long onDemand = enabled.stream()
-                .filter(s -> !s.combined() && s.poll() == SourceConfig.Poll.ON_DEMAND)
-                .count();
-        return "listening on " + scheme + "://" + bracketed(host) + ":" + server.port() + ", polling "
-                + (enabled.size() - combined) + (enabled.size() - combined == 1 ? " source" : " sources")
-                + (onDemand > 0 ? " (" + onDemand + " on demand)" : "")
-                + (combined > 0 ? " and combining " + combined : "") + " from " + config.file()
-                + (config.cluster() == null
-                        ? ""
-                        : ", clustered through " + config.cluster().where())
-                + "; dashboard at " + scheme + "://" + bracketed(browse) + ":" + server.port() + "/";
-    }
-
-    private static String bracketed(String host) {
-        return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+    /** Registers every route of this service on {@code r}, as its server was built; tests read the routes from it. */
+    public void routing(HttpRouting.Builder r) {
+        routing.accept(r);
     }
 
     /**
      * Starts the service on {@code config}; returns once it listens. The config file is watched: {@code env} is what
      * its {@code ${VAR}}s are read from again on each change.
      */
-    /** Registers every route of this service on {@code r}, as its server was built; tests read the routes from it. */
-    public void routing(HttpRouting.Builder r) {
-        routing.accept(r);
-    }
-
     public static Aggregator start(ConfigFile config, Clock clock, Map<String, String> env) {
         return start(config, clock, env, Scheduler.system(clock, "poller-timer"));
     }
 
     /**
-     * {@link #start(ConfigFile, Clock, Map)} with {@code time} deciding polling, backoff, Retry-After, idle and write
+     * {@link #start(ConfigFile, Clock, Map)} with {@code time} deciding polling, backoff, Retry-After, idle, heartbeats and write
      * timeouts (a test passes a clock it advances); closed with the service. {@code clock} stays the clock of what
      * the service shows and checks (cache headers, tokens, the demo upstreams).
      */
@@ -304,49 +272,12 @@ public final class Aggregator implements AutoCloseable {
         changed.forEach(id -> starting.add(after.get(id)));
         poller.start(starting);
         starting.stream().filter(SourceConfig::combined).forEach(pipeline::recombine);
-        List<String> restart = needRestart(current, next);
+        List<String> restart = StartOnlySettings.changed(current, next);
         current = next;
         LOG.log(
                 Level.INFO,
                 "config: reloaded " + next.file() + ": added " + added + ", removed " + removed + ", changed " + changed
                         + (restart.isEmpty() ? "" : "; takes effect after a restart: " + String.join(", ", restart)));
-    }
-
-    private static List<String> needRestart(ConfigFile a, ConfigFile b) {
-        List<String> out = new ArrayList<>();
-        if (!a.server().equals(b.server())) {
-            out.add("server");
-        }
-        if (!Objects.equals(a.adminToken(), b.adminToken())) {
-            out.add("admin");
-        }
-        if (!Objects.equals(a.cluster(), b.cluster())) {
-            out.add("cluster");
-        }
-        if (!Objects.equals(a.access(), b.access())) {
-            out.add("access");
-        }
-        if (!Objects.equals(a.cors(), b.cors())) {
-            out.add("cors");
-        }
-        AggregatorConfig x = a.aggregator();
-        AggregatorConfig y = b.aggregator();
-        if (x.historySize() != y.historySize()) {
-            out.add("historySize");
-        }
-        if (!x.historyMaxAge().equals(y.historyMaxAge())) {
-            out.add("historyMaxAge");
-        }
-        if (!Objects.equals(x.dataDir(), y.dataDir())) {
-            out.add("dataDir");
-        }
-        if (x.subscriberQueue() != y.subscriberQueue()) {
-            out.add("subscriberQueue");
-        }
-        if (x.maxSubscribers() != y.maxSubscribers() || x.maxSubscribersPerClient() != y.maxSubscribersPerClient()) {
-            out.add("maxSubscribers");
-        }
-        return out;
     }
 
     private static Map<String, SourceTemplate> templatesById(ConfigFile config) {
@@ -378,55 +309,7 @@ public final class Aggregator implements AutoCloseable {
         return out;
     }
 
-    /**
-     * The built-in checks behind {@code /observe/health}. This is the place to add more: a part wired here registers
-     * its own named check on {@link #health}, e.g. the cluster mode's {@code health.readiness("redis", ...)} that is
-     * DOWN while Redis is unreachable, or an UP result with a {@code "cluster": "degraded"} detail. See {@link Health}
-     * for what a check may do.
-     */
-    private void registerHealthChecks() {
-        // live: the process is worth keeping as long as it still schedules fetches
-        health.liveness("poller", () -> poller.running() ? Health.Result.up() : Health.Result.down("poller stopped"));
-        // ready: config loaded (it is, or there would be no instance) and the server listening, until shutdown begins
-        health.readiness("server", () -> {
-            if (closed) {
-                return Health.Result.down("shutting down");
-            }
-            return listening ? Health.Result.up(Map.of("port", server.port())) : Health.Result.down("starting");
-        });
-        // clustered: ready once Redis was reached (a new instance has the shared data then); an instance that loses
-        // Redis later stays ready, serving and polling alone, with "degraded" as detail
-        transport
-                .clusterState()
-                .ifPresent(initial -> health.readiness("cluster", () -> {
-                    String state = transport.clusterState().orElse("ok");
-                    if (!transport.joinedOnce()) {
-                        return Health.Result.down("Redis not reached yet");
-                    }
-                    return Health.Result.up(Map.of("cluster", state));
-                }));
-        // stale upstreams do not make the instance unready: it serves their last good data, marked stale
-        health.readiness("sources", () -> {
-            int enabled = 0;
-            int withData = 0;
-            int stale = 0;
-            for (SourceConfig s : registry.enabled()) {
-                enabled++;
-                Optional<Snapshot> latest = store.latest(s.id());
-                withData += latest.filter(Snapshot::hasData).isPresent() ? 1 : 0;
-                stale += latest.filter(Snapshot::stale).isPresent() ? 1 : 0;
-            }
-            Map<String, Object> details = new LinkedHashMap<>();
-            details.put("enabled", enabled);
-            details.put("withData", withData);
-            details.put("stale", stale);
-            return Health.Result.up(details);
-        });
-        // the durable store never makes the instance unready either: without it the service runs in memory
-        DurableStart.healthCheck(health, store);
-    }
-
-    /** The checks behind {@code /observe/health}, to add more (see {@link #registerHealthChecks}). */
+    /** The checks behind {@code /observe/health}, to add more (see {@link HealthChecks#register}). */
     public Health health() {
         return health;
     }

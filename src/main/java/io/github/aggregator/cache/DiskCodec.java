@@ -14,7 +14,8 @@ import java.time.Instant;
 final class DiskCodec {
     private DiskCodec() {}
 
-    static byte[] encode(Snapshot s, SnapshotStore.Held before) {
+    /** @param jump whether {@code s} follows the version before it in history by design (a renumbering), not by one */
+    static byte[] encode(Snapshot s, SnapshotStore.Held before, boolean jump) {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("v", s.version());
         n.put("f", s.fetchedAt() == null ? null : s.fetchedAt().toString());
@@ -25,6 +26,9 @@ final class DiskCodec {
         }
         n.put("h", s.hash());
         n.set("d", s.data());
+        if (jump) {
+            n.put("j", true);
+        }
         if (before != null) {
             n.put("bv", before.version());
             n.put("bh", before.hash());
@@ -58,6 +62,11 @@ final class DiskCodec {
         return n.hasNonNull("bv") && n.hasNonNull("bh")
                 ? new SnapshotStore.Held(n.get("bv").asLong(), n.get("bh").asText())
                 : null;
+    }
+
+    /** Whether the snapshot in {@code bytes} was written as a jump (see {@link #encode}). */
+    static boolean jump(byte[] bytes) throws IOException {
+        return Json.MAPPER.readTree(bytes).path("j").asBoolean(false);
     }
 
     private static Instant instant(JsonNode n) {

@@ -2,7 +2,9 @@ package io.github.aggregator.cache;
 
 import io.github.aggregator.source.Snapshot;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -27,6 +29,8 @@ final class DiskFile {
     private final MVStore store;
     private final MVMap<String, byte[]> latest;
     private final MVMap<String, byte[]> history;
+    private final Map<String, Map<Long, String>> hashes = new HashMap<>(); // by source: its versions on disk
+    private final Map<String, Long> latestVersions = new HashMap<>(); // by source: its latest version on disk
 
     private DiskFile(MVStore store) {
         this.store = store;
@@ -67,18 +71,71 @@ final class DiskFile {
             String id = e.getKey();
             Snapshot s = DiskCodec.decode(id, e.getValue());
             List<Snapshot> versions = new ArrayList<>();
+            Set<Long> jumps = new TreeSet<>();
             for (String key : historyKeys(id)) {
-                Snapshot h = DiskCodec.decode(id, history.get(key));
+                byte[] bytes = history.get(key);
+                Snapshot h = DiskCodec.decode(id, bytes);
                 if (h.version() <= s.version()) {
                     versions.add(h);
+                    if (DiskCodec.jump(bytes)) {
+                        jumps.add(h.version());
+                    }
                 }
             }
             if (versions.isEmpty() || versions.getLast().version() != s.version()) {
                 versions.add(s);
+                if (DiskCodec.jump(e.getValue())) {
+                    jumps.add(s.version());
+                }
             }
-            out.put(id, new SnapshotStore.Entry(s, List.copyOf(versions), DiskCodec.before(e.getValue())));
+            out.put(
+                    id,
+                    new SnapshotStore.Entry(
+                            s, List.copyOf(versions), DiskCodec.before(e.getValue()), Set.copyOf(jumps)));
+            latestVersions.put(id, s.version());
         }
         return out;
+    }
+
+    /** The latest version of every source on disk. */
+    Map<String, Long> latestVersions() {
+        return Map.copyOf(latestVersions);
+    }
+
+    /** Writes what memory holds of {@code id} (null: removes it) where it differs from what is on disk. */
+    void write(String id, SnapshotStore.Entry now) {
+        Map<Long, String> there = hashes.computeIfAbsent(id, this::historyHashes);
+        if (now == null || !now.latest().hasData()) {
+            if (now == null) {
+                remove(id, there.keySet());
+                hashes.remove(id);
+                latestVersions.remove(id);
+            }
+            return;
+        }
+        latest.put(
+                id,
+                DiskCodec.encode(
+                        now.latest(),
+                        now.before(),
+                        now.jumps().contains(now.latest().version())));
+        latestVersions.put(id, now.latest().version());
+        Map<Long, String> wanted = new HashMap<>();
+        now.history().forEach(h -> wanted.put(h.version(), h.hash()));
+        for (Long v : List.copyOf(there.keySet())) {
+            if (!wanted.containsKey(v)) {
+                history.remove(key(id, v));
+                there.remove(v);
+            }
+        }
+        for (Snapshot h : now.history()) {
+            if (!h.hash().equals(there.get(h.version()))) {
+                history.put(
+                        key(id, h.version()),
+                        DiskCodec.encode(h, null, now.jumps().contains(h.version())));
+                there.put(h.version(), h.hash());
+            }
+        }
     }
 
     /** The sources the file holds. */
@@ -87,7 +144,7 @@ final class DiskFile {
     }
 
     /** The versions of {@code id} in history and their hashes. */
-    Map<Long, String> historyHashes(String id) {
+    private Map<Long, String> historyHashes(String id) {
         Map<Long, String> out = new HashMap<>();
         for (String key : historyKeys(id)) {
             try {
@@ -99,20 +156,8 @@ final class DiskFile {
         return out;
     }
 
-    void putLatest(String id, byte[] bytes) {
-        latest.put(id, bytes);
-    }
-
-    void putVersion(String id, long version, byte[] bytes) {
-        history.put(key(id, version), bytes);
-    }
-
-    void removeVersion(String id, long version) {
-        history.remove(key(id, version));
-    }
-
     /** Removes {@code id} and every version of it. */
-    void remove(String id, Collection<Long> known) {
+    private void remove(String id, Collection<Long> known) {
         latest.remove(id);
         known.forEach(v -> history.remove(key(id, v)));
         historyKeys(id).forEach(history::remove);
@@ -135,9 +180,17 @@ final class DiskFile {
     void close() {
         try {
             store.commit();
+            store.sync();
             store.close();
         } catch (RuntimeException e) {
             store.closeImmediately();
+        }
+    }
+
+    /** Forces {@code file} to disk (after a close, before the close is recorded as clean). */
+    static void force(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
         }
     }
 

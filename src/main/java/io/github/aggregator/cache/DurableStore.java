@@ -1,14 +1,13 @@
 package io.github.aggregator.cache;
 
-import io.github.aggregator.source.Snapshot;
+import static io.github.aggregator.cache.DiskOpening.reason;
+
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,8 +15,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import org.h2.mvstore.DataUtils;
-import org.h2.mvstore.MVStoreException;
 
 /**
  * The latest snapshot and the bounded history of every source on local disk, beneath the in-memory {@link
@@ -32,6 +29,9 @@ import org.h2.mvstore.MVStoreException;
  * one log line reports; the service goes on in memory and the writer tries again every {@code retry}, then writes the
  * whole state held in memory. A file that cannot be read (corrupt, truncated, not a store) is moved aside with one
  * log line and a new one is started.
+ *
+ * <p>Version numbers never repeat, whatever ends the process: see {@link VersionCeiling}, whose file lies beside the
+ * store's and is written by the same thread.
  *
  * <p>Thread-safe.
  */
@@ -50,7 +50,7 @@ public final class DurableStore implements AutoCloseable {
     private final Set<String> pending = ConcurrentHashMap.newKeySet();
     private final AtomicLong writes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
-    private final Map<String, Map<Long, String>> onDisk = new HashMap<>(); // writer thread only
+    private final VersionCeiling ceiling;
     private volatile Set<String> retained; // null until the first retain: keep everything
     private volatile SnapshotStore memory;
     private volatile DiskFile disk; // null while unavailable
@@ -59,6 +59,9 @@ public final class DurableStore implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean writing;
     private volatile long bytes;
+    private volatile long crashBase;
+    private volatile Map<String, Long> handedAtSeal;
+    private boolean owned; // writer thread only: the file held nothing but this process's writes since start
     private long nextTry; // writer thread only
     private int commitsSinceCompaction; // writer thread only
     private Thread writer;
@@ -67,6 +70,7 @@ public final class DurableStore implements AutoCloseable {
         this.dir = dir;
         this.file = dir.resolve(FILE);
         this.retryNanos = retry.toNanos();
+        this.ceiling = new VersionCeiling(dir);
     }
 
     /**
@@ -97,24 +101,43 @@ public final class DurableStore implements AutoCloseable {
         restored = Map.of();
     }
 
+    /**
+     * The number versions must go above after the last run ended without a clean close (0 after a clean one): every
+     * version that run may have handed out, written or not, lies at or below it.
+     */
+    long crashBase() {
+        return crashBase;
+    }
+
+    /**
+     * Called before version {@code version} of {@code id} is handed out; returns at once unless the change outran the
+     * writer by half a reserved block (see {@link VersionCeiling}).
+     *
+     * @return false while the store closes: the change must not be handed out then
+     */
+    boolean reserve(String id, long version) {
+        return ceiling.reserve(id, version, () -> disk != null, this::wake);
+    }
+
+    private void wake() {
+        Thread w = writer;
+        if (w != null) {
+            LockSupport.unpark(w);
+        }
+    }
+
     /** Marks {@code id} to be written; returns at once. */
     void changed(String id) {
         if (pending.add(id)) {
-            Thread w = writer;
-            if (w != null) {
-                LockSupport.unpark(w);
-            }
+            wake();
         }
     }
 
     /** Forgets every source not in {@code ids} (sources removed from the config), at the writer's next round. */
     void retain(Collection<String> ids) {
         retained = Set.copyOf(ids);
-        Thread w = writer;
         pending.add(""); // a round that only prunes
-        if (w != null) {
-            LockSupport.unpark(w);
-        }
+        wake();
     }
 
     /** Why the store is unavailable (the service runs in memory only then), or null when it works. */
@@ -132,6 +155,11 @@ public final class DurableStore implements AutoCloseable {
         return disk == null ? 0 : pending.size() + (writing ? 1 : 0);
     }
 
+    /** Changes that waited for the version ceiling to be raised since start (0 unless the disk falls far behind). */
+    public long ceilingWaits() {
+        return ceiling.waits();
+    }
+
     /** Commits made since start. */
     public long writes() {
         return writes.get();
@@ -147,8 +175,13 @@ public final class DurableStore implements AutoCloseable {
         return bytes;
     }
 
-    /** Writes what is still marked, then closes the file. Waits for the writer at most {@code timeout}. */
+    /**
+     * Writes what is still marked, then closes the file; from now on no change is handed out. Waits for the writer at
+     * most {@code timeout}. When everything handed out is on disk, the close is clean: the next start continues the
+     * versions without a gap.
+     */
     public void close(Duration timeout) {
+        handedAtSeal = ceiling.seal();
         closed = true;
         Thread w = writer;
         if (w != null) {
@@ -174,7 +207,7 @@ public final class DurableStore implements AutoCloseable {
     private void write() {
         while (true) {
             boolean last = closed;
-            if (pending.isEmpty() && !last) {
+            if (pending.isEmpty() && !last && !ceiling.wanted()) {
                 LockSupport.parkNanos(IDLE_NANOS);
             }
             DiskFile d = disk;
@@ -184,18 +217,56 @@ public final class DurableStore implements AutoCloseable {
                 }
             } else if (!Files.exists(file)) {
                 fail(d, "its file vanished (was the data directory removed?)");
-            } else {
+            } else if (raiseCeiling(d)) {
                 writeMarked(d);
             }
             if (last) {
-                DiskFile open = disk;
-                if (open != null) {
-                    disk = null;
-                    open.close();
-                }
+                finish();
                 return;
             }
         }
+    }
+
+    /** Raises the version ceiling on disk when changes come near it; false when that failed. */
+    private boolean raiseCeiling(DiskFile d) {
+        if (!ceiling.wanted()) {
+            return true;
+        }
+        try {
+            ceiling.write(Math.max(ceiling.highest(), ceiling.synced()) + VersionCeiling.BLOCK, false, null);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            fail(d, "writing " + VersionCeiling.FILE + " failed (" + reason(e) + ")");
+            return false;
+        }
+    }
+
+    /** The last round: writes what is left, closes the file, and marks the close clean when nothing is missing. */
+    private void finish() {
+        DiskFile d = disk;
+        if (d == null) {
+            return;
+        }
+        for (int round = 0; round < 3 && !allWritten(d) && disk != null; round++) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10)); // a change stored just before the seal
+            writeMarked(d);
+        }
+        boolean clean = owned && disk != null && allWritten(d);
+        disk = null;
+        d.close();
+        if (clean) {
+            try {
+                DiskFile.force(file);
+                ceiling.write(ceiling.synced(), true, d.latestVersions());
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "store: the clean close could not be recorded (" + reason(e) + ")");
+            }
+        }
+    }
+
+    /** Whether every version handed out before the seal, of every source still configured, is on disk. */
+    private boolean allWritten(DiskFile d) {
+        return VersionCeiling.allWritten(handedAtSeal, d.latestVersions(), retained);
     }
 
     private void writeMarked(DiskFile d) {
@@ -209,18 +280,22 @@ public final class DurableStore implements AutoCloseable {
             Set<String> keep = retained;
             for (String id : batch) {
                 if (!id.isEmpty()) {
-                    writeOne(d, id, keep == null || keep.contains(id) ? memory.entry(id) : null);
+                    d.write(id, keep == null || keep.contains(id) ? memory.entry(id) : null);
                 }
             }
             if (keep != null) {
                 for (String id : d.ids()) {
                     if (!keep.contains(id)) {
-                        writeOne(d, id, null);
+                        d.write(id, null);
                     }
                 }
             }
             d.commit();
             writes.incrementAndGet();
+            if (problem != null) {
+                problem = null;
+                LOG.log(Level.INFO, "store: " + file + " is usable again; wrote what is held in memory");
+            }
             if (++commitsSinceCompaction >= COMPACT_EVERY) {
                 commitsSinceCompaction = 0;
                 d.compact();
@@ -231,33 +306,6 @@ public final class DurableStore implements AutoCloseable {
             fail(d, "writing failed (" + reason(e) + ")");
         } finally {
             writing = false;
-        }
-    }
-
-    /** Writes what memory holds of {@code id} (null: removes it) where it differs from what is on disk. */
-    private void writeOne(DiskFile d, String id, SnapshotStore.Entry now) {
-        Map<Long, String> there = onDisk.computeIfAbsent(id, d::historyHashes);
-        if (now == null || !now.latest().hasData()) {
-            if (now == null) {
-                d.remove(id, there.keySet());
-                onDisk.remove(id);
-            }
-            return;
-        }
-        d.putLatest(id, DiskCodec.encode(now.latest(), now.before()));
-        Map<Long, String> wanted = new HashMap<>();
-        now.history().forEach(h -> wanted.put(h.version(), h.hash()));
-        for (Long v : List.copyOf(there.keySet())) {
-            if (!wanted.containsKey(v)) {
-                d.removeVersion(id, v);
-                there.remove(v);
-            }
-        }
-        for (Snapshot h : now.history()) {
-            if (!h.hash().equals(there.get(h.version()))) {
-                d.putVersion(id, h.version(), DiskCodec.encode(h, null));
-                there.put(h.version(), h.hash());
-            }
         }
     }
 
@@ -276,85 +324,66 @@ public final class DurableStore implements AutoCloseable {
      */
     private boolean tryOpen(boolean atStart) {
         nextTry = System.nanoTime() + retryNanos;
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException | RuntimeException e) {
-            return unavailable("the data directory " + dir + " cannot be created (" + reason(e) + ")");
+        DiskOpening.Result opened = DiskOpening.open(dir, file);
+        if (opened.setAside()) {
+            failures.incrementAndGet();
         }
-        try {
-            Files.deleteIfExists(Files.createTempFile(dir, ".probe-", ".tmp"));
-        } catch (IOException | RuntimeException e) {
-            return unavailable("the data directory " + dir + " is not writable (" + reason(e) + ")");
+        DiskFile d = opened.disk();
+        if (d == null) {
+            return unavailable(opened.problem());
         }
-        DiskFile d;
-        try {
-            d = DiskFile.open(file);
-        } catch (MVStoreException e) {
-            if (e.getErrorCode() == DataUtils.ERROR_FILE_LOCKED) {
-                return unavailable(file + " is in use by another process (two instances on one data directory?)");
-            }
-            d = startOver(e);
-            if (d == null) {
-                return false;
-            }
-        } catch (RuntimeException e) {
-            d = startOver(e);
-            if (d == null) {
-                return false;
-            }
+        if (!versions(d, atStart)) {
+            return false;
         }
-        Map<String, SnapshotStore.Entry> read;
-        try {
-            read = d.readAll();
-        } catch (IOException | RuntimeException e) {
-            d.close();
-            d = startOver(e);
-            if (d == null) {
-                return false;
-            }
-            read = Map.of();
-        }
-        onDisk.clear();
         if (atStart) {
-            restored = read;
-        } else {
-            SnapshotStore m = memory;
-            read.forEach((id, entry) -> {
-                if (m != null) {
-                    m.raiseFloor(id, entry.latest().version());
-                }
-            });
+            restored = opened.read();
         }
         bytes = d.size();
         disk = d;
-        if (problem != null) {
-            LOG.log(Level.INFO, "store: " + file + " is usable again; writing what is held in memory");
-        }
-        problem = null;
-        return true;
+        return true; // after a fault, the problem stays until the first write succeeds (one line for a full disk)
     }
 
-    /** The file is unreadable: moves it aside and starts a new one; null when even that fails. */
-    private DiskFile startOver(Exception cause) {
-        Path aside = dir.resolve(FILE + ".unreadable-" + System.currentTimeMillis());
+    /**
+     * Reads the version ceiling and writes a new one above everything handed out, before any version is. At start it
+     * sets {@link #crashBase}; later (after a fault) it raises the version floors of memory above what another process
+     * may have handed out meanwhile, so that no version number is handed out twice.
+     */
+    private boolean versions(DiskFile d, boolean atStart) {
+        Map<String, Long> latest = d.latestVersions();
+        VersionCeiling.State state;
         try {
-            Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
-            DiskFile d = DiskFile.open(file);
-            failures.incrementAndGet();
-            LOG.log(
-                    Level.WARNING,
-                    "store: " + file + " could not be read (" + reason(cause) + "); moved it to " + aside.getFileName()
-                            + " and started an empty store: versions and history from before are lost");
-            return d;
-        } catch (IOException | RuntimeException e) {
-            unavailable(file + " could not be read (" + reason(cause) + ") nor replaced (" + reason(e) + ")");
-            return null;
+            state = ceiling.read();
+        } catch (IOException e) {
+            state = null;
+            LOG.log(Level.WARNING, "store: " + reason(e) + "; versions go on above a wide margin");
         }
+        long high = VersionCeiling.highWater(state, latest);
+        if (atStart) {
+            crashBase = VersionCeiling.crashBase(state, latest);
+            owned = true;
+        } else if (state == null ? !latest.isEmpty() : state.ceiling() != ceiling.lastWritten()) {
+            owned = false; // another process wrote the file meanwhile (or it is new): no clean close
+            SnapshotStore m = memory;
+            if (m != null) {
+                m.raiseFloor(high);
+            }
+        }
+        // a clean start needs no room above what the file holds (every version handed out is in it); others do
+        long above = !atStart
+                ? Math.max(high, ceiling.highest())
+                : crashBase == 0 ? VersionCeiling.max(latest) : crashBase + 1;
+        try {
+            ceiling.write(above + VersionCeiling.BLOCK, false, null);
+        } catch (IOException | RuntimeException e) {
+            d.close();
+            return unavailable("the data directory " + dir + " cannot be written (" + reason(e) + ")");
+        }
+        return true;
     }
 
     private void fail(DiskFile d, String what) {
         disk = null;
-        onDisk.clear();
+        ceiling.release();
         d.abandon();
         bytes = 0;
         nextTry = System.nanoTime() + retryNanos;
@@ -371,16 +400,5 @@ public final class DurableStore implements AutoCloseable {
         }
         problem = why;
         return false;
-    }
-
-    /** A short reason without a stack trace. */
-    private static String reason(Throwable e) {
-        String m = e.getMessage();
-        if (m == null || m.isBlank()) {
-            return e.getClass().getSimpleName();
-        }
-        m = m.replace('\n', ' ');
-        int bracket = m.indexOf(" [");
-        return bracket > 0 ? m.substring(0, bracket) : (m.length() > 200 ? m.substring(0, 200) : m);
     }
 }

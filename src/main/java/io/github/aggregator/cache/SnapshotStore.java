@@ -19,6 +19,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The latest snapshot of every source and a bounded history of its recent versions, held in Caffeine, with an
@@ -35,8 +36,10 @@ public final class SnapshotStore {
     private final InstantSource clock;
     private volatile DurableStore durable;
     private final Cache<String, Entry> entries;
-    /** Versions a source's next change must exceed (numbers handed out before, e.g. found on disk later). */
-    private final Map<String, Long> floors = new ConcurrentHashMap<>();
+    /** The number every source's next change must exceed (numbers a previous run or another process handed out). */
+    private final AtomicLong floor = new AtomicLong();
+    /** By source: the version its last change was renumbered to, so that history knows the gap is by design. */
+    private final Map<String, Long> renumbered = new ConcurrentHashMap<>();
 
     /** @param historySize versions kept per source for resume; must be at least 1 */
     public SnapshotStore(int historySize) {
@@ -60,7 +63,6 @@ public final class SnapshotStore {
         this.historySize = historySize;
         this.historyMaxAge = historyMaxAge;
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.durable = durable;
         this.entries = Caffeine.newBuilder().build();
     }
 
@@ -79,14 +81,39 @@ public final class SnapshotStore {
         durable.attach(this);
         Set<String> restored = new java.util.TreeSet<>();
         durable.retain(ids);
+        long base = durable.crashBase();
+        if (base > 0) {
+            raiseFloor(base + 1);
+        }
         durable.restored().forEach((id, stored) -> {
             if (ids.contains(id) && stored.latest().hasData()) {
-                entries.put(id, new Entry(stored.latest().asRestored(), bound(stored.history()), stored.before()));
+                entries.put(id, base == 0 ? restored(stored) : renumber(stored, base + 1));
                 restored.add(id);
             }
         });
         durable.forgetRestored();
         return restored;
+    }
+
+    private Entry restored(Entry stored) {
+        return new Entry(stored.latest().asRestored(), bound(stored.history()), stored.before(), stored.jumps());
+    }
+
+    /**
+     * What the file held after a run that did not close cleanly: that run may have handed out versions above the last
+     * one written, up to {@code version - 1}, so the latest content takes number {@code version} (the one it held
+     * before leaves history: a client holding it gets the same content under the new number as a snapshot).
+     */
+    private Entry renumber(Entry stored, long version) {
+        Snapshot latest = stored.latest().asRestored().renumbered(version);
+        List<Snapshot> history = new ArrayList<>(stored.history());
+        history.removeIf(h -> h.version() == stored.latest().version());
+        history.add(latest);
+        Set<Long> jumps = new java.util.HashSet<>(stored.jumps());
+        jumps.add(version);
+        durable.reserve(stored.latest().id(), version);
+        changed(latest.id());
+        return new Entry(latest, bound(List.copyOf(history)), stored.before(), Set.copyOf(jumps));
     }
 
     /** The durable store beneath, if any. */
@@ -133,9 +160,21 @@ public final class SnapshotStore {
             case FetchResult.Failure f ->
                 prev == null ? Snapshot.failedBeforeFirst(id, f.reason()) : prev.failed(f.reason());
         };
-        long floor = floors.getOrDefault(id, 0L);
         boolean change = s.hasData() && (prev == null || s.version() != prev.version());
-        return change && s.version() <= floor ? s.renumbered(floor + 1) : s;
+        if (!change) {
+            return s;
+        }
+        long above = floor.get();
+        if (s.version() <= above) {
+            s = s.renumbered(above + 1);
+            renumbered.put(id, s.version());
+        }
+        DurableStore d = durable;
+        if (d != null && !d.reserve(id, s.version())) {
+            // the store is closing: this change is not handed out (the next start fetches it again)
+            return prev != null ? prev : Snapshot.failedBeforeFirst(id, "the service is shutting down");
+        }
+        return s;
     }
 
     private static Snapshot fresh(Snapshot prev, String id, JsonNode data, Instant at) {
@@ -144,11 +183,11 @@ public final class SnapshotStore {
     }
 
     /**
-     * Makes the next change of {@code id} take a version above {@code version}: for numbers handed out before that
-     * this store did not know of (found on disk once the durable store could be opened again), so none repeats.
+     * Makes the next change of every source take a version above {@code version}: for numbers handed out before that
+     * this store did not know of (by a run that crashed, or another process on the same file), so none repeats.
      */
-    void raiseFloor(String id, long version) {
-        floors.merge(id, version, Math::max);
+    void raiseFloor(long version) {
+        floor.accumulateAndGet(version, Math::max);
     }
 
     /**
@@ -180,21 +219,40 @@ public final class SnapshotStore {
 
     /**
      * Every version of {@code id} newer than {@code afterVersion}, oldest first, if all of them are still in history;
-     * empty when some are gone (or {@code afterVersion} is unknown).
+     * empty when some are gone (or {@code afterVersion} is unknown). Versions follow each other by one, except where
+     * the numbering jumped by design (after a crash, numbers that were possibly handed out are skipped).
      */
     public Optional<List<Snapshot>> since(String id, long afterVersion) {
         Entry e = entries.getIfPresent(id);
         if (e == null || afterVersion < 0 || afterVersion > e.latest.version()) {
             return Optional.empty();
         }
-        List<Snapshot> out = new ArrayList<>();
-        for (Snapshot h : bound(e.history)) {
-            if (h.version() > afterVersion) {
-                out.add(h);
-            }
+        if (afterVersion == e.latest.version()) {
+            return Optional.of(List.of());
         }
-        long needed = e.latest.version() - afterVersion;
-        return out.size() == needed ? Optional.of(out) : Optional.empty();
+        List<Snapshot> history = bound(e.history);
+        int from = 0;
+        while (from < history.size() && history.get(from).version() <= afterVersion) {
+            from++;
+        }
+        boolean known = from > 0
+                ? history.get(from - 1).version() == afterVersion
+                : history.size() == e.history.size() && afterVersion == (e.before == null ? 0 : e.before.version());
+        long previous = afterVersion;
+        for (int i = from; known && i < history.size(); i++) {
+            long v = history.get(i).version();
+            known = v == previous + 1 || e.jumps.contains(v);
+            previous = v;
+        }
+        return known && previous == e.latest.version()
+                ? Optional.of(List.copyOf(history.subList(from, history.size())))
+                : Optional.empty();
+    }
+
+    /** The versions of {@code id} in history, oldest first (the latest last, when it has data). */
+    public List<Snapshot> history(String id) {
+        Entry e = entries.getIfPresent(id);
+        return e == null ? List.of() : bound(e.history);
     }
 
     /**
@@ -237,7 +295,7 @@ public final class SnapshotStore {
     /** Drops every source not in {@code ids}, here and in the durable store. */
     public void retain(Collection<String> ids) {
         entries.asMap().keySet().retainAll(ids);
-        floors.keySet().retainAll(ids);
+        renumbered.keySet().retainAll(ids);
         DurableStore d = durable;
         if (d != null) {
             d.retain(ids);
@@ -247,7 +305,7 @@ public final class SnapshotStore {
     /** What is held of {@code id} now, for the durable store's writer; null when nothing is. */
     Entry entry(String id) {
         Entry e = entries.getIfPresent(id);
-        return e == null ? null : new Entry(e.latest, bound(e.history), e.before);
+        return e == null ? null : new Entry(e.latest, bound(e.history), e.before, e.jumps);
     }
 
     /** The ids of every source held. */
@@ -271,7 +329,16 @@ public final class SnapshotStore {
             Snapshot gone = history.removeFirst();
             before = new Held(gone.version(), gone.hash());
         }
-        return new Entry(next, bound(List.copyOf(history)), before);
+        List<Snapshot> kept = bound(List.copyOf(history));
+        Set<Long> jumps = new java.util.HashSet<>();
+        if (old != null) {
+            jumps.addAll(old.jumps);
+        }
+        if (next.hasData() && renumbered.remove(next.id(), next.version())) {
+            jumps.add(next.version());
+        }
+        jumps.retainAll(kept.stream().map(Snapshot::version).toList());
+        return new Entry(next, kept, before, Set.copyOf(jumps));
     }
 
     /** {@code history} without the versions older than {@code historyMaxAge}; the newest always stays. */
@@ -295,6 +362,7 @@ public final class SnapshotStore {
      *
      * @param history its recent versions with data, oldest first, the latest last
      * @param before the version that last fell out of history by count, or null
+     * @param jumps the versions in history whose number follows the one before them by more than one by design
      */
-    record Entry(Snapshot latest, List<Snapshot> history, Held before) {}
+    record Entry(Snapshot latest, List<Snapshot> history, Held before, Set<Long> jumps) {}
 }

@@ -6,21 +6,16 @@ import io.github.aggregator.source.AuthConfig;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
 import io.helidon.common.buffers.DataReader;
-import io.helidon.http.DateTime;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientRequest;
 import io.helidon.webclient.api.HttpClientResponse;
 import io.helidon.webclient.api.TcpClientConnection;
 import io.helidon.webclient.api.WebClient;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.math.BigInteger;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,7 +37,6 @@ import java.util.function.Supplier;
 public final class Fetcher {
     private static final int MAX_REDIRECTS = 5;
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
-    private static final Duration MAX_RETRY_AFTER = Duration.ofHours(24);
     private static final String UNRESOLVED_HOST = "Failed to get address for host ";
     /** Helidon's messages for a header block over its limit and for a status line that is not HTTP. */
     private static final String HEADERS_TOO_LARGE = "Header size exceeded";
@@ -57,9 +51,7 @@ public final class Fetcher {
     private final UpstreamAuth auth;
     // when the upstream's rate-limit headers last said none remain: no request before this; null when they did not
     private volatile Instant quietUntil;
-    // validators of the last good response, sent back as a conditional request
-    private volatile String etag;
-    private volatile String lastModified;
+    private final Validators validators = new Validators();
 
     /**
      * @param source the source to fetch
@@ -137,8 +129,7 @@ public final class Fetcher {
         long deadline = System.nanoTime() + source.timeout().toNanos();
         URI first = target();
         URI target = first;
-        String knownEtag = etag;
-        String knownLastModified = lastModified;
+        Validators.Known known = validators.known();
         UpstreamAuth.Header credential = auth.header(source.timeout());
         if (credential instanceof UpstreamAuth.Header.Unavailable u) {
             return new FetchResult.Failure(u.reason(), u.retryAfter());
@@ -149,20 +140,17 @@ public final class Fetcher {
             // the source's headers (keys, tokens) and validators go only to the origin the admin configured
             boolean sameOrigin = sameOrigin(first, target);
             WebClient client = UpstreamClients.client(source.timeout(), self, target);
-            HttpClientRequest request =
-                    client.get().uri(verbatim(target)).skipUriEncoding(true).readTimeout(source.timeout());
+            HttpClientRequest request = client.get()
+                    .uri(Locations.verbatim(target))
+                    .skipUriEncoding(true)
+                    .readTimeout(source.timeout());
             request.keepAlive(false); // see UpstreamClients: no idle connection is left to the upstream
             request.header(HeaderNames.USER_AGENT, userAgent); // a User-Agent in the source's headers replaces it
             request.header(
                     HeaderNames.ACCEPT,
                     source.format() == SourceConfig.Format.TEXT ? "*/*" : "application/json, */*;q=0.5");
             if (sameOrigin) {
-                if (knownEtag != null) {
-                    request.header(HeaderNames.IF_NONE_MATCH, knownEtag);
-                }
-                if (knownLastModified != null) {
-                    request.header(HeaderNames.IF_MODIFIED_SINCE, knownLastModified);
-                }
+                known.addTo(request);
                 for (Map.Entry<String, String> h : source.headers().entrySet()) {
                     request.header(HeaderNames.create(h.getKey()), h.getValue());
                 }
@@ -192,7 +180,7 @@ public final class Fetcher {
                     if (hop >= MAX_REDIRECTS) {
                         return fail("too many redirects (more than " + MAX_REDIRECTS + ")");
                     }
-                    Optional<URI> next = resolve(target, location.get());
+                    Optional<URI> next = Locations.resolve(target, location.get());
                     if (next.isEmpty()) {
                         return fail("redirect to an invalid or unsupported Location");
                     }
@@ -213,17 +201,15 @@ public final class Fetcher {
                     continue;
                 }
                 if (status.code() == Status.NOT_MODIFIED_304.code()) {
-                    if (!sameOrigin || (knownEtag == null && knownLastModified == null)) {
+                    if (!sameOrigin || !known.conditional()) {
                         return fail("HTTP 304 to a request that was not conditional");
                     }
-                    // a 304 may carry updated validators (RFC 9110 15.4.5)
-                    response.headers().first(HeaderNames.ETAG).ifPresent(v -> etag = v);
-                    response.headers().first(HeaderNames.LAST_MODIFIED).ifPresent(v -> lastModified = v);
+                    validators.notModified(response.headers());
                     return new FetchResult.NotModified();
                 }
                 if (status.family() != Status.Family.SUCCESSFUL) {
                     Instant notBefore = status.code() == 429 || status.code() == 503
-                            ? retryAfter(
+                            ? RateLimits.retryAfter(
                                     response.headers()
                                             .first(HeaderNames.RETRY_AFTER)
                                             .orElse(null),
@@ -235,24 +221,17 @@ public final class Fetcher {
                 if (declared > source.maxBodySize()) {
                     return tooLarge();
                 }
-                byte[] body = read(response.inputStream(), deadline);
+                byte[] body = BodyReader.read(response.inputStream(), deadline, source.maxBodySize());
                 if (body == null) {
                     return tooLarge();
                 }
                 FetchResult result =
                         Transform.interpret(source, body, response.headers().contentType());
                 if (result instanceof FetchResult.Success) {
-                    etag = sameOrigin
-                            ? response.headers().first(HeaderNames.ETAG).orElse(null)
-                            : null;
-                    lastModified = sameOrigin
-                            ? response.headers()
-                                    .first(HeaderNames.LAST_MODIFIED)
-                                    .orElse(null)
-                            : null;
+                    validators.succeeded(response.headers(), sameOrigin);
                 }
                 return result;
-            } catch (Deadline e) {
+            } catch (BodyReader.Deadline e) {
                 return timedOut();
             } catch (RuntimeException | IOException e) {
                 return fail(describe(e));
@@ -272,83 +251,9 @@ public final class Fetcher {
         return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
     }
 
-    /** The absolute http(s) URI a Location header points to, relative to {@code base}. */
-    private static Optional<URI> resolve(URI base, String location) {
-        try {
-            URI next = base.resolve(new URI(location.trim()));
-            String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(java.util.Locale.ROOT);
-            return (scheme.equals("http") || scheme.equals("https")) && next.getHost() != null
-                    ? Optional.of(next)
-                    : Optional.empty();
-        } catch (URISyntaxException | IllegalArgumentException e) {
-            return Optional.empty();
-        }
-    }
-
-    /**
-     * When a 429/503 answer asks to be called again: {@code Retry-After} in seconds or as an HTTP date, at most 24 hours
-     * ahead; null when absent, malformed or already past.
-     */
-    static Instant retryAfter(String header, Instant now) {
-        if (header == null || header.isBlank()) {
-            return null;
-        }
-        String v = header.trim();
-        Instant at;
-        if (v.matches("\\d+")) {
-            // delay-seconds has no length limit (RFC 9110); a delay past the cap is the cap
-            at = now.plusSeconds(new BigInteger(v)
-                    .min(BigInteger.valueOf(MAX_RETRY_AFTER.toSeconds()))
-                    .longValueExact());
-        } else {
-            try {
-                at = DateTime.parse(v).toInstant();
-            } catch (RuntimeException e) {
-                return null;
-            }
-        }
-        Instant cap = now.plus(MAX_RETRY_AFTER);
-        if (!at.isAfter(now)) {
-            return null;
-        }
-        return at.isAfter(cap) ? cap : at;
-    }
-
     private URI target() {
         URI url = source.url();
         return url.getScheme() == null ? selfBase.get().resolve(url) : url;
-    }
-
-    /**
-     * {@code uri} rewritten so that Helidon's WebClient sends its path and query exactly as written. Given a URI,
-     * the client parses the query into a map (losing parameter order, which request-signing APIs depend on) and turns
-     * {@code +} into {@code %20}. Here the raw path and query become one path whose decoded form is the original
-     * text, and the request skips encoding, so the request line carries the original bytes. User info is dropped.
-     */
-    static URI verbatim(URI uri) {
-        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
-        String raw = uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery();
-        String port = uri.getPort() < 0 ? "" : ":" + uri.getPort();
-        return URI.create(uri.getScheme() + "://" + uri.getHost() + port
-                + raw.replace("%", "%25").replace("?", "%3F"));
-    }
-
-    private byte[] read(InputStream in, long deadline) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buf = new byte[16 * 1024];
-        while (true) {
-            if (System.nanoTime() > deadline) {
-                throw new Deadline();
-            }
-            int n = in.read(buf);
-            if (n < 0) {
-                return out.toByteArray();
-            }
-            if (out.size() + n > source.maxBodySize()) {
-                return null;
-            }
-            out.write(buf, 0, n);
-        }
     }
 
     private FetchResult timedOut() {
@@ -462,13 +367,6 @@ public final class Fetcher {
             if (clear) {
                 Thread.interrupted();
             }
-        }
-    }
-
-    /** Thrown inside {@link #read} when the whole-call deadline passes; never leaves this class. */
-    private static final class Deadline extends RuntimeException {
-        Deadline() {
-            super(null, null, false, false);
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.github.aggregator.fetch;
 
+import io.helidon.http.DateTime;
+import java.math.BigInteger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -8,7 +10,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads an upstream's own rate-limit response headers: when it says no requests remain, until when to keep quiet.
+ * Reads when an upstream wants no request: its own rate-limit response headers (when they say none remain, until
+ * when to keep quiet), and a 429/503's {@code Retry-After}.
  *
  * <ul>
  *   <li>The IETF fields (draft-ietf-httpapi-ratelimit-headers): {@code RateLimit: "default";r=0;t=30} with {@code
@@ -122,5 +125,34 @@ final class RateLimits {
     private static Long number(String s) {
         Matcher m = NUMBER.matcher(s);
         return m.matches() ? Long.parseLong(m.group(1)) : null;
+    }
+
+    /**
+     * When a 429/503 answer asks to be called again: {@code Retry-After} in seconds or as an HTTP date, at most 24 hours
+     * ahead; null when absent, malformed or already past.
+     */
+    static Instant retryAfter(String header, Instant now) {
+        if (header == null || header.isBlank()) {
+            return null;
+        }
+        String v = header.trim();
+        Instant at;
+        if (v.matches("\\d+")) {
+            // delay-seconds has no length limit (RFC 9110); a delay past the cap is the cap
+            at = now.plusSeconds(new BigInteger(v)
+                    .min(BigInteger.valueOf(MAX_WAIT.toSeconds()))
+                    .longValueExact());
+        } else {
+            try {
+                at = DateTime.parse(v).toInstant();
+            } catch (RuntimeException e) {
+                return null;
+            }
+        }
+        Instant cap = now.plus(MAX_WAIT);
+        if (!at.isAfter(now)) {
+            return null;
+        }
+        return at.isAfter(cap) ? cap : at;
     }
 }

@@ -227,6 +227,7 @@ public final class EventsService implements HttpService {
         res.header(HeaderNames.CACHE_CONTROL, "no-cache, no-transform");
         res.header(ACCEL_BUFFERING, "no");
         try (stream;
+                Ending reading = () -> sourceIds.forEach(poller::touch); // before the stream unsubscribes (below)
                 OutputStream out = res.outputStream();
                 WriteWatchdog.Slot slot = watchdog.slot()) {
             sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
@@ -258,6 +259,15 @@ public final class EventsService implements HttpService {
             Thread.interrupted(); // a write cut off by the watchdog leaves the flag set; the thread goes on serving
             sourceIds.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
         }
+    }
+
+    /**
+     * Touches the stream's sources as it ends, before it unsubscribes: a scheduled fetch in between would otherwise
+     * find an on-demand source neither subscribed nor recently read, and idle it before idleAfter.
+     */
+    private interface Ending extends AutoCloseable {
+        @Override
+        void close();
     }
 
     /**

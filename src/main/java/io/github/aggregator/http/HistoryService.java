@@ -55,12 +55,11 @@ public final class HistoryService implements HttpService {
         if (latest.isPresent()) {
             versions.add(latest.get());
             int max = registry.config().historySize();
-            for (long v = latest.get().version() - 1; v > 0 && versions.size() < max; v--) {
-                Optional<Snapshot> older = store.at(id, v);
-                if (older.isEmpty()) {
-                    break;
+            List<Snapshot> older = store.history(id);
+            for (int i = older.size() - 1; i >= 0 && versions.size() < max; i--) {
+                if (older.get(i).version() < latest.get().version()) {
+                    versions.addFirst(older.get(i));
                 }
-                versions.addFirst(older.get());
             }
         }
         ObjectNode body = Json.MAPPER.createObjectNode().put("id", id);

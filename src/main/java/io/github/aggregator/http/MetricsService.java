@@ -151,6 +151,11 @@ public final class MetricsService implements HttpService {
             out.sample("aggregator_store_pending", d.pending());
             out.family("aggregator_store_bytes", "gauge", "Size of the durable store's file after its last write.");
             out.sample("aggregator_store_bytes", d.bytes());
+            out.family(
+                    "aggregator_store_ceiling_waits_total",
+                    "counter",
+                    "Changes that waited for the version ceiling on disk to be raised (0 unless the disk falls behind).");
+            out.sample("aggregator_store_ceiling_waits_total", d.ceilingWaits());
         });
         RuntimeMetrics.write(out);
         return out.text();

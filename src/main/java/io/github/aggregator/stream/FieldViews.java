@@ -198,15 +198,10 @@ public final class FieldViews implements History {
             return v;
         }
         Snapshot now = latest.get();
-        List<Snapshot> older = new ArrayList<>();
-        for (long version = now.version() - 1; version > 0 && older.size() < historySize; version--) {
-            Optional<Snapshot> h = store.at(id, version);
-            if (h.isEmpty()) {
-                break;
-            }
-            older.add(0, h.get());
-        }
-        older.forEach(v::apply);
+        List<Snapshot> older = store.history(id).stream()
+                .filter(h -> h.version() < now.version())
+                .toList();
+        older.subList(Math.max(0, older.size() - historySize), older.size()).forEach(v::apply);
         v.apply(now);
         return v;
     }

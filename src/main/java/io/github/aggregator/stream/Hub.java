@@ -2,10 +2,12 @@ package io.github.aggregator.stream;
 
 import io.github.aggregator.observe.Metrics;
 import io.github.aggregator.source.InstanceId;
+import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.Snapshot;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 
 /**
  * Fans snapshots out to the subscribers of each source and enforces the subscriber limits. {@link #deliver} never
@@ -20,7 +22,7 @@ public final class Hub {
     private final ConcurrentHashMap<String, Topic> topics = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Integer> perClient = new ConcurrentHashMap<>();
     private final Set<Subscriber> all = ConcurrentHashMap.newKeySet();
-    private final Wakeups wakeups = new Wakeups(all);
+    private final Wakeups wakeups;
     private int total; // guarded by this
     private volatile boolean closed;
 
@@ -31,6 +33,19 @@ public final class Hub {
      * @param metrics counts events handed to subscribers and queue overflows
      */
     public Hub(int queueCapacity, int maxSubscribers, int maxPerClient, Metrics metrics) {
+        this(queueCapacity, maxSubscribers, maxPerClient, metrics, System::nanoTime);
+    }
+
+    /**
+     * A hub whose heartbeat waits end on {@code time}'s clock (a test passes a clock it advances).
+     *
+     * @see #Hub(int, int, int, Metrics)
+     */
+    public Hub(int queueCapacity, int maxSubscribers, int maxPerClient, Metrics metrics, Scheduler time) {
+        this(queueCapacity, maxSubscribers, maxPerClient, metrics, time::nanoTime);
+    }
+
+    private Hub(int queueCapacity, int maxSubscribers, int maxPerClient, Metrics metrics, LongSupplier nanos) {
         if (queueCapacity < 1 || maxSubscribers < 1 || maxPerClient < 1) {
             throw new IllegalArgumentException("queue capacity and limits must be at least 1");
         }
@@ -38,6 +53,7 @@ public final class Hub {
         this.maxSubscribers = maxSubscribers;
         this.maxPerClient = maxPerClient;
         this.metrics = metrics;
+        this.wakeups = new Wakeups(all, nanos);
     }
 
     /** A hub whose metrics nobody reads. */

@@ -21,7 +21,7 @@ final class Subscriber {
     private final Wakeups wakeups;
     private boolean closed; // guarded by lock
     private long overflows; // guarded by lock
-    private volatile long deadline; // System.nanoTime at which the current wait ends; 0 when not waiting
+    private volatile long deadline; // the wakeups' clock at which the current wait ends; 0 when not waiting
 
     /**
      * @param sourceIds the sources this subscriber follows (one stream may carry several)
@@ -115,12 +115,12 @@ final class Subscriber {
                 }
                 return queue.poll();
             }
-            long end = System.nanoTime() + nanos;
+            long end = wakeups.now() + nanos;
             deadline = end == 0 ? 1 : end;
             wakeups.waiting(this, nanos);
             try {
                 while (queue.isEmpty()) {
-                    if (System.nanoTime() - end >= 0) {
+                    if (wakeups.now() - end >= 0) {
                         return null;
                     }
                     nonEmpty.await();

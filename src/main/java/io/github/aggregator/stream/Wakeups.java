@@ -1,26 +1,44 @@
 package io.github.aggregator.stream;
 
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 
 /**
  * Ends the waits of subscribers whose heartbeat is due, so that a waiting handler parks without a timeout. A virtual
  * thread's timed park schedules and then cancels a timer task in the JDK's scheduler on every event, which a JFR profile
  * of 10,000 streams showed as about a third of each handler's CPU; one sweep over the subscribers every quarter
  * of the shortest timeout (5 ms to 250 ms) costs a few volatile reads per subscriber instead. A wait therefore ends up
- * to one sweep period after its deadline. Thread-safe; the sweeping daemon thread starts with the first wait.
+ * to one sweep period after its deadline. Deadlines are read on the injected clock ({@link #now}), so a test that
+ * advances its clock ends the waits it passed at the next sweep; the sweeps themselves run on real time. Thread-safe;
+ * the sweeping daemon thread starts with the first wait.
  */
 final class Wakeups {
     private static final long MIN_PERIOD = 5_000_000L;
     private static final long MAX_PERIOD = 250_000_000L;
 
     private final Iterable<Subscriber> subscribers;
+    private final LongSupplier nanos;
     private volatile long period = MAX_PERIOD;
     private volatile Thread sweeper;
     private volatile boolean closed;
 
-    /** @param subscribers every subscriber that may wait (the hub's); those not waiting are skipped at a glance */
+    /** Deadlines on {@link System#nanoTime}. */
     Wakeups(Iterable<Subscriber> subscribers) {
+        this(subscribers, System::nanoTime);
+    }
+
+    /**
+     * @param subscribers every subscriber that may wait (the hub's); those not waiting are skipped at a glance
+     * @param nanos the monotonic clock that deadlines are set and checked on, in nanoseconds
+     */
+    Wakeups(Iterable<Subscriber> subscribers, LongSupplier nanos) {
         this.subscribers = subscribers;
+        this.nanos = nanos;
+    }
+
+    /** The clock of the waits' deadlines, in nanoseconds; only differences mean anything. */
+    long now() {
+        return nanos.getAsLong();
     }
 
     /** {@code s} waits with a deadline {@code timeoutNanos} from now; called before its untimed wait. */
@@ -47,7 +65,7 @@ final class Wakeups {
     private void sweep() {
         while (!closed) {
             LockSupport.parkNanos(this, period);
-            long now = System.nanoTime();
+            long now = nanos.getAsLong();
             for (Subscriber s : subscribers) {
                 s.wakeIfDue(now);
             }

@@ -296,6 +296,58 @@ class FunctionsTest {
         assertEquals(imageUser(), ((Number) security.get("runAsUser")).intValue(), "runAsUser is the image's user");
     }
 
+    /**
+     * Where each platform keeps the durable store: on a volume the container can write (a read-only root filesystem
+     * would leave the service in memory), in Lambda's {@code /tmp}, or off ({@code ""}) where the file system is
+     * memory that dies with the instance; the image's default directory belongs to the user it runs as. The one-shot
+     * {@code refresh} mode opens no store.
+     */
+    @Test
+    void theDurableStoreLivesWhereEachPlatformCanWrite() {
+        for (Container c : containers()) {
+            if (c.command().contains("refresh") || c.args().contains("refresh")) {
+                continue;
+            }
+            assertTrue(c.env().containsKey("AGGREGATOR_DATA_DIR"), c.where() + " says where the store lives");
+            String dir = c.env().get("AGGREGATOR_DATA_DIR");
+            assertTrue(
+                    dir.isEmpty()
+                            || c.writableMounts().stream().anyMatch(m -> dir.equals(m) || dir.startsWith(m + "/")),
+                    c.where() + ": AGGREGATOR_DATA_DIR " + dir + " is on none of its writable volumes "
+                            + c.writableMounts());
+        }
+        assertEquals(
+                "",
+                containers().stream()
+                        .filter(c -> c.where().startsWith("cloudrun/"))
+                        .findFirst()
+                        .orElseThrow()
+                        .env()
+                        .get("AGGREGATOR_DATA_DIR"),
+                "Cloud Run's in-memory file system: the store is off");
+        assertTrue(
+                Pattern.compile("(?m)^\\s+AGGREGATOR_DATA_DIR: /tmp/")
+                        .matcher(
+                                Files.exists(FUNCTIONS.resolve("lambda/template.yaml"))
+                                        ? read("lambda/template.yaml")
+                                        : "")
+                        .find(),
+                "Lambda keeps the store in /tmp, its only writable place");
+        Matcher env = Pattern.compile("(?m)^ENV AGGREGATOR_DATA_DIR=(\\S+)$").matcher(dockerfile);
+        assertTrue(env.find(), "the image names its data directory");
+        assertTrue(
+                dockerfile.contains("chown " + imageUser() + ":" + imageUser() + " " + env.group(1)),
+                "the image's user owns " + env.group(1));
+    }
+
+    private static String read(String name) {
+        try {
+            return Files.readString(FUNCTIONS.resolve(name));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void theImageRunsAsANonRootUser() {
         int uid = imageUser();
@@ -342,7 +394,8 @@ class FunctionsTest {
             Map<String, String> env,
             List<Integer> ports,
             List<String> probePaths,
-            List<String> mounts) {}
+            List<String> mounts,
+            List<String> writableMounts) {}
 
     private static List<Container> containers() {
         List<Container> out = new ArrayList<>();
@@ -385,7 +438,13 @@ class FunctionsTest {
             }
         }
         List<String> mounts = new ArrayList<>();
-        list(c.get("volumeMounts")).forEach(v -> mounts.add((String) map(v).get("mountPath")));
+        List<String> writable = new ArrayList<>();
+        for (Object v : list(c.get("volumeMounts"))) {
+            mounts.add((String) map(v).get("mountPath"));
+            if (!Boolean.TRUE.equals(map(v).get("readOnly"))) {
+                writable.add((String) map(v).get("mountPath"));
+            }
+        }
         return new Container(
                 name + " container " + c.getOrDefault("name", "(unnamed)"),
                 strings(c.get("command")),
@@ -393,7 +452,8 @@ class FunctionsTest {
                 env,
                 ports,
                 probes,
-                mounts);
+                mounts,
+                writable);
     }
 
     /** {@code command} runs {@code jar} with {@code cache}; what follows the jar is a command mode and options. */

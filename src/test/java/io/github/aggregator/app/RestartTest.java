@@ -33,7 +33,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Real restarts of the service in a JVM of its own, on the same data directory: what survives SIGTERM and {@code kill
- * -9}, what a resuming client gets, and that versions never repeat or go back.
+ * -9}, what a resuming client gets, and what the first request after a restart gets (ten restarts during a burst:
+ * {@link TenRestartsTest}).
  */
 class RestartTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -140,9 +141,14 @@ class RestartTest {
                             continue;
                         }
                         assertEquals("update", f.event(), "missed versions are replayed, never a snapshot: " + seen);
-                        assertEquals(expected, f.version(), "every missed version once, in order: " + seen);
+                        if (how.equals("SIGTERM")) {
+                            assertEquals(expected, f.version(), "every missed version once, in order: " + seen);
+                        } else {
+                            // after kill -9 the numbers a crash may have handed out unwritten are skipped, once
+                            assertTrue(f.version() >= expected, "versions only go up: " + seen);
+                        }
                         assertTrue(n(f) > previousN, "each version is newer data: " + seen);
-                        expected++;
+                        expected = f.version() + 1;
                         previousN = n(f);
                         if (previousN == finalN) {
                             break; // the upstream's last content, fetched by one process or the other
@@ -154,49 +160,6 @@ class RestartTest {
                     System.out.println("resume after " + how + ": " + seen.size() + " events " + seen);
                 }
             }
-        }
-    }
-
-    @Test
-    void versionsNeverRepeatOrGoBackOverTenRestarts() throws Exception {
-        try (Upstream up = new Upstream().json(content(0))) {
-            Path file = config(up, "1h");
-            Path data = file.resolveSibling("data");
-            List<String> ids = new ArrayList<>();
-            long last = 0;
-            try (ServiceProcess svc = new ServiceProcess(file, data)) {
-                for (int restart = 1; restart <= 10; restart++) {
-                    up.json(content(restart)); // the upstream changed while the service was down
-                    svc.start().awaitListening();
-                    int n = restart;
-                    JsonNode env = Await.until(
-                            () -> {
-                                try {
-                                    return svc.awaitData("s");
-                                } catch (Exception e) {
-                                    throw new IllegalStateException(e);
-                                }
-                            },
-                            e -> e.get("data").get("n").asInt() == n,
-                            WAIT);
-                    long v = env.get("version").asLong();
-                    assertTrue(v > last, "restart " + restart + ": version " + v + " after " + last + ", " + ids);
-                    last = v;
-                    ids.add(svc.get("/api/sources/s")
-                            .headers()
-                            .firstValue("ETag")
-                            .orElseThrow());
-                    if (restart % 3 == 0) {
-                        // kill -9 loses what is not on disk yet: wait until the store says nothing is pending
-                        Await.isTrue(() -> pending(svc) == 0, WAIT, "the version on disk");
-                        svc.kill();
-                    } else {
-                        assertEquals(0, svc.stop(), svc.output());
-                    }
-                }
-            }
-            assertEquals(10, ids.stream().distinct().count(), "ten different ETags: " + ids);
-            assertEquals(10, last, "one version per content: " + ids);
         }
     }
 

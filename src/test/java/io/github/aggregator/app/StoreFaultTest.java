@@ -114,9 +114,16 @@ class StoreFaultTest {
                 assertEquals("memory only", health.get("state").asText(), health.toString());
                 assertTrue(health.get("problem").asText().contains("not writable"), health.toString());
                 assertEquals("0", metric(svc, "aggregator_store_up"));
-                assertTrue(Double.parseDouble(metric(svc, "aggregator_store_failures_total")) >= 1);
+                double failures = Double.parseDouble(metric(svc, "aggregator_store_failures_total"));
+                assertTrue(failures >= 1);
                 up.json("{\"n\":2}");
                 svc.awaitVersion("s", 2);
+                // tried again every 30 s, without another line
+                io.github.aggregator.testing.Await.isTrue(
+                        () -> Double.parseDouble(metric(svc, "aggregator_store_failures_total")) > failures,
+                        java.time.Duration.ofSeconds(90),
+                        "a retry");
+                assertEquals(1, storeLines(svc).size(), "one line however often it is retried: " + storeLines(svc));
             } finally {
                 writable(data, immutable);
             }
@@ -143,6 +150,63 @@ class StoreFaultTest {
                 up.json("{\"n\":2}");
                 first.awaitVersion("s", 2);
                 second.awaitVersion("s", 2);
+            }
+        }
+    }
+
+    /**
+     * A disk that fills up while the service runs, simulated for this process alone by a file-size limit ({@code
+     * ulimit -f}: writes past it fail with "File too large", as with ENOSPC; filling a real file system would need a
+     * mount, i.e. root with mount rights, which the tests do not assume): the store's write fails, the service says
+     * so once, in health and metrics, keeps the file (it is not unreadable), and goes on delivering from memory.
+     */
+    @Test
+    void aDiskThatFillsUpWhileRunningLeavesTheServiceDeliveringFromMemory() throws Exception {
+        java.util.Random random = new java.util.Random(12);
+        try (Upstream up = new Upstream().json("{\"n\":0}")) {
+            Path file = config(up);
+            Path data = file.resolveSibling("data");
+            try (ServiceProcess svc = new ServiceProcess(file, data).fileSizeLimit(512)) {
+                svc.start().awaitData("s");
+                // incompressible changes, until the store's file reaches the limit
+                int n = 0;
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+                while (!"0".equals(metric(svc, "aggregator_store_up"))) {
+                    byte[] noise = new byte[24_000];
+                    random.nextBytes(noise);
+                    up.json("{\"n\":" + (++n) + ",\"noise\":\""
+                            + java.util.HexFormat.of().formatHex(noise) + "\"}");
+                    svc.awaitVersion("s", svc.awaitData("s").get("version").asLong() + 1);
+                    assertTrue(System.nanoTime() < deadline, "the store never failed; output:\n" + svc.output());
+                }
+                List<String> lines = storeLines(svc);
+                assertEquals(1, lines.size(), svc.output());
+                assertTrue(lines.getFirst().contains("writing failed"), lines.getFirst());
+                assertTrue(lines.getFirst().contains("running in memory only"), lines.getFirst());
+                JsonNode health = storeHealth(svc);
+                assertEquals("memory only", health.get("state").asText(), health.toString());
+                assertTrue(Double.parseDouble(metric(svc, "aggregator_store_failures_total")) >= 1);
+                // delivery goes on
+                long before = svc.awaitData("s").get("version").asLong();
+                up.json("{\"n\":\"after\"}");
+                JsonNode after = svc.awaitVersion("s", before + 1);
+                assertEquals("after", after.get("data").get("n").asText());
+                assertFalse(svc.output().contains("\tat "), "no stack trace:\n" + svc.output());
+                assertTrue(lines.getFirst().contains("File too large"), "the file system's words: " + lines);
+                // it is tried again later (every 30 s), and a full disk never makes the file "unreadable"
+                double failures = Double.parseDouble(metric(svc, "aggregator_store_failures_total"));
+                io.github.aggregator.testing.Await.isTrue(
+                        () -> Double.parseDouble(metric(svc, "aggregator_store_failures_total")) > failures,
+                        java.time.Duration.ofSeconds(90),
+                        "a retry");
+                try (var files = Files.list(data)) {
+                    assertTrue(
+                            files.noneMatch(p -> p.getFileName().toString().contains("unreadable")),
+                            "a full disk does not make the file unreadable: " + svc.output());
+                }
+                assertEquals("memory only", storeHealth(svc).get("state").asText());
+                assertEquals(1, storeLines(svc).size(), "one line however often it is retried: " + storeLines(svc));
+                System.out.println("disk full after " + n + " changes: " + lines.getFirst());
             }
         }
     }

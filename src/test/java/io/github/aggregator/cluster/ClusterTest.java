@@ -83,6 +83,26 @@ class ClusterTest {
     }
 
     /** Upstream requests made by instance {@code name}. */
+    /** The instances (by User-Agent) that made the upstream requests from index {@code from} on. */
+    private java.util.Set<String> pollersSince(int from) {
+        List<Upstream.Request> r = upstream.requests();
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        r.subList(Math.min(from, r.size()), r.size())
+                .forEach(x -> names.add(x.headers().getFirst("User-Agent")));
+        return names;
+    }
+
+    /** Waits until the last three upstream requests came from one instance: the claims settled on one poller. */
+    private void awaitOnePoller() throws Exception {
+        Await.isTrue(
+                () -> {
+                    int n = upstream.hits();
+                    return n >= 3 && pollersSince(n - 3).size() == 1;
+                },
+                Duration.ofSeconds(30),
+                "one instance polls");
+    }
+
     private long fetchesBy(String name) {
         return upstream.requests().stream()
                 .filter(r -> name.equals(r.headers().getFirst("User-Agent")))
@@ -115,18 +135,11 @@ class ClusterTest {
             Await.isTrue(() -> version(s) >= 1, WAIT, "first version everywhere");
             assertEquals("ok", status(s).get("cluster").asText());
         }
-        // one instance polls: over 6 intervals, about 6 requests in total, not 18
-        Thread.sleep(INTERVAL.toMillis()); // let the start-up claims settle
+        // one instance polls: once the start-up claims settled, the next six requests all come from one instance
+        awaitOnePoller();
         int before = upstream.hits();
-        Thread.sleep(6 * INTERVAL.toMillis());
-        int during = upstream.hits() - before;
-        System.out.println("upstream requests in 6 intervals with 3 instances: " + during);
-        assertTrue(during >= 4 && during <= 7, "requests in 6 intervals: " + during);
-        long pollers = List.of("inst-a", "inst-b", "inst-c").stream()
-                .filter(n -> upstream.requests().subList(before, upstream.hits()).stream()
-                        .anyMatch(r -> n.equals(r.headers().getFirst("User-Agent"))))
-                .count();
-        assertEquals(1, pollers, "exactly one instance polled in that window");
+        Await.isTrue(() -> upstream.hits() >= before + 6, WAIT, "six more upstream requests");
+        assertEquals(1, pollersSince(before).size(), "exactly one instance polled: " + pollersSince(before));
 
         List<SseClient> streams = new ArrayList<>();
         try {
@@ -230,7 +243,8 @@ class ClusterTest {
             Service a = instance("inst-a");
             Service b = instance("inst-b");
             Await.isTrue(() -> version(a) >= 1 && version(b) >= 1, WAIT, "others joined");
-            Thread.sleep(3 * INTERVAL.toMillis());
+            long byHolder = fetchesBy("inst-p");
+            Await.isTrue(() -> fetchesBy("inst-p") >= byHolder + 3, WAIT, "three more fetches by the holder");
             assertEquals(0, fetchesBy("inst-a") + fetchesBy("inst-b"), "only the holder polls");
 
             holder.destroyForcibly(); // SIGKILL: no lease release, no goodbye
@@ -247,13 +261,11 @@ class ClusterTest {
             assertNotNull(next, "nobody took over");
             long gapMillis = TimeUnit.NANOSECONDS.toMillis(next.nanoTime() - lastByHolder);
             System.out.println("takeover: " + gapMillis + " ms from the dead holder's last fetch to the next one");
-            // the holder's last fetch was at most one interval before it died; two intervals for the lease to lapse
-            // and a survivor's next tick, plus scheduling slack
-            assertTrue(gapMillis <= 3 * INTERVAL.toMillis() + 500, "takeover took " + gapMillis + " ms");
-            long before = upstream.hits();
-            Thread.sleep(4 * INTERVAL.toMillis());
-            long after = upstream.hits() - before;
-            assertTrue(after >= 2 && after <= 5, "one poller after takeover, requests in 4 intervals: " + after);
+            // the lease lapses on Redis's own clock (its ttl), so the takeover is observed in real time, with the
+            // deadline above; its duration is printed, not asserted. Then one survivor polls
+            int before = upstream.hits();
+            Await.isTrue(() -> upstream.hits() >= before + 4, WAIT, "four more upstream requests");
+            assertEquals(1, pollersSince(before).size(), "one poller after takeover: " + pollersSince(before));
         } finally {
             if (holder.isAlive()) {
                 holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -336,11 +348,10 @@ class ClusterTest {
                     },
                     WAIT,
                     "all instances converge on one version of the new data");
-            Thread.sleep(2 * INTERVAL.toMillis());
+            awaitOnePoller();
             int from = upstream.hits();
-            Thread.sleep(4 * INTERVAL.toMillis());
-            int polled = upstream.hits() - from;
-            assertTrue(polled >= 2 && polled <= 5, "one poller again, requests in 4 intervals: " + polled);
+            Await.isTrue(() -> upstream.hits() >= from + 4, WAIT, "four more upstream requests");
+            assertEquals(1, pollersSince(from).size(), "one poller again: " + pollersSince(from));
         } finally {
             done.set(true);
             for (Thread t : readers) {

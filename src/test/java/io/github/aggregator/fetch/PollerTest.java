@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The pure parts of politeness: the backoff bounds ({@link Backoff#millis}) with a random source pinned to
- * either end of its range, and the parsing of {@code Retry-After} ({@link Fetcher#retryAfter}); plus the one trigger
+ * either end of its range, and the parsing of {@code Retry-After} ({@link RateLimits#retryAfter}); plus the one trigger
  * the HTTP API does not reach, {@link Poller#fetchNow}, against {@code minInterval}, on a test clock.
  */
 class PollerTest {
@@ -197,19 +197,19 @@ class PollerTest {
     @ParameterizedTest
     @ValueSource(strings = {"5", " 5 ", "05", "00000000000000005"})
     void retryAfterInSeconds(String header) {
-        assertEquals(NOW.plusSeconds(5), Fetcher.retryAfter(header, NOW));
+        assertEquals(NOW.plusSeconds(5), RateLimits.retryAfter(header, NOW));
     }
 
     @Test
     void retryAfterAsHttpDate() {
         // the IMF-fixdate of RFC 9110 and the unpadded day that Java's RFC_1123 formatter writes
-        assertEquals(NOW.plusSeconds(30), Fetcher.retryAfter("Fri, 01 Mar 2024 12:00:30 GMT", NOW));
-        assertEquals(NOW.plusSeconds(30), Fetcher.retryAfter("Fri, 1 Mar 2024 12:00:30 GMT", NOW));
+        assertEquals(NOW.plusSeconds(30), RateLimits.retryAfter("Fri, 01 Mar 2024 12:00:30 GMT", NOW));
+        assertEquals(NOW.plusSeconds(30), RateLimits.retryAfter("Fri, 1 Mar 2024 12:00:30 GMT", NOW));
         // the two obsolete forms that RFC 9110 still requires recipients to accept: RFC 850 and asctime
-        assertEquals(NOW.plusSeconds(30), Fetcher.retryAfter("Friday, 01-Mar-24 12:00:30 GMT", NOW));
-        assertEquals(NOW.plusSeconds(30), Fetcher.retryAfter("Fri Mar  1 12:00:30 2024", NOW));
+        assertEquals(NOW.plusSeconds(30), RateLimits.retryAfter("Friday, 01-Mar-24 12:00:30 GMT", NOW));
+        assertEquals(NOW.plusSeconds(30), RateLimits.retryAfter("Fri Mar  1 12:00:30 2024", NOW));
         Instant later = NOW.plus(Duration.ofHours(3)).plusSeconds(7);
-        assertEquals(later, Fetcher.retryAfter(httpDate(later), NOW));
+        assertEquals(later, RateLimits.retryAfter(httpDate(later), NOW));
     }
 
     @ParameterizedTest
@@ -221,7 +221,7 @@ class PollerTest {
                 "Thu, 01 Jan 1970 00:00:00 GMT"
             })
     void retryAfterNowOrInThePastIsIgnored(String header) {
-        assertNull(Fetcher.retryAfter(header, NOW));
+        assertNull(RateLimits.retryAfter(header, NOW));
     }
 
     @ParameterizedTest
@@ -242,12 +242,12 @@ class PollerTest {
                 "Fri, 01 Mar 2024"
             })
     void garbageRetryAfterIsIgnored(String header) {
-        assertNull(Fetcher.retryAfter(header, NOW));
+        assertNull(RateLimits.retryAfter(header, NOW));
     }
 
     @Test
     void absentRetryAfterIsIgnored() {
-        assertNull(Fetcher.retryAfter(null, NOW));
+        assertNull(RateLimits.retryAfter(null, NOW));
     }
 
     @ParameterizedTest
@@ -263,12 +263,12 @@ class PollerTest {
                 "Fri, 31 Dec 9999 23:59:59 GMT"
             })
     void retryAfterIsCappedAtOneDay(String header) {
-        assertEquals(NOW.plus(DAY), Fetcher.retryAfter(header, NOW));
+        assertEquals(NOW.plus(DAY), RateLimits.retryAfter(header, NOW));
     }
 
     @Test
     void retryAfterJustUnderTheCapIsKept() {
-        assertEquals(NOW.plus(DAY).minusSeconds(1), Fetcher.retryAfter("86399", NOW));
+        assertEquals(NOW.plus(DAY).minusSeconds(1), RateLimits.retryAfter("86399", NOW));
     }
 
     private static String httpDate(Instant t) {

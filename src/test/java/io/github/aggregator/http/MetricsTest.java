@@ -85,7 +85,8 @@ class MetricsTest {
                             Map.entry("aggregator_store_commits_total", "counter"),
                             Map.entry("aggregator_store_failures_total", "counter"),
                             Map.entry("aggregator_store_pending", "gauge"),
-                            Map.entry("aggregator_store_bytes", "gauge")),
+                            Map.entry("aggregator_store_bytes", "gauge"),
+                            Map.entry("aggregator_store_ceiling_waits_total", "counter")),
                     types);
 
             // successes, 304s and failures are counted per source and outcome

@@ -1,12 +1,12 @@
 package io.github.aggregator.http;
 
 import static io.github.aggregator.http.TransformTest.await;
-import static io.github.aggregator.http.TransformTest.awaitTrue;
 import static io.github.aggregator.http.TransformTest.json;
 import static io.github.aggregator.http.TransformTest.nextData;
 import static io.github.aggregator.http.TransformTest.send;
 import static io.github.aggregator.http.TransformTest.source;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,35 +14,48 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
+import io.github.aggregator.testing.TestClock;
 import io.github.aggregator.testing.Upstream;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@code poll: on-demand}: an upstream is called only while someone reads it, against a real service and a real
- * scripted upstream on loopback. An always-polled sibling source is the clock: "no request to the on-demand upstream"
- * is asserted after the sibling was fetched several more times, never after a guessed sleep.
+ * scripted upstream on loopback. Polling, idleAfter and heartbeats run on a {@link TestClock} that the tests advance
+ * ({@link Service#step}), so "no request once idle" is asserted after the clock moved minutes, not after a sleep.
  */
 class OnDemandTest {
 
     @Test
     void idleAtStartThenTheFirstReadsShareOneFetch() throws Exception {
         AtomicLong answeredAt = new AtomicLong();
+        TestClock clock = new TestClock();
         try (Upstream up = upstream(Duration.ofMillis(800), answeredAt);
-                Service svc = Service.start(TransformTest.yaml(
-                        source("lazy", up.url() + "/lazy", "10s", "poll: on-demand"),
-                        source("eager", up.url() + "/eager", "200ms")))) {
-            awaitTrue(() -> hits(up, "/eager") >= 5, "the always-polled source was fetched five times");
+                Service svc = Service.start(
+                        TransformTest.yaml(
+                                source("lazy", up.url() + "/lazy", "10s", "poll: on-demand"),
+                                source("eager", up.url() + "/eager", "200ms")),
+                        Map.of(),
+                        clock)) {
+            svc.step(clock, Duration.ofMinutes(1)); // past the start jitter: the always-polled source's first fetch
+            for (int i = 0; i < 4; i++) {
+                svc.step(clock, Duration.ofMillis(200));
+            }
+            assertEquals(5, hits(up, "/eager"), "the always-polled source, once per interval");
             assertEquals(0, hits(up, "/lazy"), "an idle on-demand source is never fetched");
 
             JsonNode lazy = listed(svc, "lazy");
@@ -85,6 +98,7 @@ class OnDemandTest {
                 assertTrue(t >= answeredAt.get(), "a read was answered before the upstream answered");
             }
 
+            svc.settle(clock);
             lazy = listed(svc, "lazy");
             assertEquals("active", lazy.get("state").asText(), lazy.toString());
             assertEquals(1, lazy.get("version").asLong(), lazy.toString());
@@ -92,94 +106,143 @@ class OnDemandTest {
         }
     }
 
+    /**
+     * The read that wakes an idle source waits for the fetch it started for at most {@code coldWait} (a real wait of
+     * the request, against an upstream that has not answered): it gets a 503 while the upstream still holds the
+     * request, and the fetch lands afterwards.
+     */
     @Test
     void aWakingReadWaitsAtMostTheColdWait() throws Exception {
-        try (Upstream up = upstream(Duration.ofMillis(3000), new AtomicLong());
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean answered = new AtomicBoolean();
+        AtomicInteger calls = new AtomicInteger();
+        try (Upstream up = new Upstream().reply(Upstream.Reply.custom(exchange -> {
+                    int n = calls.incrementAndGet();
+                    release.await(30, TimeUnit.SECONDS);
+                    answered.set(true);
+                    send(exchange, "application/json", "{\"n\":" + n + "}");
+                }));
                 Service svc = Service.start("aggregator:\n  coldWait: 500ms\n  sources:\n"
-                        + source("lazy", up.url() + "/lazy", "10s", "poll: on-demand"))) {
-            long start = System.nanoTime();
+                        + source("lazy", up.url() + "/lazy", "10s", "poll: on-demand", "timeout: 60s"))) {
             HttpResponse<String> r = svc.get("/api/sources/lazy");
-            long millis = (System.nanoTime() - start) / 1_000_000;
             PollingTest.assertProblem(r, 503);
             assertTrue(r.headers().firstValue("Retry-After").isPresent(), "Retry-After");
-            assertTrue(millis >= 450, "waited for the fetch it woke, only " + millis + " ms");
-            assertTrue(millis < 2500, "waited " + millis + " ms, more than the cold wait of 500 ms");
+            assertEquals(1, hits(up, "/lazy"), "the read woke the source: its fetch reached the upstream");
+            assertFalse(answered.get(), "the read waited for the upstream's answer, not for coldWait");
 
             // the fetch it started lands and is served; still one upstream call
+            release.countDown();
             JsonNode env = json(await(() -> svc.get("/api/sources/lazy"), x -> x.statusCode() == 200));
             assertEquals(1, env.get("data").get("n").asInt());
             assertEquals(1, hits(up, "/lazy"));
         }
     }
 
+    /**
+     * On the test clock: a subscriber keeps the source polled every interval far beyond idleAfter; once it left, the
+     * source stays polled for idleAfter (counted from when the stream ended, which the test brackets between two
+     * clock readings 50 ms apart) and goes idle at the next scheduled fetch, after which no request comes.
+     */
     @Test
     void aSubscriberKeepsItPolledAndItIdlesOnceTheSubscriberIsGoneForIdleAfter() throws Exception {
         Duration idleAfter = Duration.ofSeconds(1);
+        Duration interval = Duration.ofMillis(200);
+        Duration tick = Duration.ofMillis(50); // half the heartbeat
+        TestClock clock = new TestClock();
         try (Upstream up = upstream(Duration.ZERO, new AtomicLong());
-                Service svc = Service.start("aggregator:\n  heartbeat: 100ms\n  sources:\n"
-                        + source("lazy", up.url() + "/lazy", "200ms", "poll: on-demand", "idleAfter: 1s")
-                        + source("eager", up.url() + "/eager", "200ms"))) {
-            awaitTrue(() -> hits(up, "/eager") >= 3, "the always-polled source was fetched three times");
+                Service svc = Service.start(
+                        "aggregator:\n  heartbeat: 100ms\n  sources:\n"
+                                + source("lazy", up.url() + "/lazy", "200ms", "poll: on-demand", "idleAfter: 1s"),
+                        Map.of(),
+                        clock)) {
+            svc.step(clock, Duration.ofMinutes(1));
             assertEquals(0, hits(up, "/lazy"));
 
-            long closedAt;
+            Instant stillThere;
+            Instant gone;
             try (SseClient sse = SseClient.open(svc.client(), svc.uri("/api/sources/lazy/events"))) {
                 Frame first = nextData(sse);
                 assertNotNull(first, "subscribing to an idle on-demand source wakes it");
                 assertEquals("snapshot", first.event(), first.toString());
+                svc.settle(clock);
 
-                // polled every interval for well over idleAfter while the subscriber stays
-                awaitTrue(() -> hits(up, "/lazy") >= 12, "the on-demand source was fetched 12 times");
+                // polled every interval for 2.4 s of the clock, well over idleAfter, while the subscriber stays
+                for (int i = 1; i <= 12; i++) {
+                    svc.step(clock, interval);
+                    assertEquals(1 + i, hits(up, "/lazy"), "one fetch per interval while subscribed");
+                }
                 JsonNode lazy = listed(svc, "lazy");
                 assertEquals("active", lazy.get("state").asText(), lazy.toString());
                 assertEquals(1, lazy.get("subscribers").asInt(), lazy.toString());
                 Frame update = nextData(sse);
                 assertNotNull(update, "the subscriber sees the changes");
                 assertEquals("update", update.event());
-                closedAt = System.nanoTime();
+                stillThere = clock.instant();
             }
-            await(() -> listed(svc, "lazy"), s -> s.get("subscribers").asInt() == 0);
-            JsonNode idle = await(
-                    () -> listed(svc, "lazy"), s -> s.get("state").asText().equals("idle"));
-            long idleAfterMillis = (System.nanoTime() - closedAt) / 1_000_000;
-            assertTrue(
-                    idleAfterMillis >= idleAfter.toMillis(),
-                    "went idle " + idleAfterMillis + " ms after the subscriber left, before idleAfter");
+            // the server notices the closed connection when its next writes (heartbeats, updates) fail
+            int steps = 0;
+            while (listed(svc, "lazy").get("subscribers").asInt() > 0) {
+                assertTrue(steps++ < 200, "the stream of a closed client did not end");
+                stillThere = clock.instant();
+                svc.step(clock, tick);
+            }
+            gone = clock.instant();
+            // the stream ended between stillThere and gone: active until idleAfter after that, idle at the next
+            // scheduled fetch
+            while (clock.instant().isBefore(stillThere.plus(idleAfter))) {
+                assertEquals("active", listed(svc, "lazy").get("state").asText(), "idle before idleAfter passed");
+                svc.step(clock, tick);
+            }
+            while (!listed(svc, "lazy").get("state").asText().equals("idle")) {
+                assertTrue(
+                        !clock.instant().isAfter(gone.plus(idleAfter).plus(interval)),
+                        "still polled at " + clock.instant() + ", left by " + gone);
+                svc.step(clock, tick);
+            }
+            JsonNode idle = listed(svc, "lazy");
             assertTrue(idle.get("nextFetchAt").isNull(), idle.toString());
 
             int atIdle = hits(up, "/lazy");
-            int eager = hits(up, "/eager");
-            awaitTrue(() -> hits(up, "/eager") >= eager + 5, "the always-polled source was fetched five more times");
+            svc.step(clock, Duration.ofMinutes(10));
             assertEquals(atIdle, hits(up, "/lazy"), "no request once idle");
         }
     }
 
+    /**
+     * On the test clock: a JSON read at t wakes the source (one fetch at once); it is polled at t + 200 ms and t + 400
+     * ms, and the scheduled fetch at t + 600 ms (idleAfter after the read) finds it unread: idle, no request. Ten
+     * minutes later there has been none; the next read wakes it with a fresh fetch.
+     */
     @Test
     void aJsonReadKeepsItPolledForIdleAfterAndTheNextReadWakesIt() throws Exception {
+        TestClock clock = new TestClock();
         try (Upstream up = upstream(Duration.ZERO, new AtomicLong());
-                Service svc = Service.start(TransformTest.yaml(
-                        source("lazy", up.url() + "/lazy", "200ms", "poll: on-demand", "idleAfter: 600ms"),
-                        source("eager", up.url() + "/eager", "200ms")))) {
-            awaitTrue(() -> hits(up, "/eager") >= 3, "the always-polled source was fetched three times");
+                Service svc = Service.start(
+                        TransformTest.yaml(
+                                source("lazy", up.url() + "/lazy", "200ms", "poll: on-demand", "idleAfter: 600ms")),
+                        Map.of(),
+                        clock)) {
+            svc.step(clock, Duration.ofMinutes(1));
             assertEquals(0, hits(up, "/lazy"));
 
-            long readAt = System.nanoTime();
             JsonNode first = json(svc.get("/api/sources/lazy"));
             assertEquals(1, first.get("version").asLong(), first.toString());
-            await(() -> listed(svc, "lazy"), s -> s.get("state").asText().equals("idle"));
-            long activeMillis = (System.nanoTime() - readAt) / 1_000_000;
-            assertTrue(activeMillis >= 600, "idle " + activeMillis + " ms after a read, before idleAfter");
-            int atIdle = hits(up, "/lazy");
-            assertTrue(atIdle >= 2, "polled every interval after the read, not fetched once: " + atIdle);
-            assertTrue(atIdle <= 6, "polled for about idleAfter (3 intervals), not longer: " + atIdle);
+            svc.settle(clock);
+            for (int n = 2; n <= 3; n++) {
+                svc.step(clock, Duration.ofMillis(200));
+                assertEquals(n, hits(up, "/lazy"), "polled every interval within idleAfter of the read");
+                assertEquals("active", listed(svc, "lazy").get("state").asText());
+            }
+            svc.step(clock, Duration.ofMillis(200)); // idleAfter after the read
+            assertEquals("idle", listed(svc, "lazy").get("state").asText());
+            assertEquals(3, hits(up, "/lazy"), "the fetch due idleAfter after the read is not made");
 
-            int eager = hits(up, "/eager");
-            awaitTrue(() -> hits(up, "/eager") >= eager + 5, "the always-polled source was fetched five more times");
-            assertEquals(atIdle, hits(up, "/lazy"), "no request once idle");
+            svc.step(clock, Duration.ofMinutes(10));
+            assertEquals(3, hits(up, "/lazy"), "no request once idle");
 
             // the next read wakes it with a fresh fetch, and waits for it
             JsonNode again = json(svc.get("/api/sources/lazy"));
-            assertEquals(atIdle + 1, again.get("data").get("n").asInt(), again.toString());
+            assertEquals(4, again.get("data").get("n").asInt(), again.toString());
             assertTrue(again.get("version").asLong() > first.get("version").asLong(), again.toString());
             assertEquals("active", listed(svc, "lazy").get("state").asText());
         }

@@ -26,7 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
@@ -202,7 +201,13 @@ class PolitenessTest {
         };
         try (Upstream up = new Upstream().reply(Upstream.Reply.custom(handler));
                 Service svc = Service.start(source("ra", up.url() + "/ra", "1s", ""), Map.of(), clock)) {
-            clock.advance(Duration.ofMillis(100)); // past the start jitter (at most a tenth of the interval)
+            // to the start jitter (at most a tenth of the interval) a millisecond at a time, each step settled: the
+            // clock stands still while the first fetch runs, so the upstream, the Retry-After and nextFetchAt all
+            // read the same time
+            for (int ms = 0; up.hits() == 0; ms++) {
+                assertTrue(ms <= 100, "no fetch within the start jitter");
+                svc.step(clock, Duration.ofMillis(1));
+            }
             awaitHits(up, 1);
             JsonNode entry = await(
                     () -> entry(svc, "ra"), e -> e.get("consecutiveFailures").asInt() >= 1);
@@ -222,58 +227,53 @@ class PolitenessTest {
     // ---- backoff -------------------------------------------------------------------------------------------------
 
     /**
-     * A 500-ing upstream, interval 200ms, maxBackoff 2s. After the n-th failure the wait is uniform in [200, min(2000,
-     * 200·2^n)] ms. Without backoff 5 s would hold 26 requests; with it the expected count is about 7, and the exact
-     * distribution of the sum of the waits gives P(16 or more requests within 5.5 s) ≈ 3·10^-9, so at most 15
-     * within 5 s is essentially certain (and server load only makes waits longer).
+     * A 500-ing upstream, interval 200ms, maxBackoff 2s, on the test clock. After the n-th failure the next fetch is
+     * due uniformly in [200, min(2000, 200·2^n)] ms: {@code nextFetchAt} lies there, the clock moved to a millisecond
+     * before it brings no request and to it one. The waits grow (without backoff they would all be 200 ms), and the
+     * first success resets the wait to the interval.
      */
     @Test
     void failuresBackOffAndTheFirstSuccessResets() throws Exception {
+        TestClock clock = new TestClock();
         try (Upstream up = new Upstream().reply(Upstream.Reply.status(500, "text/plain", "broken"));
                 Service svc = Service.start(
-                        source("bo", up.url() + "/bo", "200ms", "      maxBackoff: 2s\n      timeout: 1s\n"))) {
-            awaitHits(up, 1);
-            long firstNanos = up.requests().get(0).nanoTime();
-            long end = firstNanos + TimeUnit.SECONDS.toNanos(5);
-            List<Integer> failures = new ArrayList<>();
-            while (System.nanoTime() < end) {
+                        source("bo", up.url() + "/bo", "200ms", "      maxBackoff: 2s\n      timeout: 1s\n"),
+                        Map.of(),
+                        clock)) {
+            svc.step(clock, Duration.ofMillis(20)); // past the start jitter (at most a tenth of the interval)
+            assertEquals(1, up.hits());
+            long waited = 0;
+            for (int n = 1; n <= 10; n++) {
                 JsonNode e = entry(svc, "bo");
-                failures.add(e.get("consecutiveFailures").asInt());
-                if (!e.get("nextFetchAt").isNull()) {
-                    Instant next = Instant.parse(e.get("nextFetchAt").asText());
-                    assertTrue(
-                            next.isBefore(Instant.now().plusMillis(2000 + 200)),
-                            "nextFetchAt " + next + " beyond maxBackoff");
+                assertEquals(n, e.get("consecutiveFailures").asInt(), e.toString());
+                assertTrue(e.get("stale").asBoolean() || e.get("version").asLong() == 0, e.toString());
+                long wait = Duration.between(clock.instant(), instant(e, "nextFetchAt"))
+                        .toMillis();
+                if (n > 1) { // the first fetch ran while the clock moved past the jitter; from the second on it stands
+                    long ceiling = Math.min(2000, 200L << n);
+                    assertTrue(wait >= 200 && wait <= ceiling, "wait " + wait + " ms after failure " + n);
+                    waited += wait;
                 }
-                Thread.sleep(100);
+                svc.step(clock, Duration.ofMillis(wait - 1));
+                assertEquals(n, up.hits(), "a request before nextFetchAt, after failure " + n);
+                svc.step(clock, Duration.ofMillis(1));
+                assertEquals(n + 1, up.hits(), "no request at nextFetchAt, after failure " + n);
             }
-            long within =
-                    up.requests().stream().filter(r -> r.nanoTime() <= end).count();
-            assertTrue(within <= 15, within + " requests in 5 s despite backoff");
-            for (int i = 1; i < failures.size(); i++) {
-                assertTrue(failures.get(i) >= failures.get(i - 1), "consecutiveFailures went down: " + failures);
-            }
-            int hits = up.hits();
-            int count = entry(svc, "bo").get("consecutiveFailures").asInt();
-            assertTrue(count >= 3, "consecutiveFailures " + count + " after " + hits + " failing requests");
-            assertTrue(count >= hits - 1 && count <= up.hits(), count + " failures for " + hits + " requests");
+            assertTrue(waited > 9 * 200, "nine waits of " + waited + " ms in all: no backoff");
 
             // heal: from the first success on, fetches are one interval apart again
             up.json("{\"ok\":true}");
-            int healedFrom = up.requests().size(); // every request from here on is answered 200
-            awaitHits(up, healedFrom + 6, Duration.ofSeconds(10));
-            List<Upstream.Request> requests = up.requests();
-            long total = 0;
-            for (int i = healedFrom + 1; i <= healedFrom + 5; i++) {
-                long gap = TimeUnit.NANOSECONDS.toMillis(
-                        requests.get(i).nanoTime() - requests.get(i - 1).nanoTime());
-                assertTrue(gap >= 100 && gap <= 1000, "gap of " + gap + " ms with an interval of 200 ms");
-                total += gap;
-            }
-            // still backing off, five gaps would average 1.1 s each: P(total <= 3 s) ≈ 1.4%
-            assertTrue(total >= 900 && total <= 3000, "5 gaps after healing took " + total + " ms");
-            JsonNode healed = await(() -> entry(svc, "bo"), e -> !e.get("stale").asBoolean());
+            JsonNode e = entry(svc, "bo");
+            svc.step(clock, Duration.between(clock.instant(), instant(e, "nextFetchAt")));
+            JsonNode healed = entry(svc, "bo");
             assertEquals(0, healed.get("consecutiveFailures").asInt(), healed.toString());
+            assertFalse(healed.get("stale").asBoolean(), healed.toString());
+            assertEquals(clock.instant().plusMillis(200), instant(healed, "nextFetchAt"), healed.toString());
+            int hits = up.hits();
+            for (int i = 1; i <= 5; i++) {
+                svc.step(clock, Duration.ofMillis(200));
+                assertEquals(hits + i, up.hits(), "one request per interval after healing");
+            }
         }
     }
 
@@ -311,24 +311,29 @@ class PolitenessTest {
     // ---- minInterval ---------------------------------------------------------------------------------------------
 
     /**
-     * An on-demand source read every 150 ms with idleAfter 20 ms: whenever it has gone idle, the next read wakes it.
-     * However it is woken, the upstream never sees two requests closer than the 1 s floor, counted from its own
-     * arrival times (the floor runs from the end of a fetch, so a slow first request cannot eat into it).
+     * On the test clock, an on-demand source read every 150 ms with idleAfter 20 ms: whenever it has gone idle, the
+     * next read wakes it. However it is woken, the upstream never sees two requests closer than the 1 s floor, by the
+     * clock's readings at their arrivals (the floor runs from the end of a fetch, so a slow request cannot eat into
+     * it).
      */
     @Test
     void onDemandWakesNeverUndercutMinInterval() throws Exception {
         String extra = "      poll: on-demand\n      minInterval: 1s\n      idleAfter: 20ms\n";
-        try (Upstream up = new Upstream().json("{\"n\":1}");
-                Service svc = Service.start(source("od", up.url() + "/od", "1s", extra))) {
-            Thread.sleep(300);
+        TestClock clock = new TestClock();
+        List<Instant> arrivals = new CopyOnWriteArrayList<>();
+        try (Upstream up = new Upstream().reply(Upstream.Reply.custom(exchange -> {
+                    arrivals.add(clock.instant());
+                    send(exchange, 200, "application/json", "{\"n\":1}");
+                }));
+                Service svc = Service.start(source("od", up.url() + "/od", "1s", extra), Map.of(), clock)) {
+            svc.step(clock, Duration.ofMinutes(1));
             assertEquals(0, up.hits(), "an on-demand source nobody reads is not fetched");
             assertEquals("idle", entry(svc, "od").get("state").asText());
 
-            // a read every 150 ms; the state sampled every 50 ms in between, counting the idle spells it sees
+            // 5 s of the clock: a read every 150 ms; the state sampled every 50 ms in between, counting idle spells
             int wakes = 0;
             boolean wasIdle = false;
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            for (int tick = 0; System.nanoTime() < end; tick++) {
+            for (int tick = 0; tick < 100; tick++) {
                 boolean idle = entry(svc, "od").get("state").asText().equals("idle");
                 if (idle && !wasIdle) {
                     wakes++;
@@ -337,19 +342,18 @@ class PolitenessTest {
                 if (tick % 3 == 0) {
                     HttpResponse<String> r = svc.get("/api/sources/od");
                     assertEquals(200, r.statusCode(), r.body());
+                    svc.settle(clock);
                     wasIdle = false;
                 }
-                Thread.sleep(50);
+                svc.step(clock, Duration.ofMillis(50));
             }
-            List<Upstream.Request> requests = up.requests();
             List<Long> gaps = new ArrayList<>();
-            for (int i = 1; i < requests.size(); i++) {
-                gaps.add(TimeUnit.NANOSECONDS.toMillis(
-                        requests.get(i).nanoTime() - requests.get(i - 1).nanoTime()));
+            for (int i = 1; i < arrivals.size(); i++) {
+                gaps.add(Duration.between(arrivals.get(i - 1), arrivals.get(i)).toMillis());
             }
             assertTrue(gaps.stream().allMatch(g -> g >= 1000), "ms between requests: " + gaps);
             assertTrue(wakes >= 2, "reads woke the source only " + wakes + " times");
-            assertTrue(requests.size() >= 3, requests.size() + " requests in 5 s of reading");
+            assertTrue(arrivals.size() >= 3, arrivals.size() + " requests in 5 s of reading");
         }
     }
 

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.github.aggregator.source.Snapshot;
+import io.github.aggregator.testing.Await;
+import io.github.aggregator.testing.TestClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -162,6 +164,58 @@ class SubscriberTest {
         assertNull(sub.poll(Duration.ofMillis(150)), "and the next wait too");
         long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertTrue(waitedMillis >= 140, "poll waited the timeout, not less: " + waitedMillis + " ms");
+    }
+
+    /**
+     * The hub's untimed waits end on its injected clock, not on real time: a one-hour wait ends once a test clock is
+     * moved past the hour (at the next sweep), and one that saw the clock a millisecond short of its deadline goes on
+     * waiting and returns the next signal.
+     */
+    @Test
+    @Timeout(60)
+    void sweptWaitsEndOnTheInjectedClock() throws Exception {
+        TestClock clock = new TestClock();
+        List<Subscriber> all = new CopyOnWriteArrayList<>();
+        Wakeups wakeups = new Wakeups(all, clock::nanoTime);
+        sweeps.add(wakeups);
+        Subscriber sub = new Subscriber(List.of("s"), "client", 2, wakeups);
+        Subscriber other = new Subscriber(List.of("s"), "client", 2, wakeups);
+        all.add(sub);
+        all.add(other);
+        Duration hour = Duration.ofHours(1);
+
+        AtomicReference<Signal> got = new AtomicReference<>();
+        AtomicReference<Signal> gotOther = new AtomicReference<>(changed("s", 0));
+        Thread waiter = waitIn(sub, hour, got);
+        Thread shorter = waitIn(other, Duration.ofMinutes(1), gotOther);
+        clock.advance(hour.minusMillis(1));
+        // the shorter wait ending shows a sweep saw the clock at 59:59.999; the hour's wait was not due then
+        assertTrue(shorter.join(Duration.ofSeconds(10)), "a wait past its deadline on the clock did not end");
+        assertNull(gotOther.get(), "the shorter wait timed out");
+        assertTrue(waiter.isAlive(), "a wait ended before its deadline on the clock");
+        Signal signal = changed("s", 1);
+        sub.offer(signal);
+        assertTrue(waiter.join(Duration.ofSeconds(10)));
+        assertSame(signal, got.get(), "the wait went on until the signal came");
+
+        got.set(signal);
+        Thread next = waitIn(sub, hour, got);
+        clock.advance(hour);
+        assertTrue(next.join(Duration.ofSeconds(10)), "a wait past its deadline on the clock did not end");
+        assertNull(got.get(), "nothing came: the wait ended at its deadline on the clock");
+    }
+
+    /** Starts {@code sub.poll(timeout)} on a thread and returns once it waits; the result goes to {@code got}. */
+    private static Thread waitIn(Subscriber sub, Duration timeout, AtomicReference<Signal> got) throws Exception {
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                got.set(sub.poll(timeout));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Await.isTrue(() -> t.getState() == Thread.State.WAITING, Duration.ofSeconds(10), "the poll waits");
+        return t;
     }
 
     @ParameterizedTest(name = "swept: {0}")

@@ -39,7 +39,7 @@ public final class Service implements AutoCloseable {
         return start(yaml, env, Scheduler.system(Clock.systemUTC(), "poller-timer"));
     }
 
-    /** Starts the service with {@code time} (e.g. a {@link TestClock}) deciding polling and write timeouts. */
+    /** Starts the service with {@code time} (e.g. a {@link TestClock}) deciding polling, heartbeats and write timeouts. */
     public static Service start(String yaml, Map<String, String> env, Scheduler time) {
         try {
             Path dir = Files.createTempDirectory("aggregator-test");
@@ -96,6 +96,24 @@ public final class Service implements AutoCloseable {
         }
     }
 
+    /** POST {@code path} without a body, with optional header name/value pairs; the body as a string. */
+    public HttpResponse<String> post(String path, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
+                .timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.noBody());
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        try {
+            return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The {@code subscribers} count of source {@code id} in {@code GET /api/sources}; fails when it is not listed. */
     public int subscribers(String id) throws IOException {
         HttpResponse<String> r = get("/api/sources");
@@ -108,6 +126,39 @@ public final class Service implements AutoCloseable {
             }
         }
         throw new AssertionError("no source " + id + " in /api/sources: " + r.body());
+    }
+
+    /**
+     * Moves {@code clock} (the one this service was started with) by {@code d}, then {@link #settle}s, so that the
+     * fetches the step started are handled before the next step. The write timeout runs on the same clock: a step
+     * longer than {@code writeTimeout} taken while a stream still writes cuts that write off, so a test that steps
+     * far with streams open sets {@code writeTimeout} above its steps.
+     */
+    public void step(TestClock clock, Duration d) throws Exception {
+        clock.advance(d);
+        settle(clock);
+    }
+
+    /**
+     * Waits, with a deadline, until no fetch is in flight: every active upstream source has its next fetch scheduled
+     * on {@code clock}, beside the write watchdog's one sweep. A fetch runs on its own thread and schedules the next
+     * one only after its result was handled, so a step taken before that would find nothing due.
+     */
+    public void settle(TestClock clock) throws Exception {
+        Await.isTrue(
+                () -> clock.pending() == 1 + activeUpstreams(),
+                Duration.ofSeconds(20),
+                "every active source's next fetch scheduled (pending " + clock.pending() + ")");
+    }
+
+    private int activeUpstreams() throws IOException {
+        int n = 0;
+        for (JsonNode s : Json.MAPPER.readTree(get("/api/sources").body()).get("sources")) {
+            if (s.has("poll") && s.get("state").asText().equals("active")) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The config file the service runs on (and watches). */

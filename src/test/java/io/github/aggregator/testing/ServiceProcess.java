@@ -29,6 +29,7 @@ public final class ServiceProcess implements AutoCloseable {
     private Process process;
     private Path log;
     private int starts;
+    private long fileSizeLimitKb;
 
     /**
      * @param config the config file (its {@code server.port} is replaced by {@code PORT})
@@ -44,6 +45,15 @@ public final class ServiceProcess implements AutoCloseable {
         this.port = port;
     }
 
+    /**
+     * Runs the next starts under {@code ulimit -f} (a file-size limit, in KiB, for every file the process writes): a
+     * write past it fails with "File too large", as on a full disk, for this process only (the JVM ignores SIGXFSZ).
+     */
+    public ServiceProcess fileSizeLimit(long kb) {
+        this.fileSizeLimitKb = kb;
+        return this;
+    }
+
     /** Starts the process; returns at once (see {@link #awaitListening}). */
     public ServiceProcess start() throws IOException {
         if (process != null && process.isAlive()) {
@@ -54,6 +64,12 @@ public final class ServiceProcess implements AutoCloseable {
         pb.environment().put("AGGREGATOR_DATA_DIR", dataDir == null ? "" : dataDir.toString());
         log = config.resolveSibling("output-" + port + "-" + (++starts) + ".log");
         pb.redirectErrorStream(true).redirectOutput(log.toFile());
+        if (fileSizeLimitKb > 0) {
+            java.util.List<String> command = new java.util.ArrayList<>(
+                    java.util.List.of("bash", "-c", "ulimit -f " + fileSizeLimitKb + " && exec \"$@\"", "service"));
+            command.addAll(pb.command());
+            pb.command(command);
+        }
         process = pb.start();
         return this;
     }
