@@ -9,11 +9,14 @@
 #               (only when redis-server is installed; the script runs its own on port BENCH_PORT+1)
 #   aot+restored-slow5s  the AOT cache on a config whose one source's upstream takes 5 s to answer, with a durable
 #               store written by a seeding run: the first 200 is the restored snapshot, with no upstream call waited
-#               for (needs python3 for the slow upstream; SLOW=0 skips it)
+#               for (needs python3 for the slow upstream; SLOW=0 skips it). The probe accepts only a 200 whose body
+#               says "restored":true, and the report counts the upstream's requests during the measured runs
+#   base-aot    with BASE=DIR: DIR/aggregator.jar (with its DIR/libs) and its own cache DIR/aggregator.aot (made by
+#               bin/aot --jar when missing), e.g. an older build, measured in the same runs as this one
 # Every other variant starts on a new, empty data directory (AGGREGATOR_DATA_DIR), so it pays for creating the store
 # but restores nothing, as a first start does.
 # Prints each run and the medians, and writes them to bench/results/startup.txt.
-# Usage: bench/startup.sh [RUNS]. NICE=-10 (as root) runs the measured JVM ahead of other jobs on a shared machine;
+# Usage: bench/startup.sh [RUNS]. ONLY=aot,base-aot measures only the variants named. NICE=-10 (as root) runs the measured JVM ahead of other jobs on a shared machine;
 # the report records it and the load average.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,13 +33,17 @@ mkdir -p bench/results
 # a core from the JVM being measured): one HTTP/1.1 GET per attempt, 200 means data.
 tick=$(mktemp -u); mkfifo "$tick"; exec 9<>"$tick"; rm -f "$tick"
 probe_path=/api/sources/demo-clock
+probe_want=""  # when set, a 200 counts only when its body holds this text
 probe() {
-  exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || return 1
+  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
   printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$probe_path" >&3
-  local proto status
+  local proto status rest=""
   read -r -t 5 proto status _ <&3 || status=""
+  if [ "$status" = 200 ] && [ -n "$probe_want" ]; then
+    read -r -t 5 -d '' rest <&3 || true
+  fi
   exec 3<&-
-  [ "$status" = 200 ]
+  [ "$status" = 200 ] && { [ -z "$probe_want" ] || [[ $rest == *"$probe_want"* ]]; }
 }
 variants=(plain aot aot+c1)
 declare -A opts=([plain]="" [aot]="-XX:AOTCache=target/aggregator.aot"
@@ -45,6 +52,20 @@ declare -A envs=([plain]="REDIS_URL=" [aot]="REDIS_URL=" [aot+c1]="REDIS_URL=")
 declare -A times
 declare -A args=([plain]="" [aot]="" [aot+c1]="")
 declare -A paths=([plain]=/api/sources/demo-clock [aot]=/api/sources/demo-clock [aot+c1]=/api/sources/demo-clock)
+declare -A wants=()
+declare -A jars=()
+if [ -n "${BASE:-}" ]; then
+  [ -f "$BASE/aggregator.jar" ] || { echo "bench/startup.sh: BASE=$BASE has no aggregator.jar" >&2; exit 2; }
+  if [ ! -f "$BASE/aggregator.aot" ] || [ "$BASE/aggregator.jar" -nt "$BASE/aggregator.aot" ]; then
+    bin/aot --no-build --jar "$BASE/aggregator.jar"
+  fi
+  variants=(base-aot "${variants[@]}")
+  opts[base-aot]="-XX:AOTCache=$BASE/aggregator.aot"
+  envs[base-aot]="REDIS_URL="
+  args[base-aot]=""
+  paths[base-aot]=/api/sources/demo-clock
+  jars[base-aot]="$BASE/aggregator.jar"
+fi
 work=$(mktemp -d)
 # Clustered (when redis-server is installed; CLUSTER=0 skips it): the first answer comes from the shared snapshot in
 # Redis, which the script's own redis-server (free port, no persistence) holds after a seeding run
@@ -83,15 +104,19 @@ if [ "${SLOW:-1}" != 0 ] && command -v python3 >/dev/null; then
   slow_port=$((port + 2))
   python3 -c '
 import http.server, sys, time
+hits = 0
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        global hits
+        hits += 1
+        with open(sys.argv[2], "w") as f: f.write(str(hits))
         time.sleep(5)
         body = b"{\"rate\": 1.0842}"
         self.send_response(200); self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-' "$slow_port" &
+' "$slow_port" "$work/slow-hits" &
   slow_pid=$!
   printf 'server:\n  port: 8080\naggregator:\n  sources:\n    - id: slow\n      url: http://127.0.0.1:%s/rate\n      interval: 1h\n      timeout: 10s\n' \
     "$slow_port" > "$work/slow.yaml"
@@ -108,16 +133,25 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
   envs[aot+restored-slow5s]="REDIS_URL= AGGREGATOR_DATA_DIR=$work/slow-data"
   args[aot+restored-slow5s]="--config $work/slow.yaml"
   paths[aot+restored-slow5s]=/api/sources/slow
+  wants[aot+restored-slow5s]='"restored":true'
+  slow_seed_hits=$(cat "$work/slow-hits" 2>/dev/null || echo 0)
+fi
+if [ -n "${ONLY:-}" ]; then  # e.g. ONLY=base-aot,aot: only these variants are measured
+  kept=()
+  for v in "${variants[@]}"; do [[ ",$ONLY," == *",$v,"* ]] && kept+=("$v"); done
+  variants=("${kept[@]}")
 fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$runs"); do
   for v in "${variants[@]}"; do
     probe_path=${paths[$v]}
+    probe_want=${wants[$v]:-}
+    jar=${jars[$v]:-target/aggregator.jar}
     fresh="$work/data-$i-$v"  # a new, empty data directory (the restored variant names its own in envs)
     start=${EPOCHREALTIME/./}
     # shellcheck disable=SC2086
     env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port AGGREGATOR_DATA_DIR="$fresh" ${envs[$v]} \
-      nice -n "$nice_level" "$JAVA_HOME/bin/java" ${opts[$v]} -jar target/aggregator.jar ${args[$v]} >/dev/null 2>&1 &
+      nice -n "$nice_level" "$JAVA_HOME/bin/java" ${opts[$v]} -jar "$jar" ${args[$v]} >/dev/null 2>&1 &
     pid=$!
     ms=""
     for _ in $(seq 1 3000); do
@@ -139,6 +173,9 @@ range() { printf '%s\n' "$@" | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {print l
 {
   echo "# cold start to first data, $(date -u +%Y-%m-%dT%H:%MZ), $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1), $(nproc) cores"
   echo "# command: bench/startup.sh $runs (NICE=$nice_level); load average before: $load_before, after: $load_after"
+  if [ -n "${slow_seed_hits:-}" ]; then
+    echo "# aot+restored-slow5s: the slow upstream answered $(( $(cat "$work/slow-hits") - slow_seed_hits )) requests during the measured runs (each run's first 200 had \"restored\":true)"
+  fi
   for v in "${variants[@]}"; do
     # shellcheck disable=SC2086
     echo "$v: median_ms $(median ${times[$v]}) range_ms $(range ${times[$v]}) runs_ms${times[$v]}"

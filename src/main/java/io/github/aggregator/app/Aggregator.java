@@ -22,6 +22,7 @@ import io.github.aggregator.http.PollService;
 import io.github.aggregator.http.Routes;
 import io.github.aggregator.observe.Health;
 import io.github.aggregator.observe.Metrics;
+import io.github.aggregator.observe.StartupTrace;
 import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Scheduler;
@@ -155,6 +156,7 @@ public final class Aggregator implements AutoCloseable {
                 .directHandlers(Routes.directHandlers())
                 .routing(routing)
                 .build();
+        StartupTrace.mark("server built");
         try {
             restoring.join();
         } catch (InterruptedException e) {
@@ -166,6 +168,7 @@ public final class Aggregator implements AutoCloseable {
         // polling is scheduled before the server listens, so that the first request finds every source scheduled (and
         // can start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the
         // server
+        StartupTrace.mark("store opened");
         poller.start(registry.inForce());
         try {
             server.start();
@@ -177,6 +180,7 @@ public final class Aggregator implements AutoCloseable {
             throw e;
         }
         self.complete(URI.create((server.hasTls() ? "https" : "http") + "://127.0.0.1:" + server.port()));
+        StartupTrace.mark("listening");
         try {
             joining.join();
         } catch (InterruptedException e) {

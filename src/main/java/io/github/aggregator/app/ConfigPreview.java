@@ -107,7 +107,7 @@ final class ConfigPreview {
     /** One fetch per upstream, all at once, each bounded by its source's timeout. */
     private void fetchAll(Set<SourceConfig> upstreams, SnapshotStore store) throws InterruptedException {
         // the web client's one-time start-up (the service does it while it starts) is not part of any source's timeout
-        Fetcher.preload();
+        Fetcher.preload(List.copyOf(upstreams));
         Map<SourceConfig, Future<FetchResult>> running = new LinkedHashMap<>();
         try (ExecutorService fetches = Executors.newVirtualThreadPerTaskExecutor()) {
             for (SourceConfig s : upstreams) {

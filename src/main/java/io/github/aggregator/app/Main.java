@@ -3,6 +3,7 @@ package io.github.aggregator.app;
 import io.github.aggregator.config.ConfigException;
 import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.observe.JsonLogFormatter;
+import io.github.aggregator.observe.StartupTrace;
 import io.helidon.logging.common.LogConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -45,6 +46,7 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        StartupTrace.mark("main");
         Started started = start(args, System.getenv(), System.err);
         if (started.app() == null) {
             System.exit(started.exitCode());
@@ -156,6 +158,10 @@ public final class Main {
         } catch (ConfigException e) {
             err.println("aggregator: " + e.getMessage());
             return new Started(null, 2);
+        }
+        StartupTrace.mark("config read");
+        if (command == null) {
+            Warmup.configured(config);
         }
         if ("refresh".equals(command)) {
             LogConfig.configureRuntime();

@@ -3,6 +3,7 @@ package io.github.aggregator.fetch;
 import io.github.aggregator.fetch.auth.Tokens;
 import io.github.aggregator.fetch.auth.UpstreamAuth;
 import io.github.aggregator.fetch.budget.Budgets;
+import io.github.aggregator.source.AuthConfig;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.SourceConfig;
 import io.helidon.http.HeaderNames;
@@ -16,6 +17,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -36,7 +38,7 @@ public final class Fetcher {
     private final String userAgent;
     private final Supplier<URI> selfBase;
     private final InstantSource clock;
-    private final WebClient client;
+    private final boolean self; // a path URL: this service itself
     private final UpstreamAuth auth;
     private final Budgets.Gate gate;
     // when the upstream's rate-limit headers last said none remain: no request before this; null when they did not
@@ -83,15 +85,30 @@ public final class Fetcher {
         this.selfBase = selfBase;
         this.clock = clock;
         // a path URL means this service itself, which may serve TLS with a certificate made for other names
-        this.client = UpstreamClients.client(source.timeout(), source.url().getScheme() == null);
+        this.self = source.url().getScheme() == null;
     }
 
     /**
-     * Initializes the web client machinery (protocol discovery, default config) that the first fetcher would otherwise
-     * pay for; the service calls it on a background thread while it starts. Idempotent; thread-safe.
+     * Builds the web clients the first fetches of {@code sources} will use (with the web client machinery: protocol
+     * discovery, default config), which the first fetch would otherwise pay for within its timeout; the service calls
+     * it on a background thread while it starts. When a source or its OAuth2 token endpoint is {@code https}, that
+     * includes reading the JDK's trust store. A source given by a path is this service itself, taken to be {@code
+     * http} (over TLS its client is built at its first fetch). Idempotent; thread-safe.
      */
-    public static void preload() {
-        UpstreamClients.client(SourceConfig.DEFAULT_TIMEOUT, false);
+    public static void preload(List<SourceConfig> sources) {
+        for (SourceConfig s : sources) {
+            if (s.url() != null) {
+                boolean self = s.url().getScheme() == null;
+                UpstreamClients.client(
+                        s.timeout(),
+                        self,
+                        !self && "https".equalsIgnoreCase(s.url().getScheme()));
+            }
+            if (s.auth() instanceof AuthConfig.OAuth2 grant
+                    && "https".equalsIgnoreCase(grant.tokenUrl().getScheme())) {
+                UpstreamClients.client(s.timeout(), false, true); // the trust store, read once per JVM
+            }
+        }
     }
 
     /**
@@ -146,6 +163,7 @@ public final class Fetcher {
         for (int hop = 0; ; hop++) {
             // the source's headers (keys, tokens) and validators go only to the origin the admin configured
             boolean sameOrigin = UpstreamUris.sameOrigin(first, target);
+            WebClient client = UpstreamClients.client(source.timeout(), self, target);
             HttpClientRequest request = client.get()
                     .uri(UpstreamUris.verbatim(target))
                     .skipUriEncoding(true)

@@ -3,9 +3,12 @@ package io.github.aggregator.fetch;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.github.aggregator.source.Json;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import net.thisptr.jackson.jq.BuiltinFunctionLoader;
 import net.thisptr.jackson.jq.JsonQuery;
@@ -24,12 +27,21 @@ public final class Jq {
     /** Compiled expressions by text: a config holds few, and a reload keeps most of them. */
     private static final Map<String, Jq> COMPILED = new ConcurrentHashMap<>();
 
+    /** The scope of an expression that calls no function: jq's builtins are then never loaded. */
+    private static final Scope NO_FUNCTIONS = Scope.newEmptyScope();
+    /** Words of jq's grammar that are no function call. */
+    private static final Set<String> KEYWORDS = Set.of(
+            "if", "then", "elif", "else", "end", "and", "or", "as", "reduce", "foreach", "try", "catch", "true",
+            "false", "null");
+
     private final String text;
     private final JsonQuery query;
+    private final boolean callsFunctions;
 
     private Jq(String text, JsonQuery query) {
         this.text = text;
         this.query = query;
+        this.callsFunctions = mayCallFunctions(text);
     }
 
     /**
@@ -63,7 +75,7 @@ public final class Jq {
     public JsonNode apply(JsonNode in) {
         List<JsonNode> out = new ArrayList<>(1);
         try {
-            query.apply(Scope.newChildScope(Builtins.ROOT), in, value -> {
+            query.apply(Scope.newChildScope(callsFunctions ? Builtins.ROOT : NO_FUNCTIONS), in, value -> {
                 if (out.size() >= MAX_OUTPUTS) {
                     throw new JsonQueryException("more than " + MAX_OUTPUTS + " outputs");
                 }
@@ -113,9 +125,100 @@ public final class Jq {
     }
 
     /**
-     * Loads jq's builtin functions now rather than at the first {@link #apply}. They take about as long as the rest of
-     * the start-up together (jackson-jq compiles its jq-defined builtins from source), and compiling an expression
-     * does not need them, so the service loads them on a background thread while it starts. Idempotent; thread-safe.
+     * Whether {@code text} may call a function (a builtin such as {@code length}, {@code map} or {@code not}, or one it
+     * defines): false only when it surely calls none, i.e. it is made only of paths ({@code .a}, {@code ."b"}, {@code
+     * .[0]}, {@code .[]}), literals, variables, object and array construction, operators ({@code |}, {@code ,},
+     * arithmetic, comparison, {@code and}, {@code or}, {@code //}, {@code ?}) and {@code if}, {@code reduce}, {@code
+     * foreach}, {@code try}. Anything else counts as a call: a word that is no keyword, object key or field name,
+     * {@code ..}, a format ({@code @base64}), an assignment ({@code |=}, {@code =}, ...), string interpolation. Such an
+     * expression runs without jq's builtin functions, which then need not be loaded (jackson-jq compiles its
+     * jq-defined ones from source: about 100 ms at start).
+     */
+    public static boolean mayCallFunctions(String text) {
+        Deque<Character> open = new ArrayDeque<>(); // the brackets around the current position
+        int n = text.length();
+        int i = 0;
+        while (i < n) {
+            char c = text.charAt(i);
+            if (c == '"') {
+                i++;
+                while (i < n && text.charAt(i) != '"') {
+                    if (text.charAt(i) == '\\') {
+                        if (i + 1 < n && text.charAt(i + 1) == '(') {
+                            return true; // interpolation: an expression inside the string
+                        }
+                        i++;
+                    }
+                    i++;
+                }
+                i++;
+            } else if (c == '#') {
+                while (i < n && text.charAt(i) != '\n') {
+                    i++;
+                }
+            } else if (Character.isLetter(c) || c == '_') {
+                int start = i;
+                while (i < n && (Character.isLetterOrDigit(text.charAt(i)) || text.charAt(i) == '_')) {
+                    i++;
+                }
+                char before = start > 0 ? text.charAt(start - 1) : ' ';
+                if (before == '.' || before == '$') {
+                    continue; // a field name or a variable
+                }
+                if (Character.isDigit(before)) {
+                    return true; // part of a number (1e3): not worth telling apart
+                }
+                if (KEYWORDS.contains(text.substring(start, i))) {
+                    continue;
+                }
+                int next = i;
+                while (next < n && Character.isWhitespace(text.charAt(next))) {
+                    next++;
+                }
+                boolean key = next < n
+                        && text.charAt(next) == ':'
+                        && (next + 1 >= n || text.charAt(next + 1) != ':')
+                        && !open.isEmpty()
+                        && open.peek() == '{';
+                if (!key) {
+                    return true;
+                }
+            } else {
+                switch (c) {
+                    case '{', '[', '(' -> open.push(c);
+                    case '}', ']', ')' -> open.poll();
+                    case '@' -> {
+                        return true; // a format such as @base64
+                    }
+                    case '.' -> {
+                        if (i + 1 < n && text.charAt(i + 1) == '.') {
+                            return true; // .. is recurse
+                        }
+                    }
+                    case '=' -> {
+                        char before = i > 0 ? text.charAt(i - 1) : ' ';
+                        boolean comparison = before == '='
+                                || before == '!'
+                                || before == '<'
+                                || before == '>'
+                                || (i + 1 < n && text.charAt(i + 1) == '=');
+                        if (!comparison) {
+                            return true; // an assignment (=, |=, +=, //= ...)
+                        }
+                    }
+                    default -> {}
+                }
+                i++;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Loads jq's builtin functions now rather than at the first {@link #apply} that needs them. They take about as
+     * long as the rest of the start-up together (jackson-jq compiles its jq-defined builtins from source), and
+     * compiling an expression does not need them, so the service loads them on a background thread while it starts
+     * when a configured transform may call a function ({@link #mayCallFunctions}). Idempotent; thread-safe.
      */
     public static void preload() {
         Builtins.ROOT.hashCode();

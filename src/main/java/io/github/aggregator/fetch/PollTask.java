@@ -2,6 +2,7 @@ package io.github.aggregator.fetch;
 
 import io.github.aggregator.fetch.budget.Budgets;
 import io.github.aggregator.observe.Metrics;
+import io.github.aggregator.observe.StartupTrace;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.SourceConfig;
@@ -205,7 +206,9 @@ final class PollTask {
                 fetcher = c.fetchers().apply(source); // one fetch at a time per task: no race
             }
             long fetchStart = c.time().nanoTime();
+            StartupTrace.mark("first fetch starts");
             FetchResult result = fetcher.fetch();
+            StartupTrace.mark("first fetch done");
             from = c.time().nanoTime();
             if (result instanceof FetchResult.Deferred d) {
                 // the budget allowed no (further) request: nothing changes, the data stays fresh as it was
@@ -228,6 +231,7 @@ final class PollTask {
             // visible before the result is, so nextFetchAt is never behind fetchedAt
             nextAt = c.time().instant().plusMillis(delay);
             c.listener().onResult(source, result, c.time().instant());
+            StartupTrace.mark("first result recorded");
         } catch (RuntimeException e) {
             if (!c.closed().getAsBoolean()) { // after close, failures of the fetches it cut short are expected
                 LOG.log(Level.ERROR, "source " + source.id() + ": fetch or result handling failed: " + e);

@@ -13,8 +13,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
 /**
- * The web clients of all fetchers: one per connect timeout and TLS mode, shared by every source that has them, instead
- * of one per source (a Helidon client with its caches and config costs tens of KB).
+ * The web clients of all fetchers: one per connect timeout, TLS mode and scheme, shared by every source that has them,
+ * instead of one per source (a Helidon client with its caches and config costs tens of KB). A client for {@code http}
+ * targets has TLS off: building a TLS context reads the JDK's trust store (about 150 certificates parsed), which is
+ * the largest single cost of a web client and is paid only once a source, or a redirect, needs {@code https}.
  *
  * <p>Each fetch opens its own connection ({@link #connect}), sends {@code Connection: close} and closes the connection
  * when it ends, so no idle connection is kept to any upstream and none is left open after a failure. Helidon 4.5's
@@ -28,16 +30,21 @@ final class UpstreamClients {
     private static final Tls NO_TLS = Tls.builder().enabled(false).build();
     private static final List<String> HTTP_1_1 = List.of("http/1.1");
 
-    private record Key(Duration connectTimeout, boolean self) {}
+    private record Key(Duration connectTimeout, boolean self, boolean https) {}
 
     private UpstreamClients() {}
 
     /**
      * The shared client for this connect timeout; {@code self} for this service's own URL, whose TLS certificate may be
-     * made for other names.
+     * made for other names; {@code https} for a target with that scheme (only such a client has TLS).
      */
-    static WebClient client(Duration connectTimeout, boolean self) {
-        return CLIENTS.computeIfAbsent(new Key(connectTimeout, self), UpstreamClients::create);
+    static WebClient client(Duration connectTimeout, boolean self, boolean https) {
+        return CLIENTS.computeIfAbsent(new Key(connectTimeout, self, https), UpstreamClients::create);
+    }
+
+    /** The shared client for {@code target} (see {@link #client(Duration, boolean, boolean)}). */
+    static WebClient client(Duration connectTimeout, boolean self, URI target) {
+        return client(connectTimeout, self, "https".equalsIgnoreCase(target.getScheme()));
     }
 
     /**
@@ -67,7 +74,9 @@ final class UpstreamClients {
                 .followRedirects(false) // followed by the fetcher, so headers go only to the configured origin
                 .keepAlive(false)
                 .shareConnectionCache(false);
-        if (key.self()) {
+        if (!key.https()) {
+            builder.tls(NO_TLS);
+        } else if (key.self()) {
             builder.tls(Tls.builder()
                     .trustAll(true)
                     .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_NONE)

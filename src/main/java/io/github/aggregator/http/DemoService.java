@@ -1,6 +1,7 @@
 package io.github.aggregator.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.aggregator.observe.StartupTrace;
 import io.github.aggregator.source.Json;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.HeaderNames;
@@ -79,6 +80,7 @@ public final class DemoService implements HttpService {
     }
 
     private static void send(ServerResponse res, ObjectNode body) {
+        StartupTrace.mark("demo upstream answers");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
         res.headers().contentType(MediaTypes.APPLICATION_JSON);
         res.send(Json.bytes(body));

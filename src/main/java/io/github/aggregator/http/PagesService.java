@@ -23,7 +23,8 @@ import java.util.Map;
 
 /**
  * The dashboard ({@code /}) and the embeddable widget ({@code /widget.js}): a fixed list of static files packaged in
- * the jar under {@code web/}, read once at startup and served from memory.
+ * the jar under {@code web/}, each read, compressed and hashed once, at its first request (not at start, which they
+ * would slow down), and served from memory.
  *
  * <p>Only the names listed here are routed, so no request path ever reaches the class path or the file system; any
  * other name gets the usual 404 problem+json. Each file has a strong {@code ETag} (content hash) and {@code
@@ -52,11 +53,42 @@ public final class PagesService implements HttpService {
     /** {@code gzipped} is null for files too small to gain from it; it has its own ETag, as RFC 9110 asks. */
     private record Page(byte[] body, byte[] gzipped, HttpMediaType type, String etag, String gzippedEtag) {}
 
-    private final Map<String, Page> pages = new LinkedHashMap<>();
+    private final Map<String, LazyPage> pages = new LinkedHashMap<>();
 
-    /** Reads every file from the class path; a missing one is a packaging bug and fails startup. */
+    /** One file, loaded at its first request. */
+    private static final class LazyPage {
+        private final String name;
+        private final HttpMediaType type;
+        private volatile Page page;
+
+        LazyPage(String name, HttpMediaType type) {
+            this.name = name;
+            this.type = type;
+        }
+
+        Page get() {
+            Page p = page;
+            if (p == null) {
+                synchronized (this) {
+                    p = page;
+                    if (p == null) {
+                        p = load(name, type);
+                        page = p;
+                    }
+                }
+            }
+            return p;
+        }
+    }
+
+    /** Checks that every file is on the class path (a missing one is a packaging bug and fails startup). */
     public PagesService() {
-        FILES.forEach((name, type) -> pages.put(name, load(name, type)));
+        FILES.forEach((name, type) -> {
+            if (PagesService.class.getClassLoader().getResource("web/" + name) == null) {
+                throw new IllegalStateException("web/" + name + " is missing from the class path");
+            }
+            pages.put(name, new LazyPage(name, type));
+        });
     }
 
     private static Map<String, HttpMediaType> files() {
@@ -74,8 +106,9 @@ public final class PagesService implements HttpService {
     public void routing(HttpRules rules) {
         rules.get("/", this::root).head("/", this::root);
         for (String name : pages.keySet()) {
-            rules.get("/" + name, (req, res) -> send(req, res, pages.get(name)))
-                    .head("/" + name, (req, res) -> send(req, res, pages.get(name)));
+            LazyPage page = pages.get(name);
+            rules.get("/" + name, (req, res) -> send(req, res, page.get()))
+                    .head("/" + name, (req, res) -> send(req, res, page.get()));
         }
     }
 
@@ -91,7 +124,7 @@ public final class PagesService implements HttpService {
             return;
         }
         res.header(HeaderNames.VARY, "Accept, Accept-Encoding");
-        send(req, res, pages.get("index.html"));
+        send(req, res, pages.get("index.html").get());
     }
 
     /** JSON for clients that ask for it and not for HTML; browsers (and {@code curl}'s {@code *}/{@code *}) get the page. */

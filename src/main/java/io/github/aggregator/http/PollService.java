@@ -6,6 +6,7 @@ import io.github.aggregator.access.Verdict;
 import io.github.aggregator.cache.SnapshotStore;
 import io.github.aggregator.fetch.Poller;
 import io.github.aggregator.observe.Metrics;
+import io.github.aggregator.observe.StartupTrace;
 import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Json;
@@ -277,6 +278,7 @@ public final class PollService implements HttpService {
 
     /** The envelope of one source; for HEAD the same status and headers without the body. */
     private void one(ServerRequest req, ServerResponse res, boolean head) throws InterruptedException {
+        StartupTrace.mark("first request for a source");
         String name = Addressing.name(req);
         Optional<SourceConfig> source = addressing.source(req, res, name, guard.caller(req));
         if (source.isEmpty()) {
@@ -324,6 +326,7 @@ public final class PollService implements HttpService {
             res.send();
         } else {
             JsonBody.send(req, res, answer.body(), answer::gzipped);
+            StartupTrace.mark("first 200 with data sent");
         }
     }
 

@@ -3,6 +3,7 @@ package io.github.aggregator.fetch.auth;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.AuthConfig;
 import io.github.aggregator.source.Json;
+import io.helidon.common.tls.Tls;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientRequest;
@@ -44,14 +45,22 @@ final class TokenEndpoint {
         record Refused(String reason) implements Answer {}
     }
 
-    private final WebClient client;
+    private static final Tls NO_TLS = Tls.builder().enabled(false).build();
+
+    private final Duration timeout;
 
     TokenEndpoint(Duration timeout) {
-        this.client = WebClient.builder()
-                .connectTimeout(timeout)
-                .readTimeout(timeout)
-                .followRedirects(false)
-                .build();
+        this.timeout = timeout;
+    }
+
+    /** A client for {@code url}: with TLS only for {@code https} (a TLS context reads the JDK's trust store). */
+    private WebClient client(java.net.URI url) {
+        var builder =
+                WebClient.builder().connectTimeout(timeout).readTimeout(timeout).followRedirects(false);
+        if (!"https".equalsIgnoreCase(url.getScheme())) {
+            builder.tls(NO_TLS);
+        }
+        return builder.build();
     }
 
     Answer request(AuthConfig.OAuth2 grant) {
@@ -62,7 +71,7 @@ final class TokenEndpoint {
         if (grant.audience() != null) {
             form.append("&audience=").append(encode(grant.audience()));
         }
-        HttpClientRequest request = client.post().uri(grant.tokenUrl());
+        HttpClientRequest request = client(grant.tokenUrl()).post().uri(grant.tokenUrl());
         request.header(HeaderNames.ACCEPT, "application/json");
         request.header(HeaderNames.CONTENT_TYPE, "application/x-www-form-urlencoded");
         if (grant.clientAuth() == AuthConfig.ClientAuth.BASIC) {
