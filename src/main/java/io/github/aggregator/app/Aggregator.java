@@ -171,7 +171,7 @@ public final class Aggregator implements AutoCloseable {
         StartupTrace.mark("store opened");
         poller.start(registry.inForce());
         try {
-            server.start();
+            Listener.start(server);
         } catch (RuntimeException e) {
             poller.close();
             pipeline.close();

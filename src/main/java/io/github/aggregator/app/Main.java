@@ -199,6 +199,9 @@ public final class Main {
         }
         try {
             return new Started(Aggregator.start(config, Clock.systemUTC(), env), 0);
+        } catch (Listener.Failed e) {
+            err.println("aggregator: " + e.getMessage());
+            return new Started(null, 1);
         } catch (RuntimeException e) {
             err.println("aggregator: cannot start the server: " + rootMessage(e));
             return new Started(null, 1);

@@ -12,6 +12,8 @@ import io.github.aggregator.testing.Ports;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -75,6 +77,33 @@ class StartupLogTest {
         assertEquals(
                 "aggregator: AGGREGATOR_LOG_FORMAT must be text or json, not \"xml\"\n",
                 err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aPortAlreadyTakenIsOneLineAndExitCode1() throws Exception {
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("0.0.0.0", 0));
+            Path log = Files.createTempFile("startup-log", ".txt");
+            ProcessBuilder pb = MainProcess.builder();
+            pb.environment().remove(Main.LOG_FORMAT);
+            pb.environment().put("PORT", Integer.toString(taken.getLocalPort()));
+            pb.environment().put("AGGREGATOR_DATA_DIR", ""); // nothing else to say
+            pb.redirectErrorStream(true).redirectOutput(log.toFile());
+            Process process = pb.start();
+            try {
+                assertTrue(process.waitFor(START.toSeconds(), TimeUnit.SECONDS), "still running on a taken port");
+                List<String> lines = Files.readAllLines(log).stream()
+                        .filter(l -> !l.isBlank() && !l.contains("store: off"))
+                        .toList();
+                assertEquals(1, process.exitValue(), String.join("\n", lines));
+                assertEquals(
+                        List.of("aggregator: cannot listen on 0.0.0.0:" + taken.getLocalPort()
+                                + ": Address already in use"),
+                        lines);
+            } finally {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
     }
 
     /**
