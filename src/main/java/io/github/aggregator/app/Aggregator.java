@@ -26,6 +26,7 @@ import io.github.aggregator.observe.StartupTrace;
 import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Scheduler;
+import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.source.SourceTemplate;
@@ -169,7 +170,13 @@ public final class Aggregator implements AutoCloseable {
         // can start its first fetch at once); fetches run on their own threads, a path-URL source's waits for the
         // server
         StartupTrace.mark("store opened");
-        poller.start(registry.inForce());
+        // a restored source keeps its schedule: first fetched one interval after the fetchedAt it was restored with
+        poller.start(
+                registry.inForce(),
+                id -> store.latest(id)
+                        .filter(Snapshot::restored)
+                        .map(Snapshot::fetchedAt)
+                        .orElse(null));
         try {
             Listener.start(server);
         } catch (RuntimeException e) {

@@ -53,11 +53,25 @@ final class PollTask {
     private Instant holdUntil; // guarded by this; no fetch before it
     private boolean reserved; // guarded by this; the budget has reserved the start this fetch is scheduled for
     private long reservedAt; // guarded by this; that start, on the scheduler's nanoTime
+    private Instant restoredAt; // guarded by this; fetchedAt of the snapshot restored at start, until the first fetch
 
-    PollTask(Context c, SourceConfig source) {
+    /**
+     * @param restoredAt {@code fetchedAt} of the snapshot of {@code source} read back from the durable store at start,
+     *     or null: its first fetch is then due one interval after that time, and {@code minInterval} counts from it
+     */
+    PollTask(Context c, SourceConfig source, Instant restoredAt) {
         this.c = c;
         this.source = source;
         this.idle = source.poll() == SourceConfig.Poll.ON_DEMAND;
+        this.restoredAt = restoredAt;
+        if (restoredAt != null) {
+            // the fetch that made the restored snapshot ended about then: minInterval counts from it
+            Duration age = Duration.between(restoredAt, c.time().instant());
+            Duration counted = age.isNegative()
+                    ? Duration.ZERO
+                    : age.compareTo(source.minInterval()) > 0 ? source.minInterval() : age;
+            lastEndNanos = c.time().nanoTime() - counted.toNanos();
+        }
         if (!idle) {
             c.budgets().join(source, () -> c.demand().watched(source));
         }
@@ -100,6 +114,21 @@ final class PollTask {
         }
     }
 
+    /**
+     * Milliseconds from now until the first fetch of a source with a restored snapshot is due: one (effective)
+     * interval after the restored {@code fetchedAt}; 0 when that has passed, and never more than one interval (a
+     * {@code fetchedAt} ahead of this clock counts as now). -1 when there is no restored snapshot, or it was fetched
+     * since.
+     */
+    synchronized long restoredDue() {
+        if (restoredAt == null || seen) {
+            return -1;
+        }
+        long interval = c.budgets().interval(source).toMillis();
+        long age = Math.max(0, Duration.between(restoredAt, c.time().instant()).toMillis());
+        return Math.max(0, interval - age);
+    }
+
     /** A scheduled fetch is due: fetch, unless an on-demand source is no longer wanted. */
     private void tick() {
         synchronized (this) {
@@ -117,7 +146,11 @@ final class PollTask {
         run();
     }
 
-    /** Ends an idle spell: fetch now (or as soon as minInterval allows). Empty when not idle. */
+    /**
+     * Ends an idle spell: fetch now (or as soon as minInterval allows). Empty when not idle, and when a restored
+     * snapshot is there to serve: the reader gets it at once, and the fetch is made now only when that snapshot is at
+     * least one interval old (else it is scheduled for when it is).
+     */
     Optional<CompletableFuture<Void>> wake() {
         if (!idle) {
             return Optional.empty(); // every read of an active source: no lock
@@ -132,11 +165,18 @@ final class PollTask {
         idle = false;
         c.budgets().join(source, () -> c.demand().watched(source));
         LOG.log(Level.DEBUG, "source " + source.id() + ": active");
-        return Optional.of(run());
+        long due = restoredDue();
+        if (due > 0) {
+            schedule(due);
+            return Optional.empty();
+        }
+        CompletableFuture<Void> fetch = run();
+        return due == 0 ? Optional.empty() : Optional.of(fetch);
     }
 
+    /** Starts the first fetch now, unless one was started or a restored snapshot stands in for it until it is due. */
     synchronized void runIfNeverStarted() {
-        if (!started && !idle) {
+        if (!started && !idle && restoredDue() < 0) {
             run();
         }
     }
@@ -155,7 +195,7 @@ final class PollTask {
         }
         long sinceLast = c.time().nanoTime() - lastEndNanos;
         long floor = source.minInterval().toNanos();
-        if (started && floor > 0 && sinceLast < floor) {
+        if ((started || restoredAt != null) && floor > 0 && sinceLast < floor) {
             long waitMillis = TimeUnit.NANOSECONDS.toMillis(floor - sinceLast) + 1;
             if (nextAt == null || nextAt.isAfter(c.time().instant().plusMillis(waitMillis))) {
                 schedule(waitMillis);
@@ -241,6 +281,7 @@ final class PollTask {
                 inFlight = null;
                 if (fetched) {
                     seen = true;
+                    restoredAt = null;
                     lastEndNanos = from;
                     completion = new CompletableFuture<>();
                 }

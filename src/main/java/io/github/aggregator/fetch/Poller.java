@@ -26,7 +26,8 @@ import java.util.random.RandomGenerator;
  *
  * <ul>
  *   <li>Once at start (after a small random jitter), then once per interval, measured from the start of the previous
- *       fetch.
+ *       fetch. A source restored from the durable store keeps the schedule it had: its first fetch is one interval
+ *       after the restored {@code fetchedAt} (see {@link #start(Collection, Function)}).
  *   <li>After failures, exponential backoff with full jitter: the n-th consecutive failure waits a random time
  *       between the interval and {@code min(maxBackoff, interval * 2^n)}; the first success resets it.
  *   <li>A 429/503 with Retry-After, or rate-limit headers saying no request remains ({@link RateLimits}): no request
@@ -137,14 +138,27 @@ public final class Poller implements AutoCloseable {
      * ones get their first fetch within a short jitter, on-demand ones start idle.
      */
     public void start(Collection<SourceConfig> sources) {
+        start(sources, id -> null);
+    }
+
+    /**
+     * As {@link #start(Collection)}, for sources whose latest snapshot was read back from the durable store: {@code
+     * restored} gives the {@code fetchedAt} of that snapshot (null when there is none). Such a source keeps its normal
+     * schedule across the restart: an always-polled one is first fetched one interval after that time (within the
+     * start-up jitter when that time has passed, never later than one interval from now); an on-demand one stays idle
+     * until read, and a read serves the restored snapshot at once and fetches only when it is at least one interval
+     * old (else when it is, if still wanted then). {@code minInterval} counts from that time too.
+     */
+    public void start(Collection<SourceConfig> sources, Function<String, Instant> restored) {
         for (SourceConfig s : sources) {
             if (s.combined()) {
                 continue;
             }
-            PollTask task = new PollTask(context, s);
+            PollTask task = new PollTask(context, s, restored.apply(s.id()));
             if (tasks.putIfAbsent(s.id(), task) == null && s.poll() == SourceConfig.Poll.ALWAYS) {
+                long due = task.restoredDue();
                 long cap = Math.min(MAX_START_JITTER.toMillis(), s.interval().toMillis() / 10);
-                task.schedule(cap <= 0 ? 0 : random.nextLong(cap + 1));
+                task.schedule(due > 0 ? due : cap <= 0 ? 0 : random.nextLong(cap + 1));
             }
         }
     }
