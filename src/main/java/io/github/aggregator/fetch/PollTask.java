@@ -176,7 +176,7 @@ final class PollTask {
 
     /** Starts the first fetch now, unless one was started or a restored snapshot stands in for it until it is due. */
     synchronized void runIfNeverStarted() {
-        if (!started && !idle && restoredDue() < 0) {
+        if (!started && !idle && restoredDue() <= 0) {
             run();
         }
     }
