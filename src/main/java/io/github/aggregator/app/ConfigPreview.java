@@ -70,7 +70,7 @@ final class ConfigPreview {
      * Previews {@code only} (null: every enabled source; see {@link SourceRegistry#targets} for how a parametrised
      * source is named and what {@code params} may give).
      *
-     * @return 0 when every source previewed has fresh data, 1 when one failed (or is stale), 2 when {@code only} and
+     * @return 0 when every source previewed has fresh data, 1 when one failed (or is stale, or its budget allows no request now), 2 when {@code only} and
      *     {@code params} name no enabled source or instance
      */
     int run(String only, Map<String, String> params) throws InterruptedException {
@@ -102,6 +102,7 @@ final class ConfigPreview {
         }
         Map<String, Optional<Snapshot>> combined = new LinkedHashMap<>();
         int failed = 0;
+        int held = 0; // deferred by their budget, counted among the failed
         for (SourceConfig s : targets) {
             Snapshot snap = s.combined() ? combine(s, registry, store, combined).orElse(null) : latest(store, s);
             ObjectNode line =
@@ -109,10 +110,14 @@ final class ConfigPreview {
             if (!line.path("result").asText().equals("ok")) {
                 failed++;
             }
+            if (line.path("result").asText().equals("deferred")) {
+                held++;
+            }
             out.println(Json.text(line));
         }
         err.println("aggregator: check-config: " + config.file() + " is valid; previewed " + targets.size()
-                + " source(s): " + (targets.size() - failed) + " ok, " + failed + " failed");
+                + " source(s): " + (targets.size() - failed) + " ok, " + (failed - held) + " failed"
+                + (held == 0 ? "" : ", " + held + " deferred by their budget"));
         return failed == 0 ? 0 : 1;
     }
 

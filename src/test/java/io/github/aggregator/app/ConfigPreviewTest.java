@@ -293,6 +293,7 @@ class ConfigPreviewTest {
 
             Run second = preview(clustered, env);
             assertEquals(1, second.exit(), second.stdout() + second.stderr());
+            assertTrue(second.stderr().contains("0 ok, 0 failed, 2 deferred by their budget"), second.stderr());
             for (String id : List.of("a", "b")) {
                 JsonNode line = second.lines().get(id);
                 assertEquals("deferred", line.get("result").asText(), line.toString());
