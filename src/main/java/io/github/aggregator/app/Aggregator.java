@@ -143,7 +143,7 @@ public final class Aggregator implements AutoCloseable {
                 new Cors(config.cors()),
                 new HealthService(health),
                 new MetricsService(registry, store, hub, metrics).budgets(budgets),
-                new PollService(registry, store, poller, hub, clock, guard, this::notes)
+                new PollService(registry, store, poller, hub, clock, time, guard, this::notes)
                         .select(views)
                         .counting(metrics),
                 new EventsService(registry, views, hub, poller, guard, time),

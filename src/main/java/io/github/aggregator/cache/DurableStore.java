@@ -55,6 +55,8 @@ public final class DurableStore implements AutoCloseable {
     private volatile SnapshotStore memory;
     private volatile DiskFile disk; // null while unavailable
     private volatile String problem;
+    private volatile String logged; // the problem last said at WARNING, until its recovery is said
+    private volatile long upSince; // when writing worked again after a problem; 0 when said or none
     private volatile Map<String, SnapshotStore.Entry> restored = Map.of();
     private volatile boolean closed;
     private volatile boolean writing;
@@ -294,6 +296,13 @@ public final class DurableStore implements AutoCloseable {
             writes.incrementAndGet();
             if (problem != null) {
                 problem = null;
+                upSince = System.nanoTime() | 1;
+            }
+            // said once writing has worked for a retry period: a disk that is nearly full, failing again at the next
+            // write, stays the one line it was
+            if (upSince != 0 && System.nanoTime() - upSince >= retryNanos) {
+                upSince = 0;
+                logged = null;
                 LOG.log(Level.INFO, "store: " + file + " is usable again; wrote what is held in memory");
             }
             if (++commitsSinceCompaction >= COMPACT_EVERY) {
@@ -392,7 +401,9 @@ public final class DurableStore implements AutoCloseable {
 
     private boolean unavailable(String why) {
         failures.incrementAndGet();
-        if (!why.equals(problem)) {
+        upSince = 0;
+        if (!why.equals(problem) && !why.equals(logged)) {
+            logged = why;
             LOG.log(
                     Level.WARNING,
                     "store: " + why + "; running in memory only, trying again every "

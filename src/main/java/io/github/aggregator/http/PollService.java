@@ -11,6 +11,7 @@ import io.github.aggregator.source.InstanceId;
 import io.github.aggregator.source.Instances;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.ParamRule;
+import io.github.aggregator.source.Scheduler;
 import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
@@ -33,9 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -49,17 +47,15 @@ public final class PollService implements HttpService {
     private final Poller poller;
     private final Hub hub;
     private final Clock clock;
+    private final Scheduler time;
     private final Guard guard;
     private final Supplier<Map<String, String>> notes;
     private final Addressing addressing;
     private FieldViews views;
     private Metrics metrics;
 
-    public PollService(SourceRegistry registry, SnapshotStore store, Poller poller, Hub hub, Clock clock, Guard guard) {
-        this(registry, store, poller, hub, clock, guard, Map::of);
-    }
-
     /**
+     * @param time the clock that bounds a read's wait for a first fetch ({@code coldWait})
      * @param notes top-level fields of the status list, e.g. {@code cluster} ("ok" / "degraded") and {@code
      *     configError}
      */
@@ -69,6 +65,7 @@ public final class PollService implements HttpService {
             Poller poller,
             Hub hub,
             Clock clock,
+            Scheduler time,
             Guard guard,
             Supplier<Map<String, String>> notes) {
         this.notes = notes;
@@ -77,6 +74,7 @@ public final class PollService implements HttpService {
         this.poller = poller;
         this.hub = hub;
         this.clock = clock;
+        this.time = time;
         this.guard = guard;
         this.addressing = new Addressing(registry, guard);
     }
@@ -345,11 +343,7 @@ public final class PollService implements HttpService {
                         : snap.isEmpty() ? poller.fetchFirst(id) : poller.nextCompletion(id);
         Duration coldWait = registry.config().coldWait();
         if (wait.isPresent() && !coldWait.isZero()) {
-            try {
-                wait.get().get(coldWait.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (TimeoutException | ExecutionException e) {
-                // answer with what there is
-            }
+            ColdWait.await(wait.get(), coldWait, time); // then answer with what there is
             return store.latest(id);
         }
         return snap;

@@ -165,10 +165,14 @@ class ClusterParamsTest {
             System.out.println("upstream calls in 6 intervals on 3 nodes: NYC " + nycCalls + ", London " + londonCalls
                     + ", Tokyo " + tokyoCalls + " (by node: a " + callsBy("node-a") + ", b " + callsBy("node-b")
                     + ", c " + callsBy("node-c") + ")");
-            // one call per interval per instance cluster-wide: about 6 each, never about 18
+            // one call per interval per instance cluster-wide: about 6 each; three nodes polling on their own make
+            // 18. The bounds leave room for a loaded machine (a late fetch, a lease taken over once) and no more
             for (long n : List.of(nycCalls, londonCalls, tokyoCalls)) {
-                assertTrue(n >= 4 && n <= 9, "calls per instance in 6 intervals: " + n); // 18 without the leases
+                assertTrue(n >= 3 && n <= 11, "calls per instance in 6 intervals: " + n); // 18 without the leases
             }
+            assertTrue(
+                    nycCalls + londonCalls + tokyoCalls <= 27,
+                    "calls in all: " + (nycCalls + londonCalls + tokyoCalls));
 
             // a change is fetched once and reaches every subscriber on every node, with the same id
             content.set(2);

@@ -110,7 +110,7 @@ class FailureTest {
     @MethodSource("firstFailures")
     void firstFetchFailsThen503UntilHealed(String kind, Upstream.Reply bad, String expected) throws Exception {
         try (Upstream up = new Upstream().reply(bad);
-                Service svc = Service.start(source("src", up.url() + "/data"))) {
+                Service svc = Service.start(longColdWait(source("src", up.url() + "/data")))) {
             firstFails(svc, "src", () -> up.json(GOOD), expected);
         }
     }
@@ -124,7 +124,7 @@ class FailureTest {
     @Test
     void firstFetchRefusedThen503UntilTheUpstreamStarts() throws Exception {
         try (PortUpstream up = new PortUpstream(Ports.free());
-                Service svc = Service.start(source("src", up.url()))) {
+                Service svc = Service.start(longColdWait(source("src", up.url())))) {
             firstFails(svc, "src", () -> up.start(GOOD), "connection refused");
         }
     }
@@ -221,14 +221,15 @@ class FailureTest {
         }
     }
 
-    /** The first fetch fails: 503 with the reason, within the cold wait; after healing, 200 with the data. */
+    /**
+     * The first fetch fails: 503 with the reason, answered when that fetch fails; after healing, 200 with the data. The
+     * service runs with {@link #longColdWait}: ten minutes against the client's 30 s, so the answer cannot come from the
+     * cold-wait running out, only from the failed fetch ending the wait.
+     */
     private static void firstFails(Service svc, String id, Runnable heal, String expected) throws Exception {
         String path = "/api/sources/" + id;
-        long t0 = System.nanoTime();
         HttpResponse<String> r = svc.get(path);
-        long took = (System.nanoTime() - t0) / 1_000_000;
         assertProblem(r, 503);
-        assertTrue(took < 2000, "503 after " + took + " ms with a 1s cold wait");
         String retryAfter = header(r, "Retry-After");
         assertTrue(retryAfter.matches("\\d+") && Long.parseLong(retryAfter) >= 1, retryAfter);
         String detail = json(r).get("detail").asText();
@@ -279,6 +280,11 @@ class FailureTest {
                       maxBodySize: 1KiB
                       select: /data
                 """.formatted(id, url);
+    }
+
+    /** {@code yaml} with a cold-wait far beyond the test client's timeout. */
+    private static String longColdWait(String yaml) {
+        return yaml.replace("coldWait: 1s", "coldWait: 10m");
     }
 
     private static void assertShortSpecific(String error, String expected) {

@@ -33,8 +33,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.logging.Handler;
@@ -82,9 +82,10 @@ class FaultTest {
      * One way to misbehave.
      *
      * @param timeout the source's {@code timeout}
-     * @param bound when set, how soon after the faulty connection is accepted the source must be stale
+     * @param hangsUp whether the service itself must end the faulty connection (its timeout does), rather than the
+     *     upstream
      */
-    record Fault(String name, String timeout, Behavior behavior, String expected, Duration bound) {
+    record Fault(String name, String timeout, Behavior behavior, String expected, boolean hangsUp) {
         @Override
         public String toString() {
             return name;
@@ -93,31 +94,21 @@ class FaultTest {
 
     static Stream<Fault> faults() {
         return Stream.of(
-                new Fault("connection reset mid-body", "2s", FaultTest::resetMidBody, CLOSED, null),
-                new Fault("connection closed short of Content-Length", "2s", FaultTest::closeMidBody, CLOSED, null),
-                new Fault("connection reset before any response", "2s", FaultTest::resetAtOnce, CLOSED, null),
-                new Fault(
-                        "accepts and never answers",
-                        "500ms",
-                        FaultTest::neverAnswer,
-                        "timed out after 500ms",
-                        Duration.ofMillis(500).plus(SLACK)),
-                new Fault(
-                        "body trickles a byte at a time",
-                        "1s",
-                        FaultTest::trickleBody,
-                        "timed out after 1s",
-                        Duration.ofSeconds(1).plus(SLACK)),
+                new Fault("connection reset mid-body", "2s", FaultTest::resetMidBody, CLOSED, false),
+                new Fault("connection closed short of Content-Length", "2s", FaultTest::closeMidBody, CLOSED, false),
+                new Fault("connection reset before any response", "2s", FaultTest::resetAtOnce, CLOSED, false),
+                new Fault("accepts and never answers", "500ms", FaultTest::neverAnswer, "timed out after 500ms", true),
+                new Fault("body trickles a byte at a time", "1s", FaultTest::trickleBody, "timed out after 1s", true),
                 new Fault(
                         "headers trickle a byte at a time",
                         "1s",
                         FaultTest::trickleHeaders,
                         "timed out after 1s",
-                        Duration.ofSeconds(1).plus(SLACK)),
-                new Fault("10 MiB with Content-Length", "5s", FaultTest::bigWithLength, TOO_LARGE, null),
-                new Fault("10 MiB chunked", "5s", FaultTest::bigChunked, TOO_LARGE, null),
-                new Fault("302 to itself", "2s", FaultTest::redirectToItself, "redirect", null),
-                new Fault("302 from A to B and back", "2s", FaultTest::redirectPingPong, "redirect", null));
+                        true),
+                new Fault("10 MiB with Content-Length", "5s", FaultTest::bigWithLength, TOO_LARGE, false),
+                new Fault("10 MiB chunked", "5s", FaultTest::bigChunked, TOO_LARGE, false),
+                new Fault("302 to itself", "2s", FaultTest::redirectToItself, "redirect", false),
+                new Fault("302 from A to B and back", "2s", FaultTest::redirectPingPong, "redirect", false));
     }
 
     @BeforeEach
@@ -167,7 +158,6 @@ class FaultTest {
                 // GET: the last good data, stale, with a short specific reason
                 JsonNode stale =
                         await(() -> envelope(svc, path), e -> e.get("stale").asBoolean());
-                long staleAt = System.nanoTime();
                 assertEquals(1, stale.get("version").asLong(), stale.toString());
                 assertEquals(good.get("data"), stale.get("data"));
                 assertEquals(good.get("changedAt"), stale.get("changedAt"));
@@ -177,13 +167,10 @@ class FaultTest {
                 Exchange faulty = raw.firstServedBy(fault.behavior());
                 assertNotNull(faulty, "the upstream never saw the faulty request");
                 assertEquals(KEY, faulty.headers().get("x-api-key"));
-                if (fault.bound() != null) {
-                    long tookMillis = (staleAt - faulty.acceptedAt()) / 1_000_000;
-                    assertTrue(
-                            tookMillis <= fault.bound().toMillis(),
-                            "stale " + tookMillis + " ms after the faulty connection was accepted, bound "
-                                    + fault.bound().toMillis() + " ms");
-                    awaitHangUp(faulty, fault.bound());
+                if (fault.hangsUp()) {
+                    // the error names the timeout that ended the call; the upstream, which would go on for minutes
+                    // (the trickles send a byte every DRIP, well inside the timeout), sees the service hang up
+                    awaitHangUp(faulty);
                 }
 
                 // the list: the reason, the failure count and when the next attempt is due
@@ -296,21 +283,28 @@ class FaultTest {
         ex.out().flush();
     }
 
-    /** Headers promising 10000 bytes, part of the body, then a TCP reset. */
-    private static void resetMidBody(Exchange ex) throws IOException, InterruptedException {
+    /**
+     * Headers promising 10000 bytes, part of the body, then a TCP reset. No pause is needed for the fetcher to be in the
+     * body when the reset comes: with Nagle off, the headers and the partial body leave in their own segments before the
+     * reset does, loopback delivers them in order, and the receiving side hands out queued data before it reports a
+     * reset.
+     */
+    private static void resetMidBody(Exchange ex) throws IOException {
+        ex.socket().setTcpNoDelay(true);
         ex.head(200, "OK", "Content-Type: application/json", "Content-Length: 10000");
         ex.out().write("{\"v\":[1,2,3,".getBytes(StandardCharsets.UTF_8));
         ex.out().flush();
-        Thread.sleep(100); // let the fetcher get into the body
         ex.reset();
     }
 
-    /** Headers promising 10000 bytes, part of the body, then an orderly close. */
-    private static void closeMidBody(Exchange ex) throws IOException, InterruptedException {
+    /**
+     * Headers promising 10000 bytes, part of the body, then an orderly close. The FIN follows the bytes in the stream,
+     * so the fetcher reads the headers and the partial body before it sees the end; no pause is needed.
+     */
+    private static void closeMidBody(Exchange ex) throws IOException {
         ex.head(200, "OK", "Content-Type: application/json", "Content-Length: 10000");
         ex.out().write("{\"v\":[1,2,3,".getBytes(StandardCharsets.UTF_8));
         ex.out().flush();
-        Thread.sleep(100);
         ex.socket().shutdownOutput();
         ex.awaitHangUp();
     }
@@ -444,17 +438,9 @@ class FaultTest {
         assertFalse(error.contains(COOKIE), error);
     }
 
-    /** The upstream saw the service close the faulty connection within {@code bound} of accepting it. */
-    private static void awaitHangUp(Exchange ex, Duration bound) throws InterruptedException {
-        long deadline = ex.acceptedAt() + bound.toNanos() + SLACK.toNanos();
-        while (ex.hungUpAt() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertTrue(ex.hungUpAt() != 0, "the service never closed the faulty connection");
-        long tookMillis = (ex.hungUpAt() - ex.acceptedAt()) / 1_000_000;
-        assertTrue(
-                tookMillis <= bound.toMillis(),
-                "connection closed " + tookMillis + " ms after it was accepted, bound " + bound.toMillis() + " ms");
+    /** Waits, up to {@link #WAIT}, for the upstream to see the service close the faulty connection. */
+    private static void awaitHangUp(Exchange ex) throws Exception {
+        Await.isTrue(ex::closedByService, WAIT, "the service never closed the faulty connection");
     }
 
     /** Polls {@code get} until {@code done} holds, for up to {@link #WAIT}; fails with the last value otherwise. */
@@ -502,15 +488,15 @@ class FaultTest {
             String path,
             Map<String, String> headers,
             Behavior behavior,
-            AtomicLong hungUp) {
+            AtomicBoolean hungUp) {
 
-        /** When the upstream saw the service close the connection ({@link System#nanoTime()}), or 0. */
-        long hungUpAt() {
+        /** Whether the upstream saw the service close the connection. */
+        boolean closedByService() {
             return hungUp.get();
         }
 
         void markHungUp() {
-            hungUp.compareAndSet(0, System.nanoTime());
+            hungUp.set(true);
         }
 
         /** A status line and headers, with a secret cookie and {@code Connection: close}. */
@@ -621,7 +607,7 @@ class FaultTest {
                 }
                 Behavior b = behavior;
                 ex = new Exchange(
-                        url(), s, in, s.getOutputStream(), acceptedAt, requestLine[1], headers, b, new AtomicLong());
+                        url(), s, in, s.getOutputStream(), acceptedAt, requestLine[1], headers, b, new AtomicBoolean());
                 exchanges.add(ex);
                 b.serve(ex);
             } catch (IOException e) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -193,12 +194,15 @@ class ParamsTest {
                     assertNotNull(nextData(sse));
                 }
                 // 100 pollers, 25 on each key, each reading as fast as the answers come
+                java.util.Set<Integer> underWay = java.util.concurrent.ConcurrentHashMap.newKeySet();
                 for (int i = 0; i < 100; i++) {
                     String key = keys.get(i % keys.size());
+                    int poller = i;
                     pool.submit(() -> {
                         while (polling.get()) {
                             HttpResponse<String> r = svc.get("/api/sources/weather?" + key);
                             reads.incrementAndGet();
+                            underWay.add(poller);
                             if (r.statusCode() != 200) {
                                 bad.incrementAndGet();
                             }
@@ -206,9 +210,13 @@ class ParamsTest {
                         return null;
                     });
                 }
-                Thread.sleep(500); // one interval for every poller to be under way
+                Await.isTrue(
+                        () -> underWay.size() == 100,
+                        java.time.Duration.ofSeconds(20),
+                        "every poller under way (answered once)");
                 Map<String, Long> before = new java.util.TreeMap<>();
                 keys.forEach(k -> before.put(k, hits(up, upstreamQuery(k))));
+                // the window the upstream calls are counted in: six intervals of real time, as the load is real
                 Thread.sleep(6 * 500);
                 Map<String, Long> during = new java.util.TreeMap<>();
                 keys.forEach(k -> during.put(k, hits(up, upstreamQuery(k)) - before.get(k)));

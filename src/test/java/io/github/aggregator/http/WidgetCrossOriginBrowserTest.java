@@ -200,7 +200,18 @@ class WidgetCrossOriginBrowserTest {
         assertEquals("", browser.text("#price"), "nothing shown");
         assertNull(attribute("data-version"));
         assertNull(attribute("data-stale"));
-        Thread.sleep(1500); // a poll period and a half: still nothing
+        // instead of sleeping: the widget's next poll, refused by the browser as well, proves time passed in the
+        // page's own terms; still nothing shown after it
+        long refused = seen.stream()
+                .filter(e -> e.is("/api/sources/ticker") && e.corsError() != null)
+                .count();
+        Await.isTrue(
+                () -> network.exchanges().stream()
+                                .filter(e -> e.is("/api/sources/ticker") && e.corsError() != null)
+                                .count()
+                        > refused,
+                WAIT,
+                "the widget polled again, and the browser refused that poll too");
         assertEquals("", browser.text("#price"), "still nothing shown");
 
         // the very same page opened by the allowed name works

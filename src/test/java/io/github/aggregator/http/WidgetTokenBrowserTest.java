@@ -131,7 +131,18 @@ class WidgetTokenBrowserTest {
             assertNull(attribute(el, "data-version"), el);
             assertEquals("poll", attribute(el, "data-mode"), el);
         }
-        Thread.sleep(2500); // two poll periods and a half: no further request
+        // no further request within two poll periods and a half, counted in the page's own time rather than by a
+        // sleep here: a page timer that long, then a marker request. The page runs its timers in order, so every
+        // poll the widgets scheduled before it had its turn, and its request was logged before the marker's.
+        String marker = svc.uri("/api/sources").toString() + "?after=2500ms";
+        browser.driver().executeAsyncScript("""
+                        const [url, done] = arguments;
+                        setTimeout(() => fetch(url).then(r => done(r.status), e => done(String(e))), 2500);
+                        """, marker);
+        Await.isTrue(
+                () -> network.exchanges().stream().anyMatch(e -> e.url().equals(marker) && e.status() != 0),
+                WAIT,
+                "the page's marker request after two poll periods and a half");
         List<Exchange> all = network.exchanges();
         assertEquals(List.of(401, 401), statuses(all, "secret"), "one refused stream and one refused poll: " + all);
         assertEquals(List.of(403, 403), statuses(all, "other"), "one refused stream and one refused poll: " + all);
