@@ -2,10 +2,13 @@ package io.github.aggregator.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.aggregator.cache.SnapshotStore;
+import io.github.aggregator.cluster.RedisTransport;
 import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.fetch.Combiner;
 import io.github.aggregator.fetch.Fetcher;
 import io.github.aggregator.fetch.auth.Tokens;
+import io.github.aggregator.fetch.budget.Budgets;
+import io.github.aggregator.fetch.budget.LocalLedger;
 import io.github.aggregator.source.FetchResult;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.source.Snapshot;
@@ -17,6 +20,8 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -34,7 +39,13 @@ import java.util.concurrent.Future;
  * every upstream once, with the source's headers, {@code select} and {@code transform}, through the service's own
  * {@link Fetcher}, builds combined sources from their parts with the service's {@link Combiner}, and prints one JSON
  * line per source: the envelope {@code GET /api/sources/{id}} would serve, with its size and content hash, or the
- * error. Nothing is published or stored: a clustered config's Redis is not touched.
+ * error. Nothing is published or stored.
+ *
+ * <p>Request budgets: each request of the preview counts against its source's budget. With a clustered config it is
+ * counted in the cluster's Redis, with the running instances' requests (and deferred, with no request sent, when the
+ * budget allows none now); that is the only use of Redis here, and while Redis cannot be reached it is counted here
+ * alone. Without a cluster this process has no view of the running service's count: the preview's one request per
+ * source comes on top of what the service spends.
  *
  * <p>A source whose URL is only a path names the running service: it is fetched from {@code server.port} on this
  * machine, so the demo sources preview while the service runs.
@@ -45,6 +56,7 @@ final class ConfigPreview {
     private final Tokens tokens; // one token request per endpoint and credentials, as the service makes
     private final PrintStream out;
     private final PrintStream err;
+    private Budgets budgets = new Budgets(new LocalLedger(InstantSource.system()), List.of());
 
     ConfigPreview(ConfigFile config, Clock clock, PrintStream out, PrintStream err) {
         this.config = config;
@@ -58,7 +70,7 @@ final class ConfigPreview {
      * Previews {@code only} (null: every enabled source; see {@link SourceRegistry#targets} for how a parametrised
      * source is named and what {@code params} may give).
      *
-     * @return 0 when every source previewed has fresh data, 1 when one failed (or is stale), 2 when {@code only} and
+     * @return 0 when every source previewed has fresh data, 1 when one failed (or is stale, or its budget allows no request now), 2 when {@code only} and
      *     {@code params} name no enabled source or instance
      */
     int run(String only, Map<String, String> params) throws InterruptedException {
@@ -77,19 +89,35 @@ final class ConfigPreview {
         Set<SourceConfig> upstreams = new LinkedHashSet<>();
         targets.forEach(t -> collectUpstreams(t, registry, upstreams));
         SnapshotStore store = new SnapshotStore(config.aggregator().historySize());
-        fetchAll(upstreams, store);
+        Map<String, Instant> deferred = new LinkedHashMap<>();
+        try (RedisTransport cluster = config.cluster() == null
+                ? null
+                : new RedisTransport(
+                        config.cluster(), store, config.aggregator().historySize())) {
+            // counted with the running service's requests where that count is reachable: in the cluster's Redis
+            budgets = new Budgets(
+                    cluster == null ? new LocalLedger(clock) : cluster.ledger(clock),
+                    config.aggregator().budgets());
+            fetchAll(upstreams, store, deferred);
+        }
         Map<String, Optional<Snapshot>> combined = new LinkedHashMap<>();
         int failed = 0;
+        int held = 0; // deferred by their budget, counted among the failed
         for (SourceConfig s : targets) {
             Snapshot snap = s.combined() ? combine(s, registry, store, combined).orElse(null) : latest(store, s);
-            ObjectNode line = line(s, snap, store);
+            ObjectNode line =
+                    deferred.containsKey(s.id()) ? deferredLine(s, deferred.get(s.id())) : line(s, snap, store);
             if (!line.path("result").asText().equals("ok")) {
                 failed++;
+            }
+            if (line.path("result").asText().equals("deferred")) {
+                held++;
             }
             out.println(Json.text(line));
         }
         err.println("aggregator: check-config: " + config.file() + " is valid; previewed " + targets.size()
-                + " source(s): " + (targets.size() - failed) + " ok, " + failed + " failed");
+                + " source(s): " + (targets.size() - failed) + " ok, " + (failed - held) + " failed"
+                + (held == 0 ? "" : ", " + held + " deferred by their budget"));
         return failed == 0 ? 0 : 1;
     }
 
@@ -105,7 +133,8 @@ final class ConfigPreview {
     }
 
     /** One fetch per upstream, all at once, each bounded by its source's timeout. */
-    private void fetchAll(Set<SourceConfig> upstreams, SnapshotStore store) throws InterruptedException {
+    private void fetchAll(Set<SourceConfig> upstreams, SnapshotStore store, Map<String, Instant> deferred)
+            throws InterruptedException {
         // the web client's one-time start-up (the service does it while it starts) is not part of any source's timeout
         Fetcher.preload(List.copyOf(upstreams));
         Map<SourceConfig, Future<FetchResult>> running = new LinkedHashMap<>();
@@ -121,7 +150,11 @@ final class ConfigPreview {
                     result = new FetchResult.Failure(
                             "internal error: " + ex.getCause().getClass().getSimpleName());
                 }
-                store.record(e.getKey().id(), result, clock.instant());
+                if (result instanceof FetchResult.Deferred d) {
+                    deferred.put(e.getKey().id(), d.notBefore()); // not sent: the budget allows none now
+                } else {
+                    store.record(e.getKey().id(), result, clock.instant());
+                }
             }
         }
     }
@@ -136,7 +169,7 @@ final class ConfigPreview {
             }
         }
         URI base = self;
-        return new Fetcher(s, config.aggregator().userAgent(), () -> base, clock, tokens).fetch();
+        return new Fetcher(s, config.aggregator().userAgent(), () -> base, clock, tokens, budgets.gate(s)).fetch();
     }
 
     /** Where the running service listens, as its own path sources reach it; null when the port is chosen at start. */
@@ -189,6 +222,15 @@ final class ConfigPreview {
         } catch (IOException e) {
             throw new UncheckedIOException(e); // our own JSON: cannot happen
         }
+        return line;
+    }
+
+    private static ObjectNode deferredLine(SourceConfig s, Instant notBefore) {
+        ObjectNode line = Json.MAPPER.createObjectNode();
+        line.put("id", s.id());
+        line.put("url", s.safeUrl());
+        line.put("result", "deferred");
+        line.put("error", "the request budget " + s.budget() + " allows none before " + notBefore);
         return line;
     }
 

@@ -6,6 +6,8 @@ import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * The request budgets counted in Redis, so that every instance of a cluster spends one budget together. Per budget and
@@ -15,7 +17,9 @@ import java.util.List;
  *
  * <p>While Redis cannot be reached, each instance counts in its own {@code fallback} (one warning when that starts,
  * one line when Redis answers again): a cluster that lost its Redis may then spend up to one budget per instance.
- * Thread-safe.
+ * While the transport is degraded no check goes to Redis at all, so no check waits for a connect or command timeout;
+ * a check that fails degrades the transport, and its background check brings the budgets back to Redis with the rest
+ * of the instance when Redis answers again. Thread-safe.
  */
 final class RedisLedger implements Ledger {
     private static final System.Logger LOG = System.getLogger(RedisLedger.class.getName());
@@ -87,12 +91,25 @@ final class RedisLedger implements Ledger {
     private final Connector connector;
     private final String instance;
     private final Ledger fallback;
+    private final BooleanSupplier transportDegraded;
+    private final Consumer<RuntimeException> failed;
     private volatile boolean degraded;
 
-    RedisLedger(Connector connector, String instance, Ledger fallback) {
+    /**
+     * @param transportDegraded true while the cluster transport cannot reach Redis: the fallback counts at once
+     * @param failed told when a call to Redis fails, so the transport becomes degraded too
+     */
+    RedisLedger(
+            Connector connector,
+            String instance,
+            Ledger fallback,
+            BooleanSupplier transportDegraded,
+            Consumer<RuntimeException> failed) {
         this.connector = connector;
         this.instance = instance;
         this.fallback = fallback;
+        this.transportDegraded = transportDegraded;
+        this.failed = failed;
     }
 
     @Override
@@ -132,6 +149,15 @@ final class RedisLedger implements Ledger {
 
     /** The script's answer, or null when Redis could not be asked (the fallback answers then). */
     private Object run(BudgetConfig budget, String mode, String request) {
+        if (transportDegraded.getAsBoolean()) {
+            if (!degraded) {
+                degraded = true;
+                LOG.log(
+                        Level.WARNING,
+                        "budget " + budget.id() + ": cluster degraded, counting in this instance until Redis answers");
+            }
+            return null;
+        }
         List<String> keys = new ArrayList<>();
         List<String> args = new ArrayList<>();
         try {
@@ -161,6 +187,7 @@ final class RedisLedger implements Ledger {
                         "budget " + budget.id() + ": Redis unreachable ("
                                 + e.getClass().getSimpleName() + "), counting in this instance until it answers");
             }
+            failed.accept(e);
             return null;
         }
     }

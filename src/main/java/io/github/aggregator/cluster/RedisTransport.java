@@ -86,10 +86,10 @@ public final class RedisTransport implements Transport {
 
     /**
      * The request budgets counted in this cluster's Redis, across every instance; while Redis cannot be reached, in
-     * this instance on {@code clock}.
+     * this instance on {@code clock}, at once while this transport is degraded (no check waits for Redis then).
      */
     public Ledger ledger(InstantSource clock) {
-        return new RedisLedger(connector, instance, new LocalLedger(clock));
+        return new RedisLedger(connector, instance, new LocalLedger(clock), () -> degraded || closed, this::degrade);
     }
 
     @Override

@@ -254,6 +254,62 @@ class ConfigPreviewTest {
     }
 
     /** An upstream that answers with the query it was asked for. */
+    /**
+     * Budgets: clustered, the preview's requests count in the cluster's Redis (test-owned), so a second preview
+     * finds the budget spent and sends nothing; without a cluster each preview counts only its own requests.
+     */
+    @Test
+    void previewRequestsCountAgainstTheBudgetInRedisWhenClusteredAndOnlyLocallyOtherwise() throws Exception {
+        String prefix = "p" + java.util.UUID.randomUUID().toString().substring(0, 8) + ":";
+        try (io.github.aggregator.testing.RedisServer redis = io.github.aggregator.testing.RedisServer.start();
+                Upstream up = new Upstream().json("{\"v\":1}")) {
+            String sources = """
+                    aggregator:
+                      budgets:
+                        - id: plan
+                          limits: [2/1m]
+                      sources:
+                        - id: a
+                          url: %1$s/a
+                          budget: plan
+                        - id: b
+                          url: %1$s/b
+                          budget: plan
+                    """.formatted(up.url());
+            String clustered = """
+                    cluster:
+                      redis:
+                        url: ${REDIS_URL}
+                        keyPrefix: "%s"
+                    """.formatted(prefix) + sources;
+            Map<String, String> env = Map.of("REDIS_URL", redis.url());
+
+            Run first = preview(clustered, env);
+            assertEquals(0, first.exit(), first.stdout() + first.stderr());
+            assertEquals("ok", first.lines().get("a").get("result").asText());
+            assertEquals("ok", first.lines().get("b").get("result").asText());
+            assertEquals(2, up.hits());
+            assertEquals(":2", redis.command("ZCARD", prefix + "budget:{plan}:2/60000"), "counted in Redis");
+
+            Run second = preview(clustered, env);
+            assertEquals(1, second.exit(), second.stdout() + second.stderr());
+            assertTrue(second.stderr().contains("0 ok, 0 failed, 2 deferred by their budget"), second.stderr());
+            for (String id : List.of("a", "b")) {
+                JsonNode line = second.lines().get(id);
+                assertEquals("deferred", line.get("result").asText(), line.toString());
+                assertTrue(
+                        line.get("error").asText().startsWith("the request budget plan allows none before "),
+                        line.toString());
+            }
+            assertEquals(2, up.hits(), "nothing sent beyond the budget");
+
+            // without a cluster a preview has no shared count: each one sends its request per source
+            Run local = preview(sources, Map.of());
+            assertEquals(0, local.exit(), local.stdout() + local.stderr());
+            assertEquals(4, up.hits());
+        }
+    }
+
     private static Upstream echo() {
         return new Upstream().reply(Upstream.Reply.custom(exchange -> {
             byte[] body = Json.MAPPER

@@ -83,6 +83,66 @@ class ClusterBudgetTest {
         }
     }
 
+    /**
+     * Redis stopped mid-run: the instance counts the budget itself at once, fetches go on within the budget (every
+     * window of the requests sent while Redis is away holds at most the limit), and when Redis is back the budget is
+     * counted in Redis again.
+     */
+    @Test
+    void redisStoppedMidRunCountsLocallyThenInRedisAgain() throws Exception {
+        String prefix = "t" + UUID.randomUUID().toString().substring(0, 8) + ":";
+        String key = prefix + "budget:{plan}:5/2000";
+        try (RedisServer redis = RedisServer.start();
+                Upstream upstream = new Upstream().json("{\"v\":1}");
+                Service service =
+                        Service.start(yaml(prefix, "inst-a", upstream.url()), Map.of("REDIS_URL", redis.url()))) {
+            Await.isTrue(() -> upstream.hits() >= 3, java.time.Duration.ofSeconds(30), "requests counted in Redis");
+            assertTrue(redis.command("ZCARD", key).matches(":[1-5]"), "the log in Redis");
+
+            redis.stop();
+            Await.isTrue(
+                    () -> "degraded".equals(status(service).get("cluster").asText()),
+                    java.time.Duration.ofSeconds(30),
+                    "degraded");
+            int from = upstream.hits();
+            Await.isTrue(
+                    () -> upstream.hits() >= from + 8,
+                    java.time.Duration.ofSeconds(30),
+                    "fetches go on while Redis is away");
+            List<Upstream.Request> alone = new ArrayList<>(upstream.requests().subList(from, upstream.hits()));
+            assertWithinBudget(alone);
+
+            redis.restart(); // empty: nothing was persisted
+            Await.isTrue(
+                    () -> "ok".equals(status(service).get("cluster").asText()),
+                    java.time.Duration.ofSeconds(30),
+                    "rejoined");
+            Await.isTrue(
+                    () -> redis.command("ZCARD", key).matches(":[1-5]"),
+                    java.time.Duration.ofSeconds(30),
+                    "requests counted in Redis again");
+            JsonNode limit = status(service).get("budgets").get(0).get("limits").get(0);
+            assertTrue(limit.get("used").asInt() <= 5, limit.toString());
+        }
+    }
+
+    private static JsonNode status(Service s) throws java.io.IOException {
+        return Json.MAPPER.readTree(s.get("/api/sources").body());
+    }
+
+    /** Every window of 2 s of arrival times among {@code requests} holds at most 5 of them. */
+    private static void assertWithinBudget(List<Upstream.Request> requests) {
+        List<Upstream.Request> sorted = new ArrayList<>(requests);
+        sorted.sort(java.util.Comparator.comparingLong(Upstream.Request::nanoTime));
+        for (int i = 0, j = 0; i < sorted.size(); i++) {
+            long end = sorted.get(i).nanoTime() + WINDOW_NANOS;
+            while (j < sorted.size() && sorted.get(j).nanoTime() < end) {
+                j++;
+            }
+            assertTrue(j - i <= 5, (j - i) + " requests within 2s from request " + i + " of " + sorted.size());
+        }
+    }
+
     private static String yaml(String prefix, String name, String upstream) {
         StringBuilder sources = new StringBuilder();
         for (String id : List.of("a", "b", "c")) {
