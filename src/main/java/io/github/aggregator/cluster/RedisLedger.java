@@ -168,8 +168,9 @@ final class RedisLedger implements Ledger {
             args.add(Long.toString(Math.max(1, budget.spacing().toMillis())));
             args.add(Long.toString(LINGER_MILLIS));
             for (BudgetConfig.Limit l : budget.limits()) {
-                keys.add(link.keys()
-                        .budget(budget.id(), l.requests() + "/" + l.window().toMillis()));
+                // one log per window (a budget has at most one limit per window): a reload that changes the count
+                // of a limit keeps the requests already sent in its log, and the script counts them against the new
+                keys.add(link.keys().budget(budget.id(), l.window().toMillis() + "ms"));
                 args.add(Long.toString(l.counted().toMillis()));
                 args.add(Integer.toString(l.requests()));
             }

@@ -289,7 +289,7 @@ class ConfigPreviewTest {
             assertEquals("ok", first.lines().get("a").get("result").asText());
             assertEquals("ok", first.lines().get("b").get("result").asText());
             assertEquals(2, up.hits());
-            assertEquals(":2", redis.command("ZCARD", prefix + "budget:{plan}:2/60000"), "counted in Redis");
+            assertEquals(":2", redis.command("ZCARD", prefix + "budget:{plan}:60000ms"), "counted in Redis");
 
             Run second = preview(clustered, env);
             assertEquals(1, second.exit(), second.stdout() + second.stderr());

@@ -54,7 +54,7 @@ class ClusterBudgetTest {
                             "requests after " + last + " left");
                 }
                 // the budget's log lives in Redis, under the budget's hash tag
-                String counted = redis.command("ZCARD", prefix + "budget:{plan}:5/2000");
+                String counted = redis.command("ZCARD", prefix + "budget:{plan}:2000ms");
                 assertTrue(counted.matches(":[1-5]"), "requests in the log now: " + counted);
                 JsonNode status = Json.MAPPER.readTree(
                         services.values().iterator().next().get("/api/sources").body());
@@ -91,7 +91,7 @@ class ClusterBudgetTest {
     @Test
     void redisStoppedMidRunCountsLocallyThenInRedisAgain() throws Exception {
         String prefix = "t" + UUID.randomUUID().toString().substring(0, 8) + ":";
-        String key = prefix + "budget:{plan}:5/2000";
+        String key = prefix + "budget:{plan}:2000ms";
         try (RedisServer redis = RedisServer.start();
                 Upstream upstream = new Upstream().json("{\"v\":1}");
                 Service service =

@@ -9,7 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The requests of each budget counted in this process, on the clock given (a test's clock moves only when the test
- * advances it). A budget whose limits change starts counting afresh. Thread-safe.
+ * advances it). A budget whose limits change (a reload) keeps the requests already sent: each new limit counts those
+ * still inside its window, so no window straddling the reload holds more than the limit in force. Thread-safe.
  */
 public final class LocalLedger implements Ledger {
     private final InstantSource clock;
@@ -77,8 +78,18 @@ public final class LocalLedger implements Ledger {
     }
 
     private State state(BudgetConfig budget) {
-        return states.compute(
-                budget.id(), (id, old) -> old != null && old.budget.equals(budget) ? old : new State(budget));
+        return states.compute(budget.id(), (id, old) -> {
+            if (old != null && old.budget.equals(budget)) {
+                return old;
+            }
+            State fresh = new State(budget);
+            if (old != null) {
+                synchronized (old) {
+                    fresh.carryOver(old, clock.millis());
+                }
+            }
+            return fresh;
+        });
     }
 
     /** One budget's logs and pacing. */
@@ -92,6 +103,22 @@ public final class LocalLedger implements Ledger {
             this.budget = budget;
             this.spacing = Math.max(1, budget.spacing().toMillis());
             budget.limits().forEach(l -> logs.add(new Log(l)));
+        }
+
+        /** Takes over the requests {@code old} counted (the union of its logs) and its pacing. */
+        void carryOver(State old, long now) {
+            java.util.Map<String, Long> sent = new java.util.HashMap<>();
+            for (Log log : old.logs) {
+                log.byTime.forEach(e -> sent.merge(e.name(), e.time(), Math::max));
+            }
+            for (Log log : logs) {
+                sent.forEach((name, time) -> {
+                    if (time > now - log.window) {
+                        log.add(time, name);
+                    }
+                });
+            }
+            nextStart = old.nextStart;
         }
     }
 

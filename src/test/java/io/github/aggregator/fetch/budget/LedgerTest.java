@@ -63,6 +63,26 @@ class LedgerTest {
     }
 
     @Test
+    void aLimitLoweredByAReloadCountsTheRequestsAlreadySent() {
+        TestClock clock = new TestClock();
+        LocalLedger ledger = new LocalLedger(clock);
+        BudgetConfig wide = new BudgetConfig("plan", List.of(new BudgetConfig.Limit(10, Duration.ofMinutes(1))));
+        BudgetConfig narrow = new BudgetConfig("plan", List.of(new BudgetConfig.Limit(4, Duration.ofMinutes(1))));
+        for (int i = 0; i < 6; i++) {
+            assertEquals(0, ledger.trySend(wide, false, "w" + i));
+            ledger.answered(wide, "w" + i);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        // the reload: 6 sent in the last minute already exceed the new 4
+        assertTrue(ledger.trySend(narrow, false, "n0") > 0, "no request while the window holds more than the limit");
+        assertEquals(6, ledger.use(narrow).getFirst().used(), "the requests sent before the reload still count");
+        // the first three leave the window: still three left, so one more fits
+        clock.advance(Duration.ofSeconds(57));
+        assertEquals(0, ledger.trySend(narrow, false, "n1"));
+        assertTrue(ledger.trySend(narrow, false, "n2") > 0, "four in the window now");
+    }
+
+    @Test
     void fetchStartsAreSpacedEvenlyInTheOrderTheyAreReserved() {
         TestClock clock = new TestClock();
         LocalLedger ledger = new LocalLedger(clock);
