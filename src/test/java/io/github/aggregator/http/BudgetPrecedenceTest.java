@@ -7,8 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.TestClock;
 import io.github.aggregator.testing.Upstream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -39,12 +37,7 @@ class BudgetPrecedenceTest {
         try (Upstream up = new Upstream()) {
             up.reply(Upstream.Reply.custom(ex -> {
                 received.add(ex.getRequestURI().getPath());
-                byte[] body = "{\"v\":1}".getBytes(StandardCharsets.UTF_8);
-                ex.getResponseHeaders().set("Content-Type", "application/json");
-                ex.sendResponseHeaders(200, body.length);
-                try (OutputStream out = ex.getResponseBody()) {
-                    out.write(body);
-                }
+                BudgetTest.json(ex, 200, "{\"v\":1}");
             }));
             String config = yaml.replace("%s", up.url())
                     .replace("      timeout: 2s\n", "      timeout: 2s\n      idleAfter: 1m\n");

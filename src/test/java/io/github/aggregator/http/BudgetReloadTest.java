@@ -11,8 +11,6 @@ import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.TestClock;
 import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -34,22 +32,13 @@ class BudgetReloadTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
     private static final Duration PHASE = Duration.ofSeconds(40);
 
-    private record Received(String path, Instant at) {}
-
     @Test
     void limitsBudgetsAndASourcesBudgetChangeInARunningService() throws Exception {
         TestClock clock = new TestClock();
-        List<Received> received = new CopyOnWriteArrayList<>();
+        List<BudgetTest.Received> received = new CopyOnWriteArrayList<>();
         try (Upstream up = new Upstream()) {
-            up.reply(Upstream.Reply.custom(ex -> {
-                received.add(new Received(ex.getRequestURI().getPath(), clock.instant()));
-                byte[] body = "{\"v\":1}".getBytes(StandardCharsets.UTF_8);
-                ex.getResponseHeaders().set("Content-Type", "application/json");
-                ex.sendResponseHeaders(200, body.length);
-                try (OutputStream out = ex.getResponseBody()) {
-                    out.write(body);
-                }
-            }));
+            up.reply(Upstream.Reply.custom(
+                    BudgetTest.noting(clock, received, ex -> BudgetTest.json(ex, 200, "{\"v\":1}"))));
             try (Service svc = Service.start(config(up, "[3/10s]", null, null), Map.of(), clock)) {
                 // phase 1: a and b share 3 per 10s; c has no budget
                 BudgetTest.run(svc, clock, PHASE);
@@ -114,11 +103,11 @@ class BudgetReloadTest {
     }
 
     /** The times of requests to {@code paths} noted in [from, to). */
-    private static List<Instant> times(List<Received> received, Instant from, Instant to, String... paths) {
+    private static List<Instant> times(List<BudgetTest.Received> received, Instant from, Instant to, String... paths) {
         List<String> wanted = List.of(paths);
         return received.stream()
                 .filter(r -> wanted.contains(r.path()) && !r.at().isBefore(from) && r.at().isBefore(to))
-                .map(Received::at)
+                .map(BudgetTest.Received::at)
                 .toList();
     }
 

@@ -38,16 +38,16 @@ class BudgetTest {
     private static final Duration STEP = Duration.ofMillis(250);
 
     /** An upstream that notes the test clock's time of each request, by path. */
-    private record Received(String path, Instant at) {}
+    record Received(String path, Instant at) {}
 
-    private static Upstream.Handler noting(TestClock clock, List<Received> received, Upstream.Handler then) {
+    static Upstream.Handler noting(TestClock clock, List<Received> received, Upstream.Handler then) {
         return exchange -> {
             received.add(new Received(exchange.getRequestURI().getPath(), clock.instant()));
             then.handle(exchange);
         };
     }
 
-    private static void json(com.sun.net.httpserver.HttpExchange exchange, int status, String body) throws IOException {
+    static void json(com.sun.net.httpserver.HttpExchange exchange, int status, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
