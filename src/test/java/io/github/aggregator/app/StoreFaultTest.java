@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.cache.DurableStore;
 import io.github.aggregator.source.Json;
-import io.github.aggregator.testing.ConfigSchema;
+import io.github.aggregator.testing.ProcessConfig;
 import io.github.aggregator.testing.ServiceProcess;
 import io.github.aggregator.testing.Upstream;
 import java.nio.file.Files;
@@ -25,20 +25,13 @@ import org.junit.jupiter.api.Test;
 class StoreFaultTest {
 
     private static Path config(Upstream up) throws Exception {
-        Path dir = Files.createTempDirectory("aggregator-fault");
-        Path file = dir.resolve("application.yaml");
-        Files.writeString(file, """
-                server:
-                  port: 0
-                  host: 127.0.0.1
+        return ProcessConfig.write("aggregator-fault", """
                 aggregator:
                   sources:
                     - id: s
                       url: %s/s
                       interval: 200ms
                 """.formatted(up.url()));
-        ConfigSchema.check(file, java.util.Map.of());
-        return file;
     }
 
     /** The store's check in {@code /observe/health}: its details. */
