@@ -27,6 +27,7 @@ class StoreFaultTest {
     private static Path config(Upstream up) throws Exception {
         return ProcessConfig.write("aggregator-fault", """
                 aggregator:
+                  storeRetry: 2s
                   sources:
                     - id: s
                       url: %s/s
@@ -111,7 +112,7 @@ class StoreFaultTest {
                 assertTrue(failures >= 1);
                 up.json("{\"n\":2}");
                 svc.awaitVersion("s", 2);
-                // tried again every 30 s, without another line
+                // tried again every storeRetry (2 s here), without another line
                 io.github.aggregator.testing.Await.isTrue(
                         () -> Double.parseDouble(metric(svc, "aggregator_store_failures_total")) > failures,
                         java.time.Duration.ofSeconds(90),
@@ -186,7 +187,7 @@ class StoreFaultTest {
                 assertEquals("after", after.get("data").get("n").asText());
                 assertFalse(svc.output().contains("\tat "), "no stack trace:\n" + svc.output());
                 assertTrue(lines.getFirst().contains("File too large"), "the file system's words: " + lines);
-                // it is tried again later (every 30 s), and a full disk never makes the file "unreadable"
+                // it is tried again later (every storeRetry), and a full disk never makes the file "unreadable"
                 double failures = Double.parseDouble(metric(svc, "aggregator_store_failures_total"));
                 io.github.aggregator.testing.Await.isTrue(
                         () -> Double.parseDouble(metric(svc, "aggregator_store_failures_total")) > failures,
