@@ -100,6 +100,9 @@ public final class SnapshotStore {
             if (kept.contains(id) && stored.latest().hasData()) {
                 entries.put(id, base == 0 ? restored(stored) : renumber(stored, base + 1));
                 restored.add(id);
+                if (base > 0) {
+                    changed(id); // the new number goes to disk; only once it is held here (the writer reads it)
+                }
             }
         });
         durable.forgetRestored();
@@ -129,7 +132,6 @@ public final class SnapshotStore {
         Set<Long> jumps = new java.util.HashSet<>(stored.jumps());
         jumps.add(version);
         durable.reserve(stored.latest().id(), version);
-        changed(latest.id());
         Held formerly = stored.formerly() != null && stored.formerly().hash().equals(latest.hash())
                 ? stored.formerly() // renumbered again before it changed: the first number it had still counts
                 : new Held(stored.latest().version(), latest.hash());
