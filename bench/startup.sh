@@ -62,7 +62,8 @@ if [ ! -f target/startup-floor.jar ] || [ target/aggregator.jar -nt target/start
    [ "$floor_src" -nt target/startup-floor.jar ]; then
   rm -rf target/floor-classes && mkdir -p target/floor-classes
   "$JAVA_HOME/bin/javac" --release 25 -d target/floor-classes -cp "target/libs/*" "$floor_src"
-  unzip -p target/aggregator.jar META-INF/MANIFEST.MF | tr -d '\r' |
+  (cd target/floor-classes && "$JAVA_HOME/bin/jar" --extract --file ../aggregator.jar META-INF/MANIFEST.MF)
+  tr -d '\r' < target/floor-classes/META-INF/MANIFEST.MF |
     awk '/^Class-Path:/ {p=1; print; next} p && /^ / {print; next} {p=0}' > target/floor-classes/MANIFEST.MF
   echo "Main-Class: io.github.aggregator.bench.StartupFloor" >> target/floor-classes/MANIFEST.MF
   "$JAVA_HOME/bin/jar" --create --file target/startup-floor.jar --manifest target/floor-classes/MANIFEST.MF \
