@@ -39,7 +39,8 @@ import java.util.function.BooleanSupplier;
  * turns changes after the first snapshot into RFC 6902 patches.
  *
  * <p>The handler stays in the request for the life of the stream (Helidon ends the response when it returns) and
- * drains its own bounded queue on its own virtual thread. The stream is written by hand rather than through {@code
+ * drains its own bounded queue on its own virtual thread; over HTTP/1.1 the hub's fan-out workers write most changes
+ * to the response themselves while the handler waits (see {@code stream.Fanout}). The stream is written by hand rather than through {@code
  * SseSink}, which cannot emit the {@code retry:} field. A client that left is noticed on the next write, at the
  * latest at the next heartbeat.
  *
@@ -241,6 +242,11 @@ public final class EventsService implements HttpService {
             first.addAll(stream.start(lastEventId));
             write(out, slot, first);
             BooleanSupplier alive = StreamLiveness.of(res);
+            if (alive == StreamLiveness.ALWAYS && caller.expiresAt() == null) {
+                // HTTP/1.1 and no token to outlive: changes may be written by the hub's fan-out workers (HTTP/2
+                // streams and expiring tokens keep their checks before every write on this thread)
+                stream.direct(events -> write(out, slot, events));
+            }
             while (!stream.ended()) {
                 List<SseEvent> events = stream.next();
                 if (guard.expired(caller)) {
@@ -312,13 +318,17 @@ public final class EventsService implements HttpService {
             return;
         }
         slot.started();
+        boolean cut;
         try {
             for (SseEvent e : events) {
                 out.write(e.encode());
             }
             out.flush();
         } finally {
-            slot.finished();
+            cut = slot.finished();
+        }
+        if (cut) {
+            throw new IOException("write blocked longer than writeTimeout");
         }
     }
 }
