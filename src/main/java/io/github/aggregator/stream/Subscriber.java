@@ -260,7 +260,9 @@ final class Subscriber {
                 waitEnd = now() + waitNanos;
                 deadline = waitEnd == 0 ? 1 : waitEnd;
             }
-            nonEmpty.signal();
+            if (closed || !queue.isEmpty()) { // for the handler (or a shutdown waiting); otherwise it sleeps on
+                nonEmpty.signal();
+            }
         } finally {
             lock.unlock();
         }
