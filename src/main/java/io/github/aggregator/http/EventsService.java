@@ -235,7 +235,8 @@ public final class EventsService implements HttpService {
         try (stream;
                 Ending reading = () -> sourceIds.forEach(poller::touch); // before the stream unsubscribes (below)
                 OutputStream out = res.outputStream();
-                WriteWatchdog.Slot slot = watchdog.slot()) {
+                WriteWatchdog.Slot slot = watchdog.slot();
+                Ending direct = stream::stopDirect) { // closed first: no worker writes once the response ends
             sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
             List<SseEvent> first = new ArrayList<>();
             first.add(SseEvent.retryFrame(retryMillis(config)));
@@ -273,8 +274,9 @@ public final class EventsService implements HttpService {
     }
 
     /**
-     * Touches the stream's sources as it ends, before it unsubscribes: a scheduled fetch in between would otherwise
-     * find an on-demand source neither subscribed nor recently read, and idle it before idleAfter.
+     * A step as the stream ends that throws nothing: touching its sources before it unsubscribes (a scheduled fetch in
+     * between would otherwise find an on-demand source neither subscribed nor recently read, and idle it before
+     * idleAfter), stopping direct writes before the response's stream closes.
      */
     private interface Ending extends AutoCloseable {
         @Override

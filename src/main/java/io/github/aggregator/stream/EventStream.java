@@ -177,6 +177,14 @@ public final class EventStream implements AutoCloseable {
         });
     }
 
+    /**
+     * Stops direct delivery and waits for a direct write under way: call it before the response's stream is closed,
+     * so that nothing is written to it afterwards.
+     */
+    public void stopDirect() {
+        subscriber.stopDirect();
+    }
+
     private void handle(Signal signal, List<SseEvent> out) {
         switch (signal) {
             case null -> out.add(SseEvent.comment(KEEP_ALIVE));

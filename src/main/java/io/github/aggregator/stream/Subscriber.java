@@ -236,7 +236,7 @@ final class Subscriber {
     private boolean claim() {
         lock.lock();
         try {
-            if (closed || slow || owner != IDLE || !queue.isEmpty()) {
+            if (closed || slow || direct == null || owner != IDLE || !queue.isEmpty()) {
                 return false;
             }
             owner = DIRECT;
@@ -260,7 +260,7 @@ final class Subscriber {
                 waitEnd = now() + waitNanos;
                 deadline = waitEnd == 0 ? 1 : waitEnd;
             }
-            if (closed || !queue.isEmpty()) { // for the handler (or a shutdown waiting); otherwise it sleeps on
+            if (closed || direct == null || !queue.isEmpty()) { // for the handler, or one waiting in stopDirect
                 nonEmpty.signal();
             }
         } finally {
@@ -273,10 +273,20 @@ final class Subscriber {
      * to the response once its handler returned. A direct write is bounded by the write watchdog.
      */
     void shutdown() {
-        direct = null;
         lock.lock();
         try {
             closed = true;
+        } finally {
+            lock.unlock();
+        }
+        stopDirect();
+    }
+
+    /** No direct write starts after this; one under way is waited for (it ends, or the write watchdog cuts it off). */
+    void stopDirect() {
+        direct = null;
+        lock.lock();
+        try {
             while (owner == DIRECT) {
                 nonEmpty.awaitUninterruptibly();
             }
