@@ -10,6 +10,7 @@
 #      SERVER_SETTINGS    Helidon web server settings for the service, e.g. "write-buffer-size=512"
 #      WRK_OPTS           wrk load per run (default "-t2 -c64 -d5s")
 #      ONLY               some of service,node,nchan,polling,http2 (default: all), e.g. ONLY=service for a profile
+#      BENCH_HISTOGRAM    set: the JVMs' live objects by class after each full GC, target/bench-sidebyside/*.log.histo-N.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bin/jdk.sh

@@ -2,9 +2,15 @@
 # Cold start: time from launching the JVM to the first 200 with data on GET /api/sources/demo-clock (the shipped
 # config; the first fetch goes through the service's own HTTP client), over RUNS launches (default 7) of each variant,
 # interleaved so that a change in the machine's load hits every variant alike:
-#   plain       java -jar target/aggregator.jar
-#   aot         java -XX:AOTCache=target/aggregator.aot -jar ...   (the cache bin/aot makes; remade when stale)
-#   aot+c1      the same with -XX:TieredStopAtLevel=1 (C1 only: less JIT work at start, slower code later)
+#   plain       java LAUNCH -jar target/aggregator.jar   (LAUNCH: the JIT flags bin/run and the image start with)
+#   aot         java -XX:AOTCache=target/aggregator.aot LAUNCH -jar ...   (the cache bin/aot makes; remade when stale):
+#               the shipped start
+#   aot-jitdefault  aot without LAUNCH (the JVM's default JIT thresholds, as the service started before)
+#   aot+c1      aot with -XX:TieredStopAtLevel=1 (C1 only: less JIT work at start, slower code later)
+#   floor       the floor: a bare Helidon SE server (bench/src/.../StartupFloor.java: one route answering a fixed JSON
+#               body, no config file, no store, no upstream call) from a jar on the service's own libraries, with its
+#               own AOT cache trained the same way (target/startup-floor.aot) and LAUNCH: what Helidon and the JVM cost
+#   floor-jitdefault  the floor without LAUNCH
 #   aot+redis   the AOT cache, clustered (REDIS_URL): the first answer is the shared snapshot read from Redis at start
 #               (only when redis-server is installed; the script runs its own on port BENCH_PORT+1)
 #   aot+restored-slow5s  the AOT cache on a config whose one source's upstream takes 5 s to answer, with a durable
@@ -15,7 +21,8 @@
 #               bin/aot --jar when missing), e.g. an older build, measured in the same runs as this one
 # Every other variant starts on a new, empty data directory (AGGREGATOR_DATA_DIR), so it pays for creating the store
 # but restores nothing, as a first start does.
-# Prints each run and the medians, and writes them to bench/results/startup.txt.
+# Prints each run (with the CPU time the process used by its first 200, the steadier figure on a busy machine) and the
+# medians, and writes them to bench/results/startup.txt.
 # Usage: bench/startup.sh [RUNS]. ONLY=aot,base-aot measures only the variants named. NICE=-10 (as root) runs the measured JVM ahead of other jobs on a shared machine;
 # the report records it and the load average.
 set -euo pipefail
@@ -28,6 +35,9 @@ mvn -B -q -DskipTests -Dspotless.check.skip=true package
 if [ ! -f target/aggregator.aot ] || [ target/aggregator.jar -nt target/aggregator.aot ]; then
   bin/aot --no-build
 fi
+# the launch flags bin/run (and the Dockerfile's ENTRYPOINT) start the service with, besides the AOT cache
+launch=$(grep -o -- '-XX:CompileThresholdScaling=[0-9]*' bin/run | head -n 1)
+[ -n "$launch" ] || { echo "bench/startup.sh: no -XX:CompileThresholdScaling in bin/run" >&2; exit 2; }
 mkdir -p bench/results
 # The probe is bash's own /dev/tcp and read -t (no process per attempt: a curl every 5 ms would take a good part of
 # a core from the JVM being measured): one HTTP/1.1 GET per attempt, 200 means data.
@@ -45,25 +55,50 @@ probe() {
   exec 3<&-
   [ "$status" = 200 ] && { [ -z "$probe_want" ] || [[ $rest == *"$probe_want"* ]]; }
 }
-variants=(plain aot aot+c1)
-declare -A opts=([plain]="" [aot]="-XX:AOTCache=target/aggregator.aot"
-                 [aot+c1]="-XX:AOTCache=target/aggregator.aot -XX:TieredStopAtLevel=1")
-declare -A envs=([plain]="REDIS_URL=" [aot]="REDIS_URL=" [aot+c1]="REDIS_URL=")
+# The floor: StartupFloor in a jar whose manifest names the service's libraries (the service's class path), and its
+# own AOT cache, trained as bin/aot trains the service's (same diagnostic switches) on a few requests, then SIGTERM
+floor_src=bench/src/io/github/aggregator/bench/StartupFloor.java
+if [ ! -f target/startup-floor.jar ] || [ target/aggregator.jar -nt target/startup-floor.jar ] ||
+   [ "$floor_src" -nt target/startup-floor.jar ]; then
+  rm -rf target/floor-classes && mkdir -p target/floor-classes
+  "$JAVA_HOME/bin/javac" --release 25 -d target/floor-classes -cp "target/libs/*" "$floor_src"
+  (cd target/floor-classes && "$JAVA_HOME/bin/jar" --extract --file ../aggregator.jar META-INF/MANIFEST.MF)
+  tr -d '\r' < target/floor-classes/META-INF/MANIFEST.MF |
+    awk '/^Class-Path:/ {p=1; print; next} p && /^ / {print; next} {p=0}' > target/floor-classes/MANIFEST.MF
+  echo "Main-Class: io.github.aggregator.bench.StartupFloor" >> target/floor-classes/MANIFEST.MF
+  "$JAVA_HOME/bin/jar" --create --file target/startup-floor.jar --manifest target/floor-classes/MANIFEST.MF \
+    -C target/floor-classes io
+fi
+if [ ! -f target/startup-floor.aot ] || [ target/startup-floor.jar -nt target/startup-floor.aot ]; then
+  PORT=$port "$JAVA_HOME/bin/java" -XX:AOTCacheOutput=target/startup-floor.aot -XX:+UnlockDiagnosticVMOptions \
+    -XX:-AOTRecordTraining -XX:-AOTAdapterCaching -jar target/startup-floor.jar >target/floor-training.log 2>&1 &
+  floor_pid=$!
+  for _ in $(seq 1 3000); do probe && break; read -r -t 0.005 -u 9 _ || true; done
+  for _ in $(seq 1 20); do probe || true; done
+  kill -TERM "$floor_pid"; wait "$floor_pid" 2>/dev/null || true
+  [ -s target/startup-floor.aot ] || { echo "bench/startup.sh: no floor cache; see target/floor-training.log" >&2; exit 1; }
+fi
+variants=(plain aot aot-jitdefault aot+c1 floor floor-jitdefault)
+aot="-XX:AOTCache=target/aggregator.aot"
+floor_aot="-XX:AOTCache=target/startup-floor.aot"
+declare -A opts=([plain]="$launch" [aot]="$aot $launch" [aot-jitdefault]="$aot"
+                 [aot+c1]="$aot $launch -XX:TieredStopAtLevel=1"
+                 [floor]="$floor_aot $launch" [floor-jitdefault]="$floor_aot")
+declare -A envs=()
 declare -A times
-declare -A args=([plain]="" [aot]="" [aot+c1]="")
-declare -A paths=([plain]=/api/sources/demo-clock [aot]=/api/sources/demo-clock [aot+c1]=/api/sources/demo-clock)
+declare -A cpus
+clk_tck=$(getconf CLK_TCK)
+declare -A args=()
+declare -A paths=()
 declare -A wants=()
-declare -A jars=()
+declare -A jars=([floor]=target/startup-floor.jar [floor-jitdefault]=target/startup-floor.jar)
 if [ -n "${BASE:-}" ]; then
   [ -f "$BASE/aggregator.jar" ] || { echo "bench/startup.sh: BASE=$BASE has no aggregator.jar" >&2; exit 2; }
   if [ ! -f "$BASE/aggregator.aot" ] || [ "$BASE/aggregator.jar" -nt "$BASE/aggregator.aot" ]; then
     bin/aot --no-build --jar "$BASE/aggregator.jar"
   fi
   variants=(base-aot "${variants[@]}")
-  opts[base-aot]="-XX:AOTCache=$BASE/aggregator.aot"
-  envs[base-aot]="REDIS_URL="
-  args[base-aot]=""
-  paths[base-aot]=/api/sources/demo-clock
+  opts[base-aot]="-XX:AOTCache=$BASE/aggregator.aot"  # as that build shipped: the cache, no launch flags
   jars[base-aot]="$BASE/aggregator.jar"
 fi
 work=$(mktemp -d)
@@ -93,10 +128,8 @@ if [ "${CLUSTER:-1}" != 0 ] && command -v redis-server >/dev/null; then
   read -r -t 2 -u 9 _ || true  # a few versions into Redis
   kill "$seed"; wait "$seed" 2>/dev/null || true
   variants+=(aot+redis)
-  opts[aot+redis]="-XX:AOTCache=target/aggregator.aot"
+  opts[aot+redis]="$aot $launch"
   envs[aot+redis]="REDIS_URL=$redis_url"
-  args[aot+redis]=""
-  paths[aot+redis]=/api/sources/demo-clock
 fi
 # Restored from the durable store, upstream 5 s slow: a seeding run waits out the slow upstream once and stops with
 # SIGTERM (writing the store); every measured run starts on that same data directory
@@ -129,7 +162,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
   for _ in $(seq 1 3000); do probe && break; read -r -t 0.005 -u 9 _ || true; done
   kill "$seed"; wait "$seed" 2>/dev/null || true
   variants+=(aot+restored-slow5s)
-  opts[aot+restored-slow5s]="-XX:AOTCache=target/aggregator.aot"
+  opts[aot+restored-slow5s]="$aot $launch"
   envs[aot+restored-slow5s]="REDIS_URL= AGGREGATOR_DATA_DIR=$work/slow-data"
   args[aot+restored-slow5s]="--config $work/slow.yaml"
   paths[aot+restored-slow5s]=/api/sources/slow
@@ -144,27 +177,31 @@ fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$runs"); do
   for v in "${variants[@]}"; do
-    probe_path=${paths[$v]}
+    probe_path=${paths[$v]:-/api/sources/demo-clock}
     probe_want=${wants[$v]:-}
     jar=${jars[$v]:-target/aggregator.jar}
     fresh="$work/data-$i-$v"  # a new, empty data directory (the restored variant names its own in envs)
     start=${EPOCHREALTIME/./}
     # shellcheck disable=SC2086
-    env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port AGGREGATOR_DATA_DIR="$fresh" ${envs[$v]} \
-      nice -n "$nice_level" "$JAVA_HOME/bin/java" ${opts[$v]} -jar "$jar" ${args[$v]} >/dev/null 2>&1 &
+    env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port AGGREGATOR_DATA_DIR="$fresh" ${envs[$v]:-REDIS_URL=} \
+      nice -n "$nice_level" "$JAVA_HOME/bin/java" ${opts[$v]} -jar "$jar" ${args[$v]:-} >/dev/null 2>&1 &
     pid=$!
     ms=""
     for _ in $(seq 1 3000); do
       if probe; then
         ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
+        # the CPU time (user + system, every thread) the process has used by its first 200
+        read -r -a stat < "/proc/$pid/stat" || stat=()
+        cpu=$(( (${stat[13]:-0} + ${stat[14]:-0}) * 1000 / clk_tck ))
         break
       fi
       read -r -t 0.005 -u 9 _ || true  # wait 5 ms
     done
     kill "$pid"; wait "$pid" 2>/dev/null || true
     [ -n "$ms" ] || { echo "run $i ($v): no data within 15 s" >&2; exit 1; }
-    echo "run $i $v: ${ms} ms"
+    echo "run $i $v: ${ms} ms, cpu ${cpu} ms"
     times[$v]="${times[$v]:-} $ms"
+    cpus[$v]="${cpus[$v]:-} $cpu"
   done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -172,12 +209,12 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 range() { printf '%s\n' "$@" | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {print lo "-" hi}'; }
 {
   echo "# cold start to first data, $(date -u +%Y-%m-%dT%H:%MZ), $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1), $(nproc) cores"
-  echo "# command: bench/startup.sh $runs (NICE=$nice_level); load average before: $load_before, after: $load_after"
+  echo "# command: bench/startup.sh $runs (NICE=$nice_level${ONLY:+ ONLY=$ONLY}${BASE:+ BASE=<build before>}); launch flags: $launch; load average before: $load_before, after: $load_after"
   if [ -n "${slow_seed_hits:-}" ]; then
     echo "# aot+restored-slow5s: the slow upstream answered $(( $(cat "$work/slow-hits") - slow_seed_hits )) requests during the measured runs (each run's first 200 had \"restored\":true)"
   fi
   for v in "${variants[@]}"; do
     # shellcheck disable=SC2086
-    echo "$v: median_ms $(median ${times[$v]}) range_ms $(range ${times[$v]}) runs_ms${times[$v]}"
+    echo "$v: median_ms $(median ${times[$v]}) range_ms $(range ${times[$v]}) cpu_median_ms $(median ${cpus[$v]}) runs_ms${times[$v]}"
   done
 } | tee bench/results/startup.txt

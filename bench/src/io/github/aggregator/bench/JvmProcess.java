@@ -23,6 +23,8 @@ final class JvmProcess implements AutoCloseable {
 
     private final String name;
     private final Process process;
+    private final Path log;
+    private int gcs;
 
     /**
      * Starts {@code java OPTIONS ARGS} with the running JDK; stdout and stderr go to {@code log}.
@@ -32,6 +34,7 @@ final class JvmProcess implements AutoCloseable {
     JvmProcess(String name, List<String> options, List<String> args, Map<String, String> env, Path log, Path pids)
             throws IOException {
         this.name = name;
+        this.log = log;
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(options);
@@ -92,10 +95,18 @@ final class JvmProcess implements AutoCloseable {
         return new long[] {Long.parseLong(f[11]) * 1000 / USER_HZ, Long.parseLong(f[12]) * 1000 / USER_HZ};
     }
 
-    /** A full GC through {@code jcmd GC.run}, then a pause for the memory to settle. */
+    /**
+     * A full GC through {@code jcmd GC.run}, then a pause for the memory to settle. With {@code BENCH_HISTOGRAM} set
+     * in the environment, also writes the live objects by class ({@code jcmd GC.class_histogram}) beside the log as
+     * {@code <log>.histo-<n>.txt}, n counting this process's GCs from 1.
+     */
     void gc() throws IOException, InterruptedException {
         jcmd("GC.run");
         Thread.sleep(1000);
+        if (System.getenv("BENCH_HISTOGRAM") != null) {
+            Files.writeString(log.resolveSibling(log.getFileName() + ".histo-" + ++gcs + ".txt"),
+                    jcmd("GC.class_histogram"));
+        }
     }
 
     /**

@@ -135,7 +135,7 @@ public final class Aggregator implements AutoCloseable {
         Thread joining = Thread.ofPlatform()
                 .name("cluster-join")
                 .start(() -> transport.start(registry.inForce(), this::polledHere));
-        ServerSettings settings = ServerSettings.of(config.server(), config.serverYaml());
+        ServerSettings settings = ServerSettings.of(config.server(), config.serverTree());
         this.limits = settings.limits();
         Guard guard = new Guard(config.access(), config.adminToken(), clock);
         this.routing = r -> Routes.routing(

@@ -7,7 +7,6 @@ import io.github.aggregator.observe.Health;
 import io.github.aggregator.source.SourceConfig;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +21,6 @@ import java.util.function.Predicate;
  */
 final class DurableStart {
     private static final System.Logger LOG = System.getLogger(DurableStart.class.getName());
-    /** How often an unavailable store is tried again. */
-    static final Duration RETRY = Duration.ofSeconds(30);
 
     private DurableStart() {}
 
@@ -46,7 +43,7 @@ final class DurableStart {
         }
         long start = System.nanoTime();
         try {
-            DurableStore durable = DurableStore.open(dir, RETRY);
+            DurableStore durable = DurableStore.open(dir, config.aggregator().storeRetry());
             Set<String> restored =
                     store.attach(durable, sources.stream().map(SourceConfig::id).toList(), instances);
             if (durable.problem() == null) {

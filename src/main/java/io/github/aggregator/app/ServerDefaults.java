@@ -1,8 +1,6 @@
 package io.github.aggregator.app;
 
-import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,10 +32,10 @@ final class ServerDefaults {
 
     /**
      * The defaults as dotted keys ({@code server.use-nio}, {@code server.sockets.0.use-nio}, ...) for the default socket
-     * and each named socket of {@code serverYaml}, to lay beneath the section (see {@link ServerSettings}).
+     * and each named socket of {@code given} (the config file's section, {@code server} at its top), to lay beneath
+     * the section (see {@link ServerSettings}).
      */
-    static Map<String, String> keys(String serverYaml) {
-        Config given = Config.just(ConfigSources.create(serverYaml, MediaTypes.APPLICATION_X_YAML));
+    static Map<String, String> keys(Config given) {
         Map<String, String> defaults = new LinkedHashMap<>();
         DEFAULTS.forEach((k, v) -> defaults.put("server." + k, v));
         List<Config> sockets = given.get("server.sockets").asNodeList().orElse(List.of());

@@ -2,14 +2,15 @@ package io.github.aggregator.app;
 
 import io.github.aggregator.http.ConnectionLimits;
 import io.github.aggregator.source.Durations;
-import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
+import io.helidon.config.spi.ConfigNode;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http1.Http1Config;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -36,10 +37,11 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
     /**
      * @param server the {@code server} section flattened to dotted keys ({@code server.port}), for this service's own
      *     keys
-     * @param serverYaml the same section as YAML, which Helidon reads (see {@link
-     *     io.github.aggregator.config.ConfigFile#serverYaml()})
+     * @param serverTree the same section as a document, which Helidon reads (see {@link
+     *     io.github.aggregator.config.ConfigFile#serverTree()})
      */
-    static ServerSettings of(Map<String, String> server, String serverYaml) {
+    static ServerSettings of(Map<String, String> server, Map<String, Object> serverTree) {
+        Config given = Config.just(ConfigSources.create(node(serverTree)));
         Map<String, String> keys = new LinkedHashMap<>();
         // lets the problem+json answer tell a header block over the limit (431) from other bad requests (400); the
         // message itself is never sent back
@@ -53,13 +55,12 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
         // answer was 6-14 % of the JSON endpoint's CPU samples (bench/README.md)
         keys.put("server.protocols.http_1_1.validate-response-headers", "false");
         keys.put("server.protocols.http_2.validate-response-headers", "false");
-        keys.putAll(ServerDefaults.keys(serverYaml)); // Nagle off, plain sockets, a small stream buffer
+        keys.putAll(ServerDefaults.keys(given)); // Nagle off, plain sockets, a small stream buffer
         ConnectionLimits limits = new ConnectionLimits(
                 duration(server, "server.header-timeout", HEADER_TIMEOUT),
                 duration(server, "server.keep-alive-timeout", KEEP_ALIVE_TIMEOUT));
         // the file's section first: the defaults above apply only where it leaves a key out
-        Config config = Config.just(
-                        ConfigSources.create(serverYaml, MediaTypes.APPLICATION_X_YAML), ConfigSources.create(keys))
+        Config config = Config.just(ConfigSources.create(given), ConfigSources.create(keys))
                 .get("server");
         WebServerConfig.Builder builder = WebServer.builder().config(config);
         // Helidon discovers HTTP/1.1 and HTTP/2 when the server is built; an HTTP/1.1 config given here (read from the
@@ -71,6 +72,39 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
                 .addSendListener(limits.sendListener())
                 .build());
         return new ServerSettings(builder, limits);
+    }
+
+    /**
+     * {@code tree} as Helidon's config node, built the way helidon-config-yaml builds one from a parsed YAML document:
+     * a map is an object, a list a list, null an empty value, anything else its text.
+     */
+    static ConfigNode.ObjectNode node(Map<?, ?> tree) {
+        ConfigNode.ObjectNode.Builder object = ConfigNode.ObjectNode.builder();
+        tree.forEach((key, value) -> {
+            String name = key.toString();
+            if (value instanceof List<?> list) {
+                object.addList(name, list(list));
+            } else if (value instanceof Map<?, ?> map) {
+                object.addObject(name, node(map));
+            } else {
+                object.addValue(name, value == null ? "" : value.toString());
+            }
+        });
+        return object.build();
+    }
+
+    private static ConfigNode.ListNode list(List<?> items) {
+        ConfigNode.ListNode.Builder list = ConfigNode.ListNode.builder();
+        for (Object value : items) {
+            if (value instanceof List<?> inner) {
+                list.addList(list(inner));
+            } else if (value instanceof Map<?, ?> map) {
+                list.addObject(node(map));
+            } else {
+                list.addValue(value == null ? "" : value.toString());
+            }
+        }
+        return list.build();
     }
 
     private static Duration duration(Map<String, String> keys, String key, Duration otherwise) {

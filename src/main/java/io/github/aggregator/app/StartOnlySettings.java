@@ -39,6 +39,9 @@ final class StartOnlySettings {
         if (!Objects.equals(x.dataDir(), y.dataDir())) {
             out.add("dataDir");
         }
+        if (!x.storeRetry().equals(y.storeRetry())) {
+            out.add("storeRetry");
+        }
         if (x.subscriberQueue() != y.subscriberQueue()) {
             out.add("subscriberQueue");
         }

@@ -16,6 +16,11 @@ final class DiskCodec {
 
     /** @param jump whether {@code s} follows the version before it in history by design (a renumbering), not by one */
     static byte[] encode(Snapshot s, SnapshotStore.Held before, boolean jump) {
+        return encode(s, before, jump, null);
+    }
+
+    /** @param formerly the number the latest snapshot {@code s} had before a renumbering, or null */
+    static byte[] encode(Snapshot s, SnapshotStore.Held before, boolean jump, SnapshotStore.Held formerly) {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("v", s.version());
         n.put("f", s.fetchedAt() == null ? null : s.fetchedAt().toString());
@@ -32,6 +37,10 @@ final class DiskCodec {
         if (before != null) {
             n.put("bv", before.version());
             n.put("bh", before.hash());
+        }
+        if (formerly != null) {
+            n.put("fv", formerly.version());
+            n.put("fh", formerly.hash());
         }
         return Json.bytes(n);
     }
@@ -61,6 +70,14 @@ final class DiskCodec {
         JsonNode n = Json.MAPPER.readTree(bytes);
         return n.hasNonNull("bv") && n.hasNonNull("bh")
                 ? new SnapshotStore.Held(n.get("bv").asLong(), n.get("bh").asText())
+                : null;
+    }
+
+    /** The number the latest snapshot in {@code bytes} had before a renumbering, or null. */
+    static SnapshotStore.Held formerly(byte[] bytes) throws IOException {
+        JsonNode n = Json.MAPPER.readTree(bytes);
+        return n.hasNonNull("fv") && n.hasNonNull("fh")
+                ? new SnapshotStore.Held(n.get("fv").asLong(), n.get("fh").asText())
                 : null;
     }
 

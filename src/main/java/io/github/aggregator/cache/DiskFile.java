@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.h2.mvstore.FileStore;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
@@ -44,13 +47,27 @@ final class DiskFile {
         this.history = store.openMap("history");
     }
 
+    /**
+     * By file: what makes the MVStore {@link FileStore} that reads and writes it, in place of the engine's own (which
+     * {@link MVStore.Builder#fileName} opens). A seam for tests at the engine's boundary, e.g. a file store whose
+     * writes stall; empty in the service.
+     */
+    static final Map<Path, Supplier<FileStore<?>>> FILE_STORES = new ConcurrentHashMap<>();
+
     /** @throws org.h2.mvstore.MVStoreException when the file is locked or unreadable */
     static DiskFile open(Path file) {
-        MVStore store = new MVStore.Builder()
-                .fileName(file.toString())
+        MVStore.Builder builder = new MVStore.Builder()
                 .autoCommitDisabled() // the writer commits; no MVStore background thread
-                .compress()
-                .open();
+                .compress();
+        Supplier<FileStore<?>> other = FILE_STORES.get(file.toAbsolutePath().normalize());
+        if (other == null) {
+            builder.fileName(file.toString());
+        } else {
+            FileStore<?> fs = other.get();
+            fs.open(file.toString(), false, null);
+            builder.adoptFileStore(fs); // closed with the store
+        }
+        MVStore store = builder.open();
         try {
             // new chunks always go to the end of the file, where reopening after kill -9 finds the newest one by its
             // footer; space is reclaimed by the periodic compaction instead
@@ -91,7 +108,11 @@ final class DiskFile {
             out.put(
                     id,
                     new SnapshotStore.Entry(
-                            s, List.copyOf(versions), DiskCodec.before(e.getValue()), Set.copyOf(jumps)));
+                            s,
+                            List.copyOf(versions),
+                            DiskCodec.before(e.getValue()),
+                            Set.copyOf(jumps),
+                            DiskCodec.formerly(e.getValue())));
             latestVersions.put(id, s.version());
         }
         return out;
@@ -118,7 +139,8 @@ final class DiskFile {
                 DiskCodec.encode(
                         now.latest(),
                         now.before(),
-                        now.jumps().contains(now.latest().version())));
+                        now.jumps().contains(now.latest().version()),
+                        now.formerly()));
         latestVersions.put(id, now.latest().version());
         Map<Long, String> wanted = new HashMap<>();
         now.history().forEach(h -> wanted.put(h.version(), h.hash()));

@@ -407,7 +407,9 @@ public final class DurableStore implements AutoCloseable {
             LOG.log(
                     Level.WARNING,
                     "store: " + why + "; running in memory only, trying again every "
-                            + TimeUnit.NANOSECONDS.toSeconds(retryNanos) + "s");
+                            + (retryNanos % 1_000_000_000 == 0
+                                    ? TimeUnit.NANOSECONDS.toSeconds(retryNanos) + "s"
+                                    : TimeUnit.NANOSECONDS.toMillis(retryNanos) + "ms"));
         }
         problem = why;
         return false;

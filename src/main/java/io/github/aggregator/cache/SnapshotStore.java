@@ -100,6 +100,9 @@ public final class SnapshotStore {
             if (kept.contains(id) && stored.latest().hasData()) {
                 entries.put(id, base == 0 ? restored(stored) : renumber(stored, base + 1));
                 restored.add(id);
+                if (base > 0) {
+                    changed(id); // the new number goes to disk; only once it is held here (the writer reads it)
+                }
             }
         });
         durable.forgetRestored();
@@ -107,13 +110,19 @@ public final class SnapshotStore {
     }
 
     private Entry restored(Entry stored) {
-        return new Entry(stored.latest().asRestored(), bound(stored.history()), stored.before(), stored.jumps());
+        return new Entry(
+                stored.latest().asRestored(),
+                bound(stored.history()),
+                stored.before(),
+                stored.jumps(),
+                stored.formerly());
     }
 
     /**
      * What the file held after a run that did not close cleanly: that run may have handed out versions above the last
      * one written, up to {@code version - 1}, so the latest content takes number {@code version} (the one it held
-     * before leaves history: a client holding it gets the same content under the new number as a snapshot).
+     * before leaves history: a client holding it gets the same content under the new number as a snapshot; a poller
+     * holding its entity tag still gets a 304, see {@link #heldBefore}).
      */
     private Entry renumber(Entry stored, long version) {
         Snapshot latest = stored.latest().asRestored().renumbered(version);
@@ -123,8 +132,10 @@ public final class SnapshotStore {
         Set<Long> jumps = new java.util.HashSet<>(stored.jumps());
         jumps.add(version);
         durable.reserve(stored.latest().id(), version);
-        changed(latest.id());
-        return new Entry(latest, bound(List.copyOf(history)), stored.before(), Set.copyOf(jumps));
+        Held formerly = stored.formerly() != null && stored.formerly().hash().equals(latest.hash())
+                ? stored.formerly() // renumbered again before it changed: the first number it had still counts
+                : new Held(stored.latest().version(), latest.hash());
+        return new Entry(latest, bound(List.copyOf(history)), stored.before(), Set.copyOf(jumps), formerly);
     }
 
     /** The durable store beneath, if any. */
@@ -284,6 +295,23 @@ public final class SnapshotStore {
         return at(id, version).map(s -> s.hash().startsWith(hashPrefix)).orElse(false);
     }
 
+    /**
+     * Whether a client holding version {@code version} with a content hash starting with {@code hashPrefix} (the
+     * {@value Snapshot#ID_HASH_LENGTH} hex digits of an event id or entity tag) holds the content of {@code latest}
+     * under a number it had before a start after a crash renumbered it: from the number it was stored under up to
+     * (not including) its current one. False once {@code latest} is no longer the latest snapshot of its source.
+     */
+    public boolean heldBefore(Snapshot latest, long version, String hashPrefix) {
+        Entry e = entries.getIfPresent(latest.id());
+        return e != null
+                && e.formerly != null
+                && e.latest.version() == latest.version()
+                && version >= e.formerly.version()
+                && version < latest.version()
+                && hashPrefix.length() == Snapshot.ID_HASH_LENGTH
+                && latest.hash().startsWith(hashPrefix);
+    }
+
     /** Version {@code version} of {@code id}, if it is the latest or still in history. */
     public Optional<Snapshot> at(String id, long version) {
         Entry e = entries.getIfPresent(id);
@@ -318,7 +346,7 @@ public final class SnapshotStore {
     /** What is held of {@code id} now, for the durable store's writer; null when nothing is. */
     Entry entry(String id) {
         Entry e = entries.getIfPresent(id);
-        return e == null ? null : new Entry(e.latest, bound(e.history), e.before, e.jumps);
+        return e == null ? null : new Entry(e.latest, bound(e.history), e.before, e.jumps, e.formerly);
     }
 
     /** The ids of every source held. */
@@ -351,7 +379,10 @@ public final class SnapshotStore {
             jumps.add(next.version());
         }
         jumps.retainAll(kept.stream().map(Snapshot::version).toList());
-        return new Entry(next, kept, before, Set.copyOf(jumps));
+        Held formerly = old != null && old.formerly != null && next.version() == old.latest.version()
+                ? old.formerly // the renumbered content, fetched again unchanged (or failing)
+                : null;
+        return new Entry(next, kept, before, Set.copyOf(jumps), formerly);
     }
 
     /** {@code history} without the versions older than {@code historyMaxAge}; the newest always stays. */
@@ -376,6 +407,12 @@ public final class SnapshotStore {
      * @param history its recent versions with data, oldest first, the latest last
      * @param before the version that last fell out of history by count, or null
      * @param jumps the versions in history whose number follows the one before them by more than one by design
+     * @param formerly the number {@code latest}'s content was stored under before a start after a crash renumbered
+     *     it (the first such number when that happened more than once), or null
      */
-    record Entry(Snapshot latest, List<Snapshot> history, Held before, Set<Long> jumps) {}
+    record Entry(Snapshot latest, List<Snapshot> history, Held before, Set<Long> jumps, Held formerly) {
+        Entry(Snapshot latest, List<Snapshot> history, Held before, Set<Long> jumps) {
+            this(latest, history, before, jumps, null);
+        }
+    }
 }

@@ -42,6 +42,7 @@ final class AggregatorSection {
             "writeTimeout",
             "historyMaxAge",
             "dataDir",
+            "storeRetry",
             "budgets");
     static final Set<String> SOURCE_KEYS = Set.of(
             "id",
@@ -149,6 +150,7 @@ final class AggregatorSection {
                     r.scalar(fields, "writeTimeout", null, Durations::parse, AggregatorConfig.DEFAULT_WRITE_TIMEOUT),
                     r.scalar(fields, "historyMaxAge", null, Durations::parse, AggregatorConfig.DEFAULT_HISTORY_MAX_AGE),
                     dataDir(fields),
+                    r.scalar(fields, "storeRetry", null, Durations::parse, AggregatorConfig.DEFAULT_STORE_RETRY),
                     enabledTemplates,
                     budgets);
         } catch (InvalidField e) {

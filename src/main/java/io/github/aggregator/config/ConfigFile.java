@@ -9,12 +9,11 @@ import io.github.aggregator.source.InvalidField;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -32,9 +31,9 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * @param file the file read
  * @param aggregator the {@code aggregator} section
  * @param server the {@code server} section flattened to dotted keys, to compare (a change needs a restart) and check
- * @param serverYaml the {@code server} section as a YAML document with {@code server} at its top, variables
- *     substituted and env {@code PORT} applied: Helidon's own config reads it (helidon-config-yaml), so every web
- *     server option works as Helidon documents it
+ * @param serverTree the {@code server} section as a document with {@code server} at its top: nested maps, lists and
+ *     strings (null for an empty value), variables substituted and env {@code PORT} applied. Helidon's own config
+ *     reads it (as its YAML parser would read the section), so every web server option works as Helidon documents it
  * @param adminToken the token that protects the admin endpoints ({@code admin.token}, or env {@code
  *     AGGREGATOR_ADMIN_TOKEN}, which wins); null when none is configured and the admin endpoints are off. A secret:
  *     never logged or served
@@ -47,7 +46,7 @@ public record ConfigFile(
         Path file,
         AggregatorConfig aggregator,
         Map<String, String> server,
-        String serverYaml,
+        Map<String, Object> serverTree,
         String adminToken,
         AccessConfig access,
         CorsConfig cors,
@@ -143,20 +142,21 @@ public record ConfigFile(
                 Path.of(r.file()),
                 aggregator,
                 server,
-                serverYaml(serverTree),
+                serverTree(serverTree),
                 adminToken,
                 access,
                 cors,
                 cluster(r, top));
     }
 
-    /** {@code tree} (maps, lists and strings) under a top-level {@code server} key, as YAML text. */
-    private static String serverYaml(Object tree) {
-        DumperOptions options = new DumperOptions();
-        options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+    /**
+     * {@code tree} (maps, lists and strings) under a top-level {@code server} key. Read as it is, not written out as
+     * YAML for Helidon to parse again: that took the start through snakeyaml's emitter and two more YAML parses.
+     */
+    private static Map<String, Object> serverTree(Object tree) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("server", tree);
-        return new Yaml(options).dump(doc);
+        return Collections.unmodifiableMap(doc);
     }
 
     private static Node valueOf(Map<String, NodeTuple> fields, String key) {

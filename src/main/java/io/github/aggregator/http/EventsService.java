@@ -39,7 +39,8 @@ import java.util.function.BooleanSupplier;
  * turns changes after the first snapshot into RFC 6902 patches.
  *
  * <p>The handler stays in the request for the life of the stream (Helidon ends the response when it returns) and
- * drains its own bounded queue on its own virtual thread. The stream is written by hand rather than through {@code
+ * drains its own bounded queue on its own virtual thread; over HTTP/1.1 the hub's fan-out workers write most changes
+ * to the response themselves while the handler waits (see {@code stream.Fanout}). The stream is written by hand rather than through {@code
  * SseSink}, which cannot emit the {@code retry:} field. A client that left is noticed on the next write, at the
  * latest at the next heartbeat.
  *
@@ -234,13 +235,19 @@ public final class EventsService implements HttpService {
         try (stream;
                 Ending reading = () -> sourceIds.forEach(poller::touch); // before the stream unsubscribes (below)
                 OutputStream out = res.outputStream();
-                WriteWatchdog.Slot slot = watchdog.slot()) {
+                WriteWatchdog.Slot slot = watchdog.slot();
+                Ending direct = stream::stopDirect) { // closed first: no worker writes once the response ends
             sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
             List<SseEvent> first = new ArrayList<>();
             first.add(SseEvent.retryFrame(retryMillis(config)));
             first.addAll(stream.start(lastEventId));
             write(out, slot, first);
             BooleanSupplier alive = StreamLiveness.of(res);
+            if (alive == StreamLiveness.ALWAYS && caller.expiresAt() == null) {
+                // HTTP/1.1 and no token to outlive: changes may be written by the hub's fan-out workers (HTTP/2
+                // streams and expiring tokens keep their checks before every write on this thread)
+                stream.direct(events -> write(out, slot, events));
+            }
             while (!stream.ended()) {
                 List<SseEvent> events = stream.next();
                 if (guard.expired(caller)) {
@@ -267,8 +274,9 @@ public final class EventsService implements HttpService {
     }
 
     /**
-     * Touches the stream's sources as it ends, before it unsubscribes: a scheduled fetch in between would otherwise
-     * find an on-demand source neither subscribed nor recently read, and idle it before idleAfter.
+     * A step as the stream ends that throws nothing: touching its sources before it unsubscribes (a scheduled fetch in
+     * between would otherwise find an on-demand source neither subscribed nor recently read, and idle it before
+     * idleAfter), stopping direct writes before the response's stream closes.
      */
     private interface Ending extends AutoCloseable {
         @Override
@@ -312,13 +320,17 @@ public final class EventsService implements HttpService {
             return;
         }
         slot.started();
+        boolean cut;
         try {
             for (SseEvent e : events) {
                 out.write(e.encode());
             }
             out.flush();
         } finally {
-            slot.finished();
+            cut = slot.finished();
+        }
+        if (cut) {
+            throw new IOException("write blocked longer than writeTimeout");
         }
     }
 }

@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -315,7 +316,10 @@ public final class PollService implements HttpService {
         if (metrics != null) {
             metrics.clientRead(InstanceId.base(id)); // an instance counts for its template, as its fetches do
         }
-        if (notModified(req, etag, s.changedAt())) {
+        // a tag naming the number the same content had before a restart after a crash renumbered it matches too (the
+        // 304 carries the current tag); not for a field view, whose versions are its own
+        Predicate<String> before = select.isEmpty() ? tag -> heldBefore(s, tag) : tag -> false;
+        if (notModified(req, etag, before, s.changedAt())) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
@@ -355,10 +359,11 @@ public final class PollService implements HttpService {
         return Math.max(1, (millis + 999) / 1000);
     }
 
-    private static boolean notModified(ServerRequest req, String etag, Instant changedAt) {
+    private static boolean notModified(
+            ServerRequest req, String etag, Predicate<String> alsoCurrent, Instant changedAt) {
         Optional<String> inm = req.headers().first(HeaderNames.IF_NONE_MATCH);
         if (inm.isPresent()) {
-            return matches(inm.get(), etag);
+            return matches(inm.get(), etag, alsoCurrent);
         }
         Optional<String> ims = req.headers().first(HeaderNames.IF_MODIFIED_SINCE);
         if (ims.isPresent()) {
@@ -372,8 +377,27 @@ public final class PollService implements HttpService {
         return false;
     }
 
+    /** Whether entity tag {@code tag} ({@code "<version>-<hash>"}) names {@code latest}'s content under a former number. */
+    private boolean heldBefore(Snapshot latest, String tag) {
+        int dash = tag.indexOf('-');
+        if (tag.length() < 4 || tag.charAt(0) != '"' || !tag.endsWith("\"") || dash < 2 || dash > 20) {
+            return false;
+        }
+        try {
+            long version = Long.parseLong(tag.substring(1, dash));
+            return store.heldBefore(latest, version, tag.substring(dash + 1, tag.length() - 1));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     /** Weak comparison of an If-None-Match list against {@code etag}, as RFC 9110 requires for GET. */
     static boolean matches(String header, String etag) {
+        return matches(header, etag, tag -> false);
+    }
+
+    /** As {@link #matches(String, String)}, where a tag of the list that is not {@code etag} may still match. */
+    private static boolean matches(String header, String etag, Predicate<String> also) {
         if (header.equals(etag)) {
             return true; // the usual revalidation: the one tag the client was given
         }
@@ -385,7 +409,7 @@ public final class PollService implements HttpService {
             if (c.startsWith("W/")) {
                 c = c.substring(2);
             }
-            if (c.equals(etag)) {
+            if (c.equals(etag) || also.test(c)) {
                 return true;
             }
         }

@@ -17,7 +17,8 @@ import java.util.function.BooleanSupplier;
  */
 final class StreamLiveness {
     private static final System.Logger LOG = System.getLogger(StreamLiveness.class.getName());
-    private static final BooleanSupplier ALWAYS = () -> true;
+    /** The check of a response that is not an HTTP/2 stream (or whose state is not readable): always alive. */
+    static final BooleanSupplier ALWAYS = () -> true;
 
     private StreamLiveness() {}
 

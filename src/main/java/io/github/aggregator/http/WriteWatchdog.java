@@ -1,6 +1,8 @@
 package io.github.aggregator.http;
 
 import io.github.aggregator.source.Scheduler;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -8,10 +10,10 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Drops SSE clients whose writes block too long. A client that stops reading but keeps its connection open would
  * otherwise park its handler in a socket write forever, holding its subscriber slot and buffers. Each stream takes a
- * {@link Slot} for its life and marks the start and end of every write in it (two volatile writes, no map update per
- * event); a sweep on the injected {@link Scheduler} (its clock measures the blocking, its thread runs the sweep)
- * interrupts any handler whose write has been blocked longer than the timeout, which (handlers run on virtual threads)
- * closes the socket under the write. Thread-safe.
+ * {@link Slot} for its life and marks the start and end of every write in it (volatile writes and a compare-and-set,
+ * no map update per event); a sweep on the injected {@link Scheduler} (its clock measures the blocking, its thread runs
+ * the sweep) interrupts the thread whose write has been blocked longer than the timeout, which (writers run on virtual
+ * threads) closes the socket under the write. Thread-safe.
  */
 final class WriteWatchdog implements AutoCloseable {
     private final long timeoutNanos;
@@ -20,25 +22,56 @@ final class WriteWatchdog implements AutoCloseable {
     private final Set<Slot> slots = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    /** One stream's writes; used by its handler thread only, read by the sweep. */
-    final class Slot implements AutoCloseable {
-        private final Thread thread = Thread.currentThread();
-        private volatile long since = Long.MIN_VALUE; // the clock when the current write started; MIN_VALUE between
+    private static final long IDLE = Long.MIN_VALUE;
+    private static final long CUT = Long.MIN_VALUE + 1;
+    private static final VarHandle SINCE;
 
-        /** The handler starts a write. */
+    static {
+        try {
+            SINCE = MethodHandles.lookup().findVarHandle(Slot.class, "since", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * One stream's writes, made by its handler thread or by a fan-out worker writing for it (one at a time); read by
+     * the sweep.
+     */
+    final class Slot implements AutoCloseable {
+        private volatile Thread writer;
+        private volatile long since = IDLE; // the clock when the current write started; IDLE between, CUT once cut
+        private volatile boolean interrupted; // the sweep interrupted the writer of the write it cut
+
+        /** The calling thread starts a write. */
         void started() {
+            writer = Thread.currentThread();
             since = time.nanoTime();
         }
 
-        /** The handler's write returned (or failed). */
-        void finished() {
-            since = Long.MIN_VALUE;
+        /**
+         * The write returned (or failed). When the sweep cut it off, waits for the sweep's interrupt to have been
+         * sent and clears it, so that it cannot reach the thread's next write (a worker goes on to other clients).
+         *
+         * @return true when the write was cut off: the stream must end
+         */
+        boolean finished() {
+            long s = since;
+            if (s != CUT && SINCE.compareAndSet(this, s, IDLE)) {
+                return false;
+            }
+            while (!interrupted) {
+                Thread.onSpinWait();
+            }
+            interrupted = false;
+            since = IDLE;
+            Thread.interrupted();
+            return true;
         }
 
         /** The stream ended. */
         @Override
         public void close() {
-            since = Long.MIN_VALUE;
             slots.remove(this);
         }
     }
@@ -73,9 +106,9 @@ final class WriteWatchdog implements AutoCloseable {
         for (Slot s : slots) {
             long since = s.since;
             // only the write that is still the one seen here is cut off
-            if (since != Long.MIN_VALUE && now - since > timeoutNanos && s.since == since) {
-                s.since = Long.MIN_VALUE;
-                s.thread.interrupt();
+            if (since != IDLE && since != CUT && now - since > timeoutNanos && SINCE.compareAndSet(s, since, CUT)) {
+                s.writer.interrupt();
+                s.interrupted = true;
             }
         }
         next();

@@ -26,6 +26,7 @@ import java.util.Set;
  *     version always stays
  * @param dataDir the durable store's directory (default {@code data}, relative to the working directory), or null to
  *     keep everything in memory only; not used in the cluster mode, where Redis holds the shared state
+ * @param storeRetry how often a durable store that cannot be opened or written is tried again (default 30s)
  * @param templates the enabled parametrised sources (those with {@code params}), in file order
  * @param budgets the shared request budgets ({@code budgets}) that sources name in their {@code budget}; none by
  *     default
@@ -46,6 +47,7 @@ public record AggregatorConfig(
         Duration writeTimeout,
         Duration historyMaxAge,
         java.nio.file.Path dataDir,
+        Duration storeRetry,
         List<SourceTemplate> templates,
         List<BudgetConfig> budgets) {
 
@@ -61,6 +63,7 @@ public record AggregatorConfig(
     public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_HISTORY_MAX_AGE = Duration.ofHours(24);
     public static final java.nio.file.Path DEFAULT_DATA_DIR = java.nio.file.Path.of("data");
+    public static final Duration DEFAULT_STORE_RETRY = Duration.ofSeconds(30);
     public static final String DEFAULT_USER_AGENT =
             "aggregator/0.1 (+https://github.com/aggregator/aggregator; polls once per interval for many clients)";
 
@@ -127,6 +130,9 @@ public record AggregatorConfig(
         if (historyMaxAge.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new InvalidField("historyMaxAge", "must be at least 1s");
         }
+        if (storeRetry.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new InvalidField("storeRetry", "must be at least 100ms");
+        }
     }
 
     /** Settings with every default and the given sources. */
@@ -147,6 +153,7 @@ public record AggregatorConfig(
                 DEFAULT_WRITE_TIMEOUT,
                 DEFAULT_HISTORY_MAX_AGE,
                 null,
+                DEFAULT_STORE_RETRY,
                 List.of(),
                 List.of());
     }
@@ -169,6 +176,7 @@ public record AggregatorConfig(
                 writeTimeout,
                 historyMaxAge,
                 dataDir,
+                storeRetry,
                 next,
                 budgets);
     }

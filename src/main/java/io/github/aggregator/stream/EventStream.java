@@ -24,7 +24,8 @@ import java.util.Optional;
  * before a restart, from another instance after a split brain, or from the previous release (a bare version number)
  * that does not prove it gets a fresh snapshot, never "you are current" over other data.
  *
- * <p>Used by one handler thread; {@link #close} may be called from any thread.
+ * <p>Used by one handler thread, and by the hub's fan-out workers when {@link #direct} allows it, never by both at
+ * once; {@link #close} may be called from any thread.
  */
 public final class EventStream implements AutoCloseable {
     static final String KEEP_ALIVE = "keep-alive";
@@ -145,12 +146,53 @@ public final class EventStream implements AutoCloseable {
         if (ended) {
             return out;
         }
-        Signal signal = subscriber.poll(heartbeat);
+        handle(subscriber.poll(heartbeat), out);
+        return out;
+    }
+
+    /** Where a direct delivery writes its events: the client's response, flushed. */
+    @FunctionalInterface
+    public interface Sink {
+        void write(List<SseEvent> events) throws java.io.IOException;
+    }
+
+    /**
+     * Lets the hub's fan-out workers write changes and status flips to the client through {@code sink} while the
+     * handler waits in {@link #next}, instead of waking it for each (see {@link Subscriber}). Call it after writing
+     * what {@link #start} returned. The sink is called on a worker thread, never while the handler writes; it must
+     * mark its writes for the write watchdog as the handler's are.
+     */
+    public void direct(Sink sink) {
+        subscriber.direct((status, change) -> {
+            List<SseEvent> out = new ArrayList<>(2);
+            if (status != null) {
+                handle(status, out);
+            }
+            if (change != null) {
+                handle(change, out);
+            }
+            if (!out.isEmpty()) {
+                sink.write(out);
+            }
+        });
+    }
+
+    /**
+     * Stops direct delivery and waits for a direct write under way: call it before the response's stream is closed,
+     * so that nothing is written to it afterwards.
+     */
+    public void stopDirect() {
+        subscriber.stopDirect();
+    }
+
+    private void handle(Signal signal, List<SseEvent> out) {
         switch (signal) {
             case null -> out.add(SseEvent.comment(KEEP_ALIVE));
             case Signal.Changed c -> changed(c.snapshot(), out);
             case Signal.StatusChanged s -> {
-                if (sent.containsKey(s.snapshot().id())) {
+                Sent st = sent.get(s.snapshot().id());
+                // a flip older than the data the client holds (deliveries of two fetches may overlap) says nothing
+                if (st != null && s.snapshot().version() >= st.version) {
                     status(s.snapshot(), out);
                 }
             }
@@ -173,7 +215,11 @@ public final class EventStream implements AutoCloseable {
                 out.add(SseEvent.comment(c.reason()));
             }
         }
-        return out;
+    }
+
+    /** Whether the handler waits for the next signal in {@link #next} (tests wait for it). */
+    boolean waiting() {
+        return subscriber.waiting();
     }
 
     /** True once the closing events were returned. */

@@ -100,6 +100,7 @@ public final class Hub {
     }
 
     void unsubscribe(Subscriber s) {
+        s.shutdown(); // no direct write reaches the response after its handler returns
         if (!all.remove(s)) {
             return;
         }
@@ -149,19 +150,36 @@ public final class Hub {
             }
             t.last = s;
         }
+        // a field view counts for its source, an instance for its template
+        String base = InstanceId.base(FieldViews.sourceOf(s.id()));
+        if (status == null && change == null) {
+            metrics.delivered(base, 0);
+            return;
+        }
+        int perSubscriber = (status != null ? 1 : 0) + (change != null ? 1 : 0);
         long delivered = 0;
+        Subscriber[] direct = null;
+        int directCount = 0;
         for (Subscriber sub : t.subscribers) {
-            if (status != null) {
-                countOverflow(s.id(), sub.offer(status));
-                delivered++;
-            }
-            if (change != null) {
-                countOverflow(s.id(), sub.offer(change));
-                delivered++;
+            delivered += perSubscriber;
+            if (sub.allowsDirect()) {
+                if (direct == null || directCount == direct.length) {
+                    direct = java.util.Arrays.copyOf(
+                            direct == null ? new Subscriber[0] : direct,
+                            Math.max(16, Math.max(directCount * 2, t.subscribers.size())));
+                }
+                direct[directCount++] = sub;
+            } else {
+                for (int n = sub.enqueue(status, change); n > 0; n--) {
+                    metrics.overflowed(InstanceId.base(s.id()));
+                }
             }
         }
-        // a field view counts for its source, an instance for its template
-        metrics.delivered(InstanceId.base(FieldViews.sourceOf(s.id())), delivered);
+        if (directCount > 0) {
+            String overflowId = InstanceId.base(s.id());
+            Fanout.start(direct, directCount, status, change, () -> metrics.overflowed(overflowId));
+        }
+        metrics.delivered(base, delivered);
     }
 
     /**
@@ -170,12 +188,6 @@ public final class Hub {
      */
     private static boolean otherContent(Snapshot s, Snapshot last) {
         return s.version() == last.version() && !java.util.Objects.equals(s.hash(), last.hash());
-    }
-
-    private void countOverflow(String id, boolean overflowed) {
-        if (overflowed) {
-            metrics.overflowed(InstanceId.base(id));
-        }
     }
 
     /**

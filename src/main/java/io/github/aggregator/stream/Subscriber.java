@@ -9,9 +9,32 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One SSE client's bounded queue. The hub offers without ever blocking; the client's own handler thread drains it.
  * When an offer finds the queue full, everything pending collapses into one {@link Signal.Resync}: the data is state,
- * so the latest snapshot replaces the missed updates and nothing is lost. Thread-safe.
+ * so the latest snapshot replaces the missed updates and nothing is lost.
+ *
+ * <p>Direct delivery: once the handler allows it ({@link #direct}), a {@link Fanout} worker may write a change to the
+ * client itself instead of queueing it and waking the handler, when nobody else is writing to the client, its queue is
+ * empty and none of its writes was ever slow. Exactly one party writes to the client at a time ({@link #owner}); the
+ * handler takes its turn in {@link #poll}, which it only leaves with a signal when no direct write is under way, and a
+ * direct write that fails ends the stream through the queue. Thread-safe.
  */
 final class Subscriber {
+    /** Who writes to the client now: nobody (the handler waits in poll), the handler, or a fan-out worker. */
+    private static final int IDLE = 0;
+
+    private static final int HANDLER = 1;
+    private static final int DIRECT = 2;
+    /**
+     * A direct write that took longer (the time after which {@link Fanout} adds a worker) sends this subscriber's
+     * later signals through its queue and handler, until the handler has caught up.
+     */
+    private static final long SLOW_NANOS = Fanout.STUCK_NANOS;
+
+    /** Writes the events of a status flip and a change (either may be null) to the client, on the calling thread. */
+    @FunctionalInterface
+    interface Direct {
+        void deliver(Signal status, Signal change) throws java.io.IOException;
+    }
+
     private final List<String> sourceIds;
     private final String client;
     private final int capacity;
@@ -21,6 +44,11 @@ final class Subscriber {
     private final Wakeups wakeups;
     private boolean closed; // guarded by lock
     private long overflows; // guarded by lock
+    private int owner = HANDLER; // guarded by lock; the handler owns the stream until its first poll
+    private boolean slow; // guarded by lock
+    private long waitNanos; // guarded by lock: the current wait's length, which a direct write starts again
+    private long waitEnd; // guarded by lock
+    private volatile Direct direct;
     private volatile long deadline; // the wakeups' clock at which the current wait ends; 0 when not waiting
 
     /**
@@ -72,7 +100,9 @@ final class Subscriber {
                 // a pending resync reads the latest state when it is sent, so it covers a change or status too
                 queue.add(signal);
             }
-            nonEmpty.signal();
+            if (owner != DIRECT) {
+                nonEmpty.signal();
+            }
             return overflowed;
         } finally {
             lock.unlock();
@@ -97,37 +127,168 @@ final class Subscriber {
 
     /**
      * The next signal, or null when none arrived within {@code timeout} (with {@link Wakeups}, up to one sweep period
-     * later).
+     * later; a direct write in the meantime starts the wait again). Called by the handler only, which by calling it
+     * says that it finished writing what it took before.
      */
     Signal poll(Duration timeout) throws InterruptedException {
         long nanos = timeout.toNanos();
         lock.lock();
         try {
-            if (!queue.isEmpty() || nanos <= 0) {
-                return queue.poll();
+            if (owner == HANDLER) {
+                owner = IDLE;
+                slow &= !queue.isEmpty(); // caught up: direct writes may resume
             }
-            if (wakeups == null) {
-                while (queue.isEmpty()) {
-                    if (nanos <= 0) {
-                        return null;
-                    }
-                    nanos = nonEmpty.awaitNanos(nanos);
-                }
-                return queue.poll();
+            if (owner == IDLE && (!queue.isEmpty() || nanos <= 0)) {
+                return take();
             }
-            long end = wakeups.now() + nanos;
-            deadline = end == 0 ? 1 : end;
-            wakeups.waiting(this, nanos);
+            waitNanos = nanos;
+            waitEnd = now() + nanos;
+            if (wakeups != null) {
+                deadline = waitEnd == 0 ? 1 : waitEnd;
+                wakeups.waiting(this, nanos);
+            }
             try {
-                while (queue.isEmpty()) {
-                    if (wakeups.now() - end >= 0) {
-                        return null;
+                while (owner != IDLE || queue.isEmpty()) {
+                    long left = waitEnd - now();
+                    if (owner == IDLE && left <= 0) {
+                        return take();
                     }
-                    nonEmpty.await();
+                    if (wakeups == null && owner == IDLE) {
+                        nonEmpty.awaitNanos(left);
+                    } else {
+                        nonEmpty.await(); // a direct write's release, an offer, or the sweep ends it
+                    }
                 }
-                return queue.poll();
+                return take();
             } finally {
                 deadline = 0;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The handler takes its turn: the next signal (null when none), which it then writes. Under the lock. */
+    private Signal take() {
+        owner = HANDLER;
+        return queue.poll();
+    }
+
+    private long now() {
+        return wakeups == null ? System.nanoTime() : wakeups.now();
+    }
+
+    /** Whether the handler waits in {@link #poll} with Wakeups (for tests: it is ready for direct delivery). */
+    boolean waiting() {
+        return deadline != 0;
+    }
+
+    /** Lets {@link Fanout} workers write changes to the client through {@code writer}; null stops them. */
+    void direct(Direct writer) {
+        direct = writer;
+    }
+
+    /** Whether direct delivery was allowed; a glance, {@link #deliver} decides under the lock. */
+    boolean allowsDirect() {
+        return direct != null;
+    }
+
+    /**
+     * Delivers a status flip and a change (either may be null): written to the client on the calling thread when it
+     * may be, else queued.
+     *
+     * @return how many of the offers overflowed the queue
+     */
+    int deliver(Signal status, Signal change) {
+        Direct d = direct;
+        if (d != null && claim()) {
+            boolean failed = true;
+            long started = System.nanoTime();
+            try {
+                d.deliver(status, change);
+                failed = false;
+            } catch (java.io.IOException | RuntimeException e) {
+                // the client left or its write was cut off: the stream ends through its queue
+            } finally {
+                release(failed, System.nanoTime() - started > SLOW_NANOS);
+            }
+            return 0;
+        }
+        return enqueue(status, change);
+    }
+
+    /**
+     * Queues a status flip and a change (either may be null); never blocks.
+     *
+     * @return how many of the offers overflowed the queue
+     */
+    int enqueue(Signal status, Signal change) {
+        int overflowed = 0;
+        if (status != null && offer(status)) {
+            overflowed++;
+        }
+        if (change != null && offer(change)) {
+            overflowed++;
+        }
+        return overflowed;
+    }
+
+    private boolean claim() {
+        lock.lock();
+        try {
+            if (closed || slow || direct == null || owner != IDLE || !queue.isEmpty()) {
+                return false;
+            }
+            owner = DIRECT;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void release(boolean failed, boolean wasSlow) {
+        lock.lock();
+        try {
+            owner = IDLE;
+            slow |= wasSlow;
+            if (failed && !closed) {
+                closed = true;
+                queue.clear();
+                queue.add(new Signal.Closed("write failed", null, null));
+            }
+            if (deadline != 0) { // a write resets the heartbeat: the handler waits a whole interval again
+                waitEnd = now() + waitNanos;
+                deadline = waitEnd == 0 ? 1 : waitEnd;
+            }
+            if (closed || direct == null || !queue.isEmpty()) { // for the handler, or one waiting in stopDirect
+                nonEmpty.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The stream ends: no direct write starts after this, and one under way is waited for, so that nothing is written
+     * to the response once its handler returned. A direct write is bounded by the write watchdog.
+     */
+    void shutdown() {
+        lock.lock();
+        try {
+            closed = true;
+        } finally {
+            lock.unlock();
+        }
+        stopDirect();
+    }
+
+    /** No direct write starts after this; one under way is waited for (it ends, or the write watchdog cuts it off). */
+    void stopDirect() {
+        direct = null;
+        lock.lock();
+        try {
+            while (owner == DIRECT) {
+                nonEmpty.awaitUninterruptibly();
             }
         } finally {
             lock.unlock();

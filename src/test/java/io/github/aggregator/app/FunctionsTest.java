@@ -49,6 +49,8 @@ class FunctionsTest {
             "kubernetes/configmap.yaml");
     /** Variables that the platform's own machinery (the Lambda Web Adapter, the JVM) reads, not the service. */
     private static final Pattern PLATFORM_ENV = Pattern.compile("AWS_LWA_[A-Z_]+|JAVA_TOOL_OPTIONS");
+    /** The JIT thresholds every shipped start uses (bin/run, the image, the descriptors; bench/startup.sh reads it). */
+    private static final String JIT_FLAG = "-XX:CompileThresholdScaling=4";
 
     private static final Map<String, Object> docs = new LinkedHashMap<>();
     private static String dockerfile;
@@ -65,6 +67,15 @@ class FunctionsTest {
             }
         }
         dockerfile = Files.readString(Path.of("Dockerfile"));
+    }
+
+    @Test
+    void binRunStartsWithTheJitThresholdsTheImageUses() throws IOException {
+        String run = Files.readString(Path.of("bin/run"));
+        Matcher exec =
+                Pattern.compile("(?m)^exec .*-jar target/aggregator\\.jar.*$").matcher(run);
+        assertTrue(exec.find(), "bin/run execs the jar");
+        assertTrue(exec.group().contains(" " + JIT_FLAG + " "), "bin/run starts with " + JIT_FLAG);
     }
 
     @Test
@@ -464,6 +475,9 @@ class FunctionsTest {
         assertTrue(j > 0 && j + 1 < command.size(), where + ": no -jar: " + command);
         assertEquals(jar, command.get(j + 1), where + ": the image's jar");
         assertTrue(command.subList(1, j).contains("-XX:AOTCache=" + cache), where + ": the image's AOT cache");
+        assertTrue(
+                command.subList(1, j).contains(JIT_FLAG),
+                where + ": the JIT thresholds bin/run starts with (" + JIT_FLAG + ")");
         List<String> rest = command.subList(j + 2, command.size());
         if (!rest.isEmpty() && !rest.get(0).startsWith("-")) {
             assertTrue(Main.COMMANDS.contains(rest.get(0)), where + ": Main has no command " + rest.get(0));

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
-import io.github.aggregator.testing.ConfigSchema;
+import io.github.aggregator.testing.ProcessConfig;
 import io.github.aggregator.testing.ServiceProcess;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -16,7 +16,6 @@ import io.github.aggregator.testing.Upstream;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,12 +39,7 @@ class RestartTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
 
     private static Path config(Upstream up, String interval) throws Exception {
-        Path dir = Files.createTempDirectory("aggregator-restart");
-        Path file = dir.resolve("application.yaml");
-        Files.writeString(file, """
-                server:
-                  port: 0
-                  host: 127.0.0.1
+        return ProcessConfig.write("aggregator-restart", """
                 aggregator:
                   historySize: 500
                   heartbeat: 1s
@@ -54,8 +48,6 @@ class RestartTest {
                       url: %s/s
                       interval: %s
                 """.formatted(up.url(), interval));
-        ConfigSchema.check(file, java.util.Map.of());
-        return file;
     }
 
     private static String content(int n) {
@@ -84,12 +76,7 @@ class RestartTest {
     @ValueSource(strings = {"SIGTERM", "kill -9"})
     void anInstanceKeepsItsSnapshotAndHistoryAcrossARestart(String how) throws Exception {
         try (Upstream up = new Upstream().json(content(0))) {
-            Path dir = Files.createTempDirectory("aggregator-restart");
-            Path file = dir.resolve("application.yaml");
-            Files.writeString(file, """
-                    server:
-                      port: 0
-                      host: 127.0.0.1
+            Path file = ProcessConfig.write("aggregator-restart", """
                     aggregator:
                       heartbeat: 1s
                       sources:
@@ -100,8 +87,7 @@ class RestartTest {
                             city:
                               values: [NYC, "New York", London]
                     """.formatted(up.url()));
-            ConfigSchema.check(file, java.util.Map.of());
-            Path data = dir.resolve("data");
+            Path data = file.resolveSibling("data");
             String oldId;
             long version;
             try (ServiceProcess svc = new ServiceProcess(file, data)) {
@@ -313,12 +299,7 @@ class RestartTest {
     @Test
     void aRestoredHourlySourceIsNotFetchedAgainRightAfterARestart() throws Exception {
         try (Upstream up = new Upstream().json(content(1))) {
-            Path dir = Files.createTempDirectory("aggregator-restart");
-            Path file = dir.resolve("application.yaml");
-            Files.writeString(file, """
-                    server:
-                      port: 0
-                      host: 127.0.0.1
+            Path file = ProcessConfig.write("aggregator-restart", """
                     aggregator:
                       sources:
                         - id: s
@@ -332,8 +313,7 @@ class RestartTest {
                           url: %1$s/tick
                           interval: 1s
                     """.formatted(up.url()));
-            ConfigSchema.check(file, java.util.Map.of());
-            try (ServiceProcess svc = new ServiceProcess(file, dir.resolve("data"))) {
+            try (ServiceProcess svc = new ServiceProcess(file, file.resolveSibling("data"))) {
                 JsonNode first = svc.start().awaitData("s");
                 JsonNode lazy = svc.awaitData("lazy");
                 Await.isTrue(() -> pending(svc) == 0, WAIT, "the store has written every change");

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.cache.DurableStore;
 import io.github.aggregator.source.Json;
-import io.github.aggregator.testing.ConfigSchema;
+import io.github.aggregator.testing.ProcessConfig;
 import io.github.aggregator.testing.ServiceProcess;
 import io.github.aggregator.testing.Upstream;
 import java.nio.file.Files;
@@ -25,20 +25,14 @@ import org.junit.jupiter.api.Test;
 class StoreFaultTest {
 
     private static Path config(Upstream up) throws Exception {
-        Path dir = Files.createTempDirectory("aggregator-fault");
-        Path file = dir.resolve("application.yaml");
-        Files.writeString(file, """
-                server:
-                  port: 0
-                  host: 127.0.0.1
+        return ProcessConfig.write("aggregator-fault", """
                 aggregator:
+                  storeRetry: 2s
                   sources:
                     - id: s
                       url: %s/s
                       interval: 200ms
                 """.formatted(up.url()));
-        ConfigSchema.check(file, java.util.Map.of());
-        return file;
     }
 
     /** The store's check in {@code /observe/health}: its details. */
@@ -118,7 +112,7 @@ class StoreFaultTest {
                 assertTrue(failures >= 1);
                 up.json("{\"n\":2}");
                 svc.awaitVersion("s", 2);
-                // tried again every 30 s, without another line
+                // tried again every storeRetry (2 s here), without another line
                 io.github.aggregator.testing.Await.isTrue(
                         () -> Double.parseDouble(metric(svc, "aggregator_store_failures_total")) > failures,
                         java.time.Duration.ofSeconds(90),
@@ -193,7 +187,7 @@ class StoreFaultTest {
                 assertEquals("after", after.get("data").get("n").asText());
                 assertFalse(svc.output().contains("\tat "), "no stack trace:\n" + svc.output());
                 assertTrue(lines.getFirst().contains("File too large"), "the file system's words: " + lines);
-                // it is tried again later (every 30 s), and a full disk never makes the file "unreadable"
+                // it is tried again later (every storeRetry), and a full disk never makes the file "unreadable"
                 double failures = Double.parseDouble(metric(svc, "aggregator_store_failures_total"));
                 io.github.aggregator.testing.Await.isTrue(
                         () -> Double.parseDouble(metric(svc, "aggregator_store_failures_total")) > failures,

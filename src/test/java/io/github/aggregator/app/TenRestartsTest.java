@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
-import io.github.aggregator.testing.ConfigSchema;
+import io.github.aggregator.testing.ProcessConfig;
 import io.github.aggregator.testing.ServiceProcess;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
@@ -16,7 +16,6 @@ import io.github.aggregator.testing.Upstream;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -62,12 +61,7 @@ class TenRestartsTest {
     }
 
     private static Path config(Upstream up) throws Exception {
-        Path dir = Files.createTempDirectory("aggregator-ten-restarts");
-        Path file = dir.resolve("application.yaml");
-        Files.writeString(file, """
-                server:
-                  port: 0
-                  host: 127.0.0.1
+        return ProcessConfig.write("aggregator-ten-restarts", """
                 aggregator:
                   historySize: 500
                   heartbeat: 1s
@@ -78,8 +72,6 @@ class TenRestartsTest {
                       url: %s/s
                       interval: 100ms
                 """.formatted(up.url()));
-        ConfigSchema.check(file, Map.of());
-        return file;
     }
 
     private static Seen seen(Frame f) throws Exception {

@@ -60,6 +60,9 @@ public final class ServiceProcess implements AutoCloseable {
             throw new IllegalStateException("already running");
         }
         ProcessBuilder pb = MainProcess.builder("--config", config.toString());
+        // C1 only: a start ~40% quicker on a small machine (the JIT's second tier is what a start waits for most), and
+        // these processes never run long enough for C2 to pay off; the restart tests start dozens of them
+        pb.command().add(1, "-XX:TieredStopAtLevel=1");
         pb.environment().put("PORT", Integer.toString(port));
         pb.environment().put("AGGREGATOR_DATA_DIR", dataDir == null ? "" : dataDir.toString());
         log = config.resolveSibling("output-" + port + "-" + (++starts) + ".log");
