@@ -19,25 +19,14 @@ wrk_opts=${WRK_OPTS:--t2 -c64 -d6s}
 work=target/bench
 unset REDIS_URL # one instance alone: a REDIS_URL in the environment would put the service in cluster mode
 
-# one fd per subscriber on each side, plus the JVMs' own; raised here when the hard limit allows
-need=$((subscribers + 2000))
-enough() { [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$need" ]; }
-enough || ulimit -Sn "$need" 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
-if ! enough; then
-  echo "fanout: $subscribers subscribers need $need open files, the limit is $(ulimit -n) (hard $(ulimit -Hn))" >&2
-  exit 1
-fi
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "fanout: installing wrk" >&2
-  apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
-fi
+. bench/common.sh
+open_files_for fanout "$subscribers" $((subscribers + 2000))
+command -v wrk >/dev/null 2>&1 || install_for fanout wrk
 
-mvn -B -q -DskipTests -Dspotless.check.skip=true package
-rm -rf target/bench-classes "$work"
-mkdir -p target/bench-classes "$work" bench/results
-cp="target/aggregator.jar:target/libs/*"
-mapfile -t sources < <(find bench/src -name '*.java')
-javac --release 21 -d target/bench-classes -cp "$cp" "${sources[@]}"
+package_service
+helidon_sse_libs # bench/src's BareStream needs them to compile
+cp="target/aggregator.jar:target/libs/*:target/bench-libs/*"
+compile_bench "$cp"
 
 # everything this script starts is stopped on exit: the benchmark JVM, and the service, bare server and wrk processes
 # it started (their pids are listed in $work/pids; a pid is signalled only while it is still one of those programs)
@@ -45,16 +34,7 @@ bench_pid=""
 . bench/stop.sh
 trap "stop_started aggregator wrk" EXIT
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-"$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xms256m -Xmx1g -cp "target/bench-classes:$cp" \
+run_bench "fan-out and JSON throughput" fanout.txt "bench/fanout.sh $subscribers $changes" "target/bench-classes:$cp" \
   io.github.aggregator.bench.Fanout --subscribers "$subscribers" --changes "$changes" \
   --jar target/aggregator.jar --classpath "target/bench-classes:$cp" --work "$work" \
-  --server-opts "$server_opts" --server-settings "$server_settings" --wrk "$wrk_opts" >"$work/report.txt" &
-bench_pid=$!
-wait "$bench_pid"
-bench_pid=""
-{
-  echo "# fan-out and JSON throughput, $(date -u +%Y-%m-%dT%H:%MZ), $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1), $(nproc) cores, bench/fanout.sh $subscribers $changes"
-  echo "# machine load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
-  cat "$work/report.txt"
-} | tee bench/results/fanout.txt
+  --server-opts "$server_opts" --server-settings "$server_settings" --wrk "$wrk_opts"

@@ -22,13 +22,8 @@ wrk_opts=${WRK_OPTS:--t2 -c64 -d5s}
 work=target/bench-sidebyside
 unset REDIS_URL
 
-need=$((subscribers + 3000))
-enough() { [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$need" ]; }
-enough || ulimit -Sn "$need" 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
-if ! enough; then
-  echo "sidebyside: $subscribers subscribers need $need open files, the limit is $(ulimit -n) (hard $(ulimit -Hn))" >&2
-  exit 1
-fi
+. bench/common.sh
+open_files_for sidebyside "$subscribers" $((subscribers + 3000))
 
 nchan_module=/usr/lib/nginx/modules/ngx_nchan_module.so
 missing=()
@@ -36,12 +31,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -f "$nchan_module" ] || missing+=(libnginx-mod-nchan)
 command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "sidebyside: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
-fi
+install_for sidebyside "${missing[@]}"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 node_bin=$(command -v node || true)
 if [ -z "$node_bin" ]; then
@@ -49,35 +39,16 @@ if [ -z "$node_bin" ]; then
   exit 1
 fi
 
-mvn -B -q -DskipTests -Dspotless.check.skip=true package
-rm -rf target/bench-classes "$work"
-mkdir -p target/bench-classes "$work" bench/results
-# Helidon's SSE API is not a dependency of the service: the benchmark's BareStream compares it, so it gets its own copy
-helidon=$(grep -A1 '<artifactId>helidon-se</artifactId>' pom.xml | sed -n 's:.*<version>\(.*\)</version>.*:\1:p' | head -n 1)
-mkdir -p target/bench-libs
-for a in helidon-webserver-sse helidon-http-sse; do
-  group=io.helidon.webserver; [ $a = helidon-http-sse ] && group=io.helidon.http
-  [ -f "target/bench-libs/$a-$helidon.jar" ] || mvn -B -q dependency:copy -Dartifact="$group:$a:$helidon" \
-    -DoutputDirectory=target/bench-libs
-done
+package_service
+helidon_sse_libs
 cp="target/aggregator.jar:target/libs/*:target/bench-libs/*"
-mapfile -t sources < <(find bench/src -name '*.java')
-javac --release 21 -d target/bench-classes -cp "$cp" "${sources[@]}"
+compile_bench "$cp"
 
 bench_pid=""
 . bench/stop.sh
 trap "stop_started aggregator.jar broadcaster.js nginx wrk h2load BareStream" EXIT
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-"$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xms256m -Xmx1g -cp "target/bench-classes:$cp" \
+run_bench "side by side" sidebyside.txt "bench/sidebyside.sh $subscribers $changes" "target/bench-classes:$cp" \
   io.github.aggregator.bench.SideBySide --subscribers "$subscribers" --changes "$changes" \
   --jar target/aggregator.jar --work "$work" --server-opts "$server_opts" --server-settings "$server_settings" \
-  --classpath "target/bench-classes:$cp" --wrk "$wrk_opts" --node "$node_bin" --nginx "$nginx_bin" --nchan-module "$nchan_module" --only "${ONLY:-}" >"$work/report.txt" &
-bench_pid=$!
-wait "$bench_pid"
-bench_pid=""
-{
-  echo "# side by side, $(date -u +%Y-%m-%dT%H:%MZ), $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1), $(nproc) cores, bench/sidebyside.sh $subscribers $changes"
-  echo "# machine load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
-  cat "$work/report.txt"
-} | tee bench/results/sidebyside.txt
+  --classpath "target/bench-classes:$cp" --wrk "$wrk_opts" --node "$node_bin" --nginx "$nginx_bin" --nchan-module "$nchan_module" --only "${ONLY:-}"

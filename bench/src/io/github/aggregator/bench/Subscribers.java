@@ -319,7 +319,7 @@ final class Subscribers implements AutoCloseable {
         }
     }
 
-    /** One byte of the event stream; an {@code id:} line is an event with that version. */
+    /** One byte of the event stream; an {@code id:} line is an event with the version it starts with. */
     private void sse(Conn c, byte b, long now) {
         if (byChange) {
             change(c, b, now);
@@ -346,12 +346,16 @@ final class Subscribers implements AutoCloseable {
             }
         }
         long version = 0;
-        for (int i = ID.length; i < length; i++) {
+        int i = ID.length;
+        for (; i < length && c.sse[i] != '-'; i++) { // the id is VERSION-CONTENTHASH: the version is before the dash
             int d = c.sse[i] - '0';
             if (d < 0 || d > 9) {
                 return;
             }
             version = version * 10 + d;
+        }
+        if (i == ID.length) {
+            return;
         }
         event(c, version, now);
     }

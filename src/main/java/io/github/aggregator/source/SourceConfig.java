@@ -195,6 +195,16 @@ public record SourceConfig(
 
     /** This source with {@code auth} and {@code budget}. */
     public SourceConfig with(AuthConfig auth, String budget) {
+        return copy(id, url, poll, combine, auth, budget);
+    }
+
+    /** This combined source with {@code parts} (e.g. instance names in their canonical form) as its parts. */
+    public SourceConfig withCombine(List<String> parts) {
+        return copy(id, url, poll, parts, auth, budget);
+    }
+
+    /** A copy with the given components, every other one as this source's (defaults are already resolved here). */
+    private SourceConfig copy(String id, URI url, Poll poll, List<String> combine, AuthConfig auth, String budget) {
         return new SourceConfig(
                 id,
                 url,
@@ -211,29 +221,6 @@ public record SourceConfig(
                 minInterval,
                 maxBackoff,
                 combine,
-                access,
-                auth,
-                budget);
-    }
-
-    /** This combined source with {@code parts} (e.g. instance names in their canonical form) as its parts. */
-    public SourceConfig withCombine(List<String> parts) {
-        return new SourceConfig(
-                id,
-                url,
-                interval,
-                timeout,
-                headers,
-                select,
-                enabled,
-                maxBodySize,
-                transform,
-                format,
-                poll,
-                idleAfter,
-                minInterval,
-                maxBackoff,
-                parts,
                 access,
                 auth,
                 budget);
@@ -277,25 +264,7 @@ public record SourceConfig(
      * polled on demand.
      */
     public SourceConfig forInstance(String instanceId, URI instanceUrl) {
-        return new SourceConfig(
-                instanceId,
-                instanceUrl,
-                interval,
-                timeout,
-                headers,
-                select,
-                enabled,
-                maxBodySize,
-                transform,
-                format,
-                Poll.ON_DEMAND,
-                idleAfter,
-                minInterval,
-                maxBackoff,
-                combine,
-                access,
-                auth,
-                budget);
+        return copy(instanceId, instanceUrl, Poll.ON_DEMAND, combine, auth, budget);
     }
 
     /** The id metrics and grants use: the template's id for an instance, else the id. */

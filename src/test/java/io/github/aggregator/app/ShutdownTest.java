@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The real service as its own process, stopped the way a platform stops it (SIGTERM): every open stream gets a final
- * comment and ends, and the process exits with 0 within 5 s, without a stack trace.
+ * comment and ends, and the process then exits with 0, without a stack trace.
  */
 class ShutdownTest {
     private static final Duration WAIT = Duration.ofSeconds(5);
@@ -81,7 +81,6 @@ class ShutdownTest {
                     assertEquals("snapshot", many.nextEvent(WAIT).event());
                     assertEquals(2, subscribers(client, port, "a"), "both streams follow a");
 
-                    long start = System.nanoTime();
                     process.destroy(); // SIGTERM
                     for (SseClient sse : List.of(one, many)) {
                         Frame last = sse.next(WAIT); // no heartbeat within 30 s: the next frame is the last
@@ -91,17 +90,16 @@ class ShutdownTest {
                         awaitEnded(sse);
                         assertNull(sse.next(Duration.ZERO), "nothing after the closing comment");
                     }
+                    // the streams have ended: nothing is left to hold the process up, so it exits (a stop that
+                    // still waited for a stream, on its 30 s heartbeat, would not)
                     assertTrue(
                             process.waitFor(WAIT.toMillis(), TimeUnit.MILLISECONDS),
-                            "still running " + WAIT + " after SIGTERM; output:\n" + output(log));
-                    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-                    assertTrue(millis < WAIT.toMillis(), "exited " + millis + " ms after SIGTERM");
+                            "still running " + WAIT + " after its streams ended; output:\n" + output(log));
                     // SIGTERM is a normal stop: after the shutdown hook the process exits with 0 (not the JVM's 143)
                     assertEquals(0, process.exitValue(), "exit code; output:\n" + output(log));
                     String output = output(log);
                     assertFalse(output.contains("\tat "), "a stack trace in the output:\n" + output);
                     assertFalse(output.contains("Exception"), "an exception in the output:\n" + output);
-                    System.out.println("exited " + millis + " ms after SIGTERM; output:\n" + output);
                 }
             } finally {
                 if (process.isAlive()) {

@@ -92,6 +92,42 @@ class ClusterParamsTest {
                 .count();
     }
 
+    /**
+     * The node holding the lease of instance {@code weather(city=CITY)} in Redis (the part of its token before the
+     * colon; the rest counts its claims), or {@code $-1} when unclaimed.
+     */
+    private String holder(String city) throws Exception {
+        String token = redis.command("GET", prefix + "lease:weather(city=" + city + ")");
+        return token.contains(":") ? token.substring(0, token.lastIndexOf(':')) : token;
+    }
+
+    /**
+     * Waits until the first claims have settled: every instance of {@code cities} is claimed, and has been fetched
+     * again since while no claim moved to another node, so that the fetches nodes made before the claims are over.
+     * {@code read} runs on every check, to keep an instance without subscribers wanted.
+     */
+    private void awaitClaims(List<String> cities, Await.Check read) throws Exception {
+        Map<String, String> held = new java.util.TreeMap<>();
+        Map<String, Long> calls = new java.util.TreeMap<>();
+        Await.isTrue(
+                () -> {
+                    assertTrue(read.holds());
+                    Map<String, String> now = new java.util.TreeMap<>();
+                    for (String city : cities) {
+                        now.put(city, holder(city));
+                    }
+                    if (now.containsValue("$-1") || !now.equals(held)) { // not all claimed yet, or claimed anew
+                        held.clear();
+                        held.putAll(now);
+                        cities.forEach(city -> calls.put(city, calls(city)));
+                        return false;
+                    }
+                    return cities.stream().allMatch(city -> calls(city) > calls.get(city));
+                },
+                WAIT,
+                "every instance claimed and fetched since under its claim");
+    }
+
     private long callsBy(String node) {
         return upstream.requests().stream()
                 .filter(r -> node.equals(r.headers().getFirst("User-Agent")))
@@ -147,7 +183,12 @@ class ClusterParamsTest {
                 HttpResponse<String> r = s.get("/api/sources/weather?city=Tokyo");
                 assertEquals(200, r.statusCode(), r.body());
             }
-            Thread.sleep(INTERVAL.toMillis()); // let the first claims settle
+            awaitClaims(List.of("NYC", "London", "Tokyo"), () -> {
+                for (Service s : all) {
+                    assertEquals(200, s.get("/api/sources/weather?city=Tokyo").statusCode());
+                }
+                return true;
+            });
             long nycBefore = calls("NYC");
             long londonBefore = calls("London");
             long tokyoBefore = calls("Tokyo");

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.Ports;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
@@ -13,14 +14,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The dashboard at {@code /} in a real headless Chromium, against the real service and real upstreams: what a person
  * looking at the page sees when values change, when an upstream fails and heals, and when the server goes away.
  */
+@ExtendWith(BrowserExtension.class)
 class DashboardBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     /** Fast polling, fast backoff and a short, fixed SSE reconnect delay, so the test is quick. */
@@ -39,18 +40,10 @@ class DashboardBrowserTest {
                   combine: [prices, weather]
             """;
 
-    private static Browser browser;
+    private final Browser browser;
 
-    @BeforeAll
-    static void open() {
-        browser = Browser.start();
-    }
-
-    @AfterAll
-    static void quit() {
-        if (browser != null) {
-            browser.close();
-        }
+    DashboardBrowserTest(Browser browser) {
+        this.browser = browser;
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.Upstream;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The dashboard with a parametrised source, in a real headless Chromium against a real service and upstream: the
@@ -21,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * instance with its value and sparklines, instances that appear later, an instance going idle although the dashboard
  * is open (it does not subscribe to instances), and the page at phone width.
  */
+@ExtendWith(BrowserExtension.class)
 class DashboardInstancesBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(15);
     private final Map<String, String> prices = new ConcurrentHashMap<>();
@@ -52,9 +55,8 @@ class DashboardInstancesBrowserTest {
     }
 
     @Test
-    void showsTheTemplateItsLiveInstancesAndTheirValues() throws Exception {
-        try (Upstream up = new Upstream();
-                Browser browser = Browser.start()) {
+    void showsTheTemplateItsLiveInstancesAndTheirValues(Browser browser) throws Exception {
+        try (Upstream up = new Upstream()) {
             up.reply(Upstream.Reply.custom(exchange -> {
                 String path = exchange.getRequestURI().getPath();
                 TransformTest.send(

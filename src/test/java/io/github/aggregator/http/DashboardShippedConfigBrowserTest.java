@@ -11,6 +11,7 @@ import io.github.aggregator.config.ConfigFile;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.ConfigSchema;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,18 +20,20 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The dashboard in a real headless Chromium against the config the repository ships ({@code config/application.yaml})
  * as it is, with only {@code PORT=0} in the environment: what someone sees on a fresh checkout, offline and without
  * an API key. Every enabled source gets a card and a value, and the demo ticker visibly moves.
  */
+@ExtendWith(BrowserExtension.class)
 class DashboardShippedConfigBrowserTest {
     private static final Path SHIPPED = Path.of("config", "application.yaml");
     private static final Duration WAIT = Duration.ofSeconds(10);
 
     @Test
-    void showsEveryShippedSourceLive() throws Exception {
+    void showsEveryShippedSourceLive(Browser browser) throws Exception {
         Map<String, String> env = Map.of("PORT", "0"); // nothing else: no APIVERVE_API_KEY, so weather is off
         ConfigFile config = ConfigSchema.load(SHIPPED, env);
         List<String> enabled = config.aggregator().sources().stream()
@@ -42,8 +45,7 @@ class DashboardShippedConfigBrowserTest {
                 config.aggregator().sources().stream().anyMatch(s -> !s.enabled()),
                 "the shipped config also has a source that is off without its API key");
 
-        try (Browser browser = Browser.start();
-                Aggregator app = Aggregator.start(config, Clock.systemUTC(), env)) {
+        try (Aggregator app = Aggregator.start(config, Clock.systemUTC(), env)) {
             browser.driver().get("http://127.0.0.1:" + app.port() + "/");
 
             Await.isTrue(() -> "connected".equals(browser.text("#connection")), WAIT, "the indicator says connected");

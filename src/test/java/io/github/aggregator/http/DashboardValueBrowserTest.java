@@ -8,35 +8,28 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the dashboard shows beyond the values, in a real headless Chromium: a sparkline per numeric field that grows as
  * values change (from the retained history, then the stream), the upstream's health, and the client reads and events
  * served against the upstream calls made, per source and in total.
  */
+@ExtendWith(BrowserExtension.class)
 class DashboardValueBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(15);
-    private static Browser browser;
+    private final Browser browser;
 
-    @BeforeAll
-    static void open() {
-        browser = Browser.start();
-    }
-
-    @AfterAll
-    static void quit() {
-        if (browser != null) {
-            browser.close();
-        }
+    DashboardValueBrowserTest(Browser browser) {
+        this.browser = browser;
     }
 
     private static String quote(double price, int volume) {
@@ -50,7 +43,7 @@ class DashboardValueBrowserTest {
                 .asLong();
     }
 
-    private static int points(String path) {
+    private int points(String path) {
         Object n = browser.js(
                 "const f = document.querySelector('[data-id=prices] .spark[data-path=\"' + arguments[0] + '\"]');"
                         + " return f ? Number(f.dataset.points) : 0;",
@@ -58,7 +51,7 @@ class DashboardValueBrowserTest {
         return ((Number) n).intValue();
     }
 
-    private static long data(String css, String name) {
+    private long data(String css, String name) {
         String v = browser.attribute(css, name);
         return v == null ? -1 : Long.parseLong(v);
     }

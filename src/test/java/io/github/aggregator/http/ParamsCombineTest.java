@@ -13,6 +13,7 @@ import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
+import io.github.aggregator.testing.TestClock;
 import io.github.aggregator.testing.Upstream;
 import java.time.Duration;
 import java.util.Map;
@@ -21,11 +22,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A combined source built from instances of a parametrised source ({@code combine: [weather(city=NYC), ...]}): real
- * service, real upstream on loopback that echoes what it was asked, so each count is of what reached it.
+ * service, real upstream on loopback that echoes what it was asked, so each count is of what reached it. Intervals pass
+ * only on the test clock, so a count is exactly what each read or interval caused.
  */
 class ParamsCombineTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final Duration WAIT = Duration.ofSeconds(15);
 
     private static String config(Upstream up) {
         return "aggregator:\n  heartbeat: 200ms\n  sources:\n"
@@ -54,10 +55,19 @@ class ParamsCombineTest {
         return out;
     }
 
+    /** Steps the clock an interval at a time until {@code done} holds; fails after 50 intervals. */
+    private static void stepUntil(Service svc, TestClock clock, Await.Check done, String what) throws Exception {
+        for (int i = 0; !done.holds(); i++) {
+            assertTrue(i < 50, what + ": not after 50 intervals of the clock");
+            svc.step(clock, Duration.ofMillis(300));
+        }
+    }
+
     @Test
     void aCombinationOfInstancesPollsThemWhileItIsReadAndKeepsThemFromEviction() throws Exception {
+        TestClock clock = new TestClock();
         try (Upstream up = echo();
-                Service svc = Service.start(config(up))) {
+                Service svc = Service.start(config(up), java.util.Map.of(), clock)) {
             // the named instances exist from the start, idle: nobody has read the combination yet
             assertEquals(Map.of("weather(city=London)", "idle", "weather(city=NYC)", "idle"), states(svc));
             assertEquals(0, up.hits(), "nothing is fetched before the combination is read");
@@ -86,19 +96,22 @@ class ParamsCombineTest {
                 assertNotNull(first);
                 assertEquals("snapshot", first.event(), first.toString());
                 long mark = calls(up, "NYC");
-                Await.isTrue(() -> calls(up, "NYC") >= mark + 3, WAIT, "NYC polled while the combination streams");
-                Await.isTrue(
-                        () -> calls(up, "London") >= mark + 2, WAIT, "London polled while the combination streams");
+                stepUntil(
+                        svc,
+                        clock,
+                        () -> calls(up, "NYC") >= mark + 3 && calls(up, "London") >= mark + 2,
+                        "NYC and London polled while the combination streams");
                 assertEquals(0, calls(up, "Tokyo") + calls(up, "Paris"));
             }
 
             // without readers both go idle, and the upstream is left alone
-            Await.isTrue(() -> states(svc).values().stream().allMatch("idle"::equals), WAIT, "idle once nobody reads");
+            stepUntil(
+                    svc, clock, () -> states(svc).values().stream().allMatch("idle"::equals), "idle once nobody reads");
             long nycQuiet = calls(up, "NYC");
             long londonQuiet = calls(up, "London");
             // a third instance fills maxKeys (3); once it is idle, a fourth evicts it, never a combination's part
             assertEquals(200, svc.get("/api/sources/weather?city=Tokyo").statusCode());
-            Await.isTrue(() -> "idle".equals(states(svc).get("weather(city=Tokyo)")), WAIT, "Tokyo idle");
+            stepUntil(svc, clock, () -> "idle".equals(states(svc).get("weather(city=Tokyo)")), "Tokyo idle");
             assertEquals(200, svc.get("/api/sources/weather?city=Paris").statusCode());
             assertEquals(
                     java.util.Set.of("weather(city=NYC)", "weather(city=London)", "weather(city=Paris)"),

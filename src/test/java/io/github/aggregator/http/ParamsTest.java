@@ -13,6 +13,7 @@ import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.SseClient;
 import io.github.aggregator.testing.SseClient.Frame;
+import io.github.aggregator.testing.TestClock;
 import io.github.aggregator.testing.Upstream;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -174,16 +175,23 @@ class ParamsTest {
         }
     }
 
+    /**
+     * Real load (100 pollers, 40 streams) on four instances while the test clock passes six intervals: each instance is
+     * called exactly once per interval.
+     */
     @Test
     void underLoadEachInstanceIsCalledOncePerIntervalWhateverItsPollersAndSubscribers() throws Exception {
+        TestClock clock = new TestClock();
         try (Upstream up = echo();
-                Service svc = Service.start(weather(up, "500ms"))) {
+                Service svc = Service.start(weather(up, "500ms"), Map.of(), clock)) {
             List<String> keys = List.of("city=NYC", "city=London", "city=Tokyo", "city=NYC&units=imperial");
             List<SseClient> streams = new ArrayList<>();
             java.util.concurrent.atomic.AtomicBoolean polling = new java.util.concurrent.atomic.AtomicBoolean(true);
             java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
             java.util.concurrent.atomic.AtomicInteger bad = new java.util.concurrent.atomic.AtomicInteger();
-            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            // the pollers stop before the pool is closed, which waits for them, whether the test passes or fails
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+                    AutoCloseable stop = () -> polling.set(false)) {
                 for (int i = 0; i < 40; i++) {
                     SseClient sse = SseClient.open(
                             svc.client(), svc.uri("/api/sources/weather/events?" + keys.get(i % keys.size())));
@@ -216,17 +224,21 @@ class ParamsTest {
                         "every poller under way (answered once)");
                 Map<String, Long> before = new java.util.TreeMap<>();
                 keys.forEach(k -> before.put(k, hits(up, upstreamQuery(k))));
-                // the window the upstream calls are counted in: six intervals of real time, as the load is real
-                Thread.sleep(6 * 500);
+                // the window the upstream calls are counted in: six intervals of the clock, each with reads in it
+                for (int i = 1; i <= 6; i++) {
+                    int atLeast = reads.get() + 100;
+                    Await.isTrue(() -> reads.get() >= atLeast, java.time.Duration.ofSeconds(60), "100 more reads");
+                    svc.step(clock, java.time.Duration.ofMillis(500));
+                }
+                polling.set(false);
                 Map<String, Long> during = new java.util.TreeMap<>();
                 keys.forEach(k -> during.put(k, hits(up, upstreamQuery(k)) - before.get(k)));
-                polling.set(false);
                 System.out.println("upstream calls per instance in 6 intervals under " + reads.get()
                         + " reads and 40 streams: " + during);
                 assertEquals(0, bad.get(), "every read answered 200");
                 assertTrue(reads.get() > 200, "the pollers really polled: " + reads.get());
                 for (Map.Entry<String, Long> e : during.entrySet()) {
-                    assertTrue(e.getValue() >= 4 && e.getValue() <= 8, "calls for " + e.getKey() + ": " + e.getValue());
+                    assertEquals(6, e.getValue(), "calls for " + e.getKey() + " in six intervals");
                 }
                 assertEquals(
                         keys.stream().mapToLong(k -> hits(up, upstreamQuery(k))).sum(),

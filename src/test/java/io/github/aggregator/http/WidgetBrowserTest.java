@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.Service;
 import io.github.aggregator.testing.Upstream;
 import java.io.IOException;
@@ -17,11 +18,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.logging.LogEntry;
 
 /**
@@ -33,22 +33,15 @@ import org.openqa.selenium.logging.LogEntry;
  * {@link WidgetCrossOriginBrowserTest} embeds it in a page of another origin. The script is included by its absolute
  * URL, as a site would.
  */
+@ExtendWith(BrowserExtension.class)
 class WidgetBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private static Browser browser;
+    private final Browser browser;
     private Upstream upstream;
     private Service svc;
 
-    @BeforeAll
-    static void open() {
-        browser = Browser.start();
-    }
-
-    @AfterAll
-    static void quit() {
-        if (browser != null) {
-            browser.close();
-        }
+    WidgetBrowserTest(Browser browser) {
+        this.browser = browser;
     }
 
     @BeforeEach
@@ -138,7 +131,7 @@ class WidgetBrowserTest {
         browser.includeWidget(svc.uri("/widget.js").toString(), attributes);
     }
 
-    private static String attribute(String css, String name) {
+    private String attribute(String css, String name) {
         return browser.attribute(css, name);
     }
 
@@ -146,7 +139,7 @@ class WidgetBrowserTest {
     record Exchange(String url, int status, String ifNoneMatch) {}
 
     /** The network exchanges logged since the last call whose URL ends with {@code path}. */
-    private static List<Exchange> exchanges(String path) {
+    private List<Exchange> exchanges(String path) {
         Map<String, String> urls = new HashMap<>();
         Map<String, String> conditions = new HashMap<>();
         Map<String, Integer> statuses = new HashMap<>();

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.NetworkLog;
 import io.github.aggregator.testing.NetworkLog.Exchange;
 import io.github.aggregator.testing.Ports;
@@ -17,11 +18,10 @@ import io.github.aggregator.testing.Upstream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * {@code /widget.js} embedded in a page of ANOTHER origin, in a real headless Chromium: the page is a plain HTML file
@@ -33,24 +33,17 @@ import org.junit.jupiter.api.Test;
  * opened by that address, {@code http://localhost:PORT} for the same page opened by name. The two are different origins
  * to CORS.
  */
+@ExtendWith(BrowserExtension.class)
 class WidgetCrossOriginBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private static Browser browser;
+    private final Browser browser;
     private Upstream ticker;
     private Site site;
     private volatile Service svc; // read by the site's server threads
     private NetworkLog network;
 
-    @BeforeAll
-    static void open() {
-        browser = Browser.start();
-    }
-
-    @AfterAll
-    static void quit() {
-        if (browser != null) {
-            browser.close();
-        }
+    WidgetCrossOriginBrowserTest(Browser browser) {
+        this.browser = browser;
     }
 
     @BeforeEach
@@ -262,7 +255,7 @@ class WidgetCrossOriginBrowserTest {
         return found.getFirst();
     }
 
-    private static String attribute(String name) {
+    private String attribute(String name) {
         return browser.attribute("#price", name);
     }
 }

@@ -11,6 +11,7 @@ import com.sun.net.httpserver.HttpExchange;
 import io.github.aggregator.source.Json;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.ConfigSchema;
 import io.github.aggregator.testing.NetworkLog;
 import io.github.aggregator.testing.NetworkLog.Exchange;
@@ -28,11 +29,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * {@code /widget.js} showing instances of a parametrised source ({@code data-params} and the {@code quote(symbol=X)}
@@ -41,25 +41,18 @@ import org.junit.jupiter.api.Test;
  * a restart; refused and malformed parameters show why instead of waiting; without EventSource the polls address each
  * instance.
  */
+@ExtendWith(BrowserExtension.class)
 class WidgetInstancesBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(15);
-    private static Browser browser;
+    private final Browser browser;
     private final Map<String, String> values = new ConcurrentHashMap<>();
     private Upstream upstream;
     private Site site;
     private volatile Service svc;
     private NetworkLog network;
 
-    @BeforeAll
-    static void open() {
-        browser = Browser.start();
-    }
-
-    @AfterAll
-    static void quit() {
-        if (browser != null) {
-            browser.close();
-        }
+    WidgetInstancesBrowserTest(Browser browser) {
+        this.browser = browser;
     }
 
     @BeforeEach

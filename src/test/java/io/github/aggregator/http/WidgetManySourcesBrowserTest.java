@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpExchange;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.NetworkLog;
 import io.github.aggregator.testing.NetworkLog.Exchange;
 import io.github.aggregator.testing.Ports;
@@ -23,11 +24,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * {@code /widget.js} with twelve sources (more than the six HTTP/1.1 connections a browser opens per origin) on a
@@ -35,27 +35,20 @@ import org.junit.jupiter.api.Test;
  * token, fields followed on their own, elements added later, a resume after a restart, a refused stream falling back
  * to polling, and stop().
  */
+@ExtendWith(BrowserExtension.class)
 class WidgetManySourcesBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(15);
     private static final int SOURCES = 12;
     private static final String KEY = "widget-key-0123456789";
-    private static Browser browser;
+    private final Browser browser;
     private final Map<String, String> values = new ConcurrentHashMap<>();
     private Upstream upstream;
     private Site site;
     private volatile Service svc;
     private NetworkLog network;
 
-    @BeforeAll
-    static void open() {
-        browser = Browser.start();
-    }
-
-    @AfterAll
-    static void quit() {
-        if (browser != null) {
-            browser.close();
-        }
+    WidgetManySourcesBrowserTest(Browser browser) {
+        this.browser = browser;
     }
 
     @BeforeEach

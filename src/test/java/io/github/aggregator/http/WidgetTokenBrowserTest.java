@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.Browser;
+import io.github.aggregator.testing.BrowserExtension;
 import io.github.aggregator.testing.NetworkLog;
 import io.github.aggregator.testing.NetworkLog.Exchange;
 import io.github.aggregator.testing.Service;
@@ -16,11 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * {@code /widget.js} with {@code data-token} in a real headless Chromium, on sources marked {@code access: token}: the
@@ -28,27 +28,20 @@ import org.junit.jupiter.api.Test;
  * query parameter; a wrong key, or one that does not cover the source, shows nothing and sets {@code data-error}, and
  * the widget stops asking. The token never appears in what the widget writes into the page.
  */
+@ExtendWith(BrowserExtension.class)
 class WidgetTokenBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     /** Characters that must be encoded in a query, to check that the widget encodes it. */
     private static final String KEY = "w1dget+key/with=odd&chars-0123456789";
 
     private static final String WRONG = "not-the-widget-key-0123456789";
-    private static Browser browser;
+    private final Browser browser;
     private Upstream upstream;
     private Service svc;
     private NetworkLog network;
 
-    @BeforeAll
-    static void open() {
-        browser = Browser.start();
-    }
-
-    @AfterAll
-    static void quit() {
-        if (browser != null) {
-            browser.close();
-        }
+    WidgetTokenBrowserTest(Browser browser) {
+        this.browser = browser;
     }
 
     @BeforeEach
@@ -208,7 +201,7 @@ class WidgetTokenBrowserTest {
     }
 
     /** Nothing the widget wrote into the element (text, attributes other than data-token) holds a token. */
-    private static void assertNoTokenShown(String css) {
+    private void assertNoTokenShown(String css) {
         String shown = (String) browser.js("""
                 const el = document.querySelector(arguments[0]).cloneNode(true);
                 el.removeAttribute('data-token');
@@ -219,7 +212,7 @@ class WidgetTokenBrowserTest {
         }
     }
 
-    private static String attribute(String css, String name) {
+    private String attribute(String css, String name) {
         return browser.attribute(css, name);
     }
 

@@ -154,7 +154,11 @@ public final class Service implements AutoCloseable {
     private int activeUpstreams() throws IOException {
         int n = 0;
         for (JsonNode s : Json.MAPPER.readTree(get("/api/sources").body()).get("sources")) {
-            if (s.has("poll") && s.get("state").asText().equals("active")) {
+            if (s.has("live")) { // a parametrised source: each live instance polls on its own
+                for (JsonNode i : s.get("live")) {
+                    n += i.get("state").asText().equals("active") ? 1 : 0;
+                }
+            } else if (s.has("poll") && s.get("state").asText().equals("active")) {
                 n++;
             }
         }
