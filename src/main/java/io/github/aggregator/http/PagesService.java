@@ -149,7 +149,7 @@ public final class PagesService implements HttpService {
         }
         if (req.headers()
                 .first(HeaderNames.IF_NONE_MATCH)
-                .map(inm -> PollService.matches(inm, etag))
+                .map(inm -> Revalidation.matches(inm, etag))
                 .orElse(false)) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;

@@ -19,7 +19,6 @@ import io.github.aggregator.source.SourceTemplate;
 import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Hub;
 import io.helidon.common.media.type.MediaTypes;
-import io.helidon.http.DateTime;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -29,7 +28,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -319,7 +317,7 @@ public final class PollService implements HttpService {
         // a tag naming the number the same content had before a restart after a crash renumbered it matches too (the
         // 304 carries the current tag); not for a field view, whose versions are its own
         Predicate<String> before = select.isEmpty() ? tag -> heldBefore(s, tag) : tag -> false;
-        if (notModified(req, etag, before, s.changedAt())) {
+        if (Revalidation.notModified(req, etag, before, s.changedAt())) {
             res.status(Status.NOT_MODIFIED_304).send();
             return;
         }
@@ -359,60 +357,9 @@ public final class PollService implements HttpService {
         return Math.max(1, (millis + 999) / 1000);
     }
 
-    private static boolean notModified(
-            ServerRequest req, String etag, Predicate<String> alsoCurrent, Instant changedAt) {
-        Optional<String> inm = req.headers().first(HeaderNames.IF_NONE_MATCH);
-        if (inm.isPresent()) {
-            return matches(inm.get(), etag, alsoCurrent);
-        }
-        Optional<String> ims = req.headers().first(HeaderNames.IF_MODIFIED_SINCE);
-        if (ims.isPresent()) {
-            try {
-                Instant since = DateTime.parse(ims.get()).toInstant();
-                return !changedAt.truncatedTo(ChronoUnit.SECONDS).isAfter(since);
-            } catch (RuntimeException e) {
-                return false; // an unparseable date is ignored, as RFC 9110 says
-            }
-        }
-        return false;
-    }
-
     /** Whether entity tag {@code tag} ({@code "<version>-<hash>"}) names {@code latest}'s content under a former number. */
     private boolean heldBefore(Snapshot latest, String tag) {
-        int dash = tag.indexOf('-');
-        if (tag.length() < 4 || tag.charAt(0) != '"' || !tag.endsWith("\"") || dash < 2 || dash > 20) {
-            return false;
-        }
-        try {
-            long version = Long.parseLong(tag.substring(1, dash));
-            return store.heldBefore(latest, version, tag.substring(dash + 1, tag.length() - 1));
-        } catch (NumberFormatException e) {
-            return false;
-        }
-    }
-
-    /** Weak comparison of an If-None-Match list against {@code etag}, as RFC 9110 requires for GET. */
-    static boolean matches(String header, String etag) {
-        return matches(header, etag, tag -> false);
-    }
-
-    /** As {@link #matches(String, String)}, where a tag of the list that is not {@code etag} may still match. */
-    private static boolean matches(String header, String etag, Predicate<String> also) {
-        if (header.equals(etag)) {
-            return true; // the usual revalidation: the one tag the client was given
-        }
-        for (String candidate : header.split(",")) {
-            String c = candidate.trim();
-            if (c.equals("*")) {
-                return true;
-            }
-            if (c.startsWith("W/")) {
-                c = c.substring(2);
-            }
-            if (c.equals(etag) || also.test(c)) {
-                return true;
-            }
-        }
-        return false;
+        Revalidation.Tag t = Revalidation.Tag.parse(tag);
+        return t != null && store.heldBefore(latest, t.version(), t.hash());
     }
 }
