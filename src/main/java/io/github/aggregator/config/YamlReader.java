@@ -287,9 +287,9 @@ final class YamlReader {
                 : node.getStartMark().getLine() + 1;
     }
 
-    /** {@code v} when it compiles as jq (the fetch side compiles it again, once per text). */
+    /** {@code v} when it compiles as jq; the compiled form is kept for the fetches (compiled once per text). */
     static String jq(String v) {
-        Jq.compile(v);
+        Jq.of(v);
         return v;
     }
 

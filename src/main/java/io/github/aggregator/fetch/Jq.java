@@ -58,7 +58,7 @@ public final class Jq {
     }
 
     /** The compiled form of {@code text}, compiled once per text; text that does not compile fails as in compile. */
-    static Jq of(String text) {
+    public static Jq of(String text) {
         Jq jq = COMPILED.get(text);
         if (jq == null) {
             jq = compile(text);
