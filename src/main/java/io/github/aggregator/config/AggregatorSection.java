@@ -158,9 +158,12 @@ final class AggregatorSection {
         }
     }
 
+    /** A data directory's leading placeholder for the JVM's temporary directory, found at run time. */
+    static final String TMPDIR = "${java.io.tmpdir}";
+
     /**
      * {@code aggregator.dataDir}, which env {@code AGGREGATOR_DATA_DIR} overrides; empty (in either) turns the durable
-     * store off.
+     * store off; a leading {@link #TMPDIR} stands for the JVM's temporary directory.
      */
     private java.nio.file.Path dataDir(Map<String, NodeTuple> fields) {
         Map<String, String> env = r.env();
@@ -172,8 +175,12 @@ final class AggregatorSection {
         if (dir.isBlank()) {
             return null;
         }
+        String path = dir.trim();
+        if (path.startsWith(TMPDIR)) {
+            path = System.getProperty("java.io.tmpdir") + path.substring(TMPDIR.length());
+        }
         try {
-            return java.nio.file.Path.of(dir.trim());
+            return java.nio.file.Path.of(path);
         } catch (java.nio.file.InvalidPathException e) {
             NodeTuple t = fields.get("dataDir");
             throw r.fail(

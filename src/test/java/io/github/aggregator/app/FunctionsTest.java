@@ -337,13 +337,13 @@ class FunctionsTest {
                         .get("AGGREGATOR_DATA_DIR"),
                 "Cloud Run's in-memory file system: the store is off");
         assertTrue(
-                Pattern.compile("(?m)^\\s+AGGREGATOR_DATA_DIR: /tmp/")
+                Pattern.compile("(?m)^\\s+AGGREGATOR_DATA_DIR: \\$\\{java\\.io\\.tmpdir}/")
                         .matcher(
                                 Files.exists(FUNCTIONS.resolve("lambda/template.yaml"))
                                         ? read("lambda/template.yaml")
                                         : "")
                         .find(),
-                "Lambda keeps the store in /tmp, its only writable place");
+                "Lambda keeps the store in the JVM's temporary directory (its /tmp, the only writable place)");
         Matcher env = Pattern.compile("(?m)^ENV AGGREGATOR_DATA_DIR=(\\S+)$").matcher(dockerfile);
         assertTrue(env.find(), "the image names its data directory");
         assertTrue(

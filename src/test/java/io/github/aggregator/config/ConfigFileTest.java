@@ -554,6 +554,19 @@ class ConfigFileTest {
                         .aggregator()
                         .dataDir(),
                 "empty field: off");
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        assertEquals(
+                tmp.resolve("aggregator"),
+                load(yaml, Map.of("AGGREGATOR_DATA_DIR", "${java.io.tmpdir}/aggregator"))
+                        .aggregator()
+                        .dataDir(),
+                "the JVM's temporary directory, found at run time (the Lambda descriptor's setting)");
+        assertEquals(
+                tmp.resolve("store"),
+                load("aggregator:\n  dataDir: ${java.io.tmpdir}/store\n  sources: []\n", Map.of())
+                        .aggregator()
+                        .dataDir(),
+                "the same in the file");
     }
 
     @Test
