@@ -72,14 +72,14 @@ final class Fanout {
         while ((i = next.getAndIncrement()) < count) {
             Subscriber s = targets[i];
             targets[i] = null; // the array outlives slow deliveries; it should not keep departed clients
-            w.since = nonZero(System.nanoTime());
+            long started = System.nanoTime();
+            w.since = nonZero(started);
             try {
-                for (int n = s.deliver(status, change); n > 0; n--) {
+                for (int n = s.deliver(status, change, started); n > 0; n--) {
                     overflowed.run();
                 }
             } finally {
                 w.since = 0;
-                Thread.interrupted(); // a write cut off by the watchdog must not cut the next client's
             }
         }
     }

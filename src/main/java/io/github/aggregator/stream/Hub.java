@@ -156,6 +156,7 @@ public final class Hub {
             metrics.delivered(base, 0);
             return;
         }
+        String overflowId = InstanceId.base(s.id());
         int perSubscriber = (status != null ? 1 : 0) + (change != null ? 1 : 0);
         long delivered = 0;
         Subscriber[] direct = null;
@@ -171,12 +172,11 @@ public final class Hub {
                 direct[directCount++] = sub;
             } else {
                 for (int n = sub.enqueue(status, change); n > 0; n--) {
-                    metrics.overflowed(InstanceId.base(s.id()));
+                    metrics.overflowed(overflowId);
                 }
             }
         }
         if (directCount > 0) {
-            String overflowId = InstanceId.base(s.id());
             Fanout.start(direct, directCount, status, change, () -> metrics.overflowed(overflowId));
         }
         metrics.delivered(base, delivered);

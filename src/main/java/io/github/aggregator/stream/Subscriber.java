@@ -13,7 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Direct delivery: once the handler allows it ({@link #direct}), a {@link Fanout} worker may write a change to the
  * client itself instead of queueing it and waking the handler, when nobody else is writing to the client, its queue is
- * empty and none of its writes was ever slow. Exactly one party writes to the client at a time ({@link #owner}); the
+ * empty and its last direct write was not slow (a slow one hands the client to its handler until it has caught up). Exactly one party writes to the client at a time ({@link #owner}); the
  * handler takes its turn in {@link #poll}, which it only leaves with a signal when no direct write is under way, and a
  * direct write that fails ends the stream through the queue. Thread-safe.
  */
@@ -142,9 +142,8 @@ final class Subscriber {
                 return take();
             }
             waitNanos = nanos;
-            waitEnd = now() + nanos;
+            restartWait();
             if (wakeups != null) {
-                deadline = waitEnd == 0 ? 1 : waitEnd;
                 wakeups.waiting(this, nanos);
             }
             try {
@@ -174,6 +173,14 @@ final class Subscriber {
         return queue.poll();
     }
 
+    /** The current wait ends {@link #waitNanos} from now; the sweep sees that deadline too. Under the lock. */
+    private void restartWait() {
+        waitEnd = now() + waitNanos;
+        if (wakeups != null) {
+            deadline = waitEnd == 0 ? 1 : waitEnd;
+        }
+    }
+
     private long now() {
         return wakeups == null ? System.nanoTime() : wakeups.now();
     }
@@ -197,13 +204,14 @@ final class Subscriber {
      * Delivers a status flip and a change (either may be null): written to the client on the calling thread when it
      * may be, else queued.
      *
+     * @param started {@link System#nanoTime} when the caller began this delivery: a direct write that ends more than
+     *     {@link #SLOW_NANOS} after it marks the subscriber slow
      * @return how many of the offers overflowed the queue
      */
-    int deliver(Signal status, Signal change) {
+    int deliver(Signal status, Signal change, long started) {
         Direct d = direct;
         if (d != null && claim()) {
             boolean failed = true;
-            long started = System.nanoTime();
             try {
                 d.deliver(status, change);
                 failed = false;
@@ -257,8 +265,7 @@ final class Subscriber {
                 queue.add(new Signal.Closed("write failed", null, null));
             }
             if (deadline != 0) { // a write resets the heartbeat: the handler waits a whole interval again
-                waitEnd = now() + waitNanos;
-                deadline = waitEnd == 0 ? 1 : waitEnd;
+                restartWait();
             }
             if (closed || direct == null || !queue.isEmpty()) { // for the handler, or one waiting in stopDirect
                 nonEmpty.signal();
