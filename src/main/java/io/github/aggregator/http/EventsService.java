@@ -40,9 +40,9 @@ import java.util.function.BooleanSupplier;
  *
  * <p>The handler stays in the request for the life of the stream (Helidon ends the response when it returns) and
  * drains its own bounded queue on its own virtual thread; over HTTP/1.1 the hub's fan-out workers write most changes
- * to the response themselves while the handler waits (see {@code stream.Fanout}). The stream is written by hand rather than through {@code
- * SseSink}, which cannot emit the {@code retry:} field. A client that left is noticed on the next write, at the
- * latest at the next heartbeat.
+ * to the response themselves while the handler waits (see {@code stream.Fanout}). The stream is written by hand
+ * rather than through {@code SseSink}, which cannot emit the {@code retry:} field. A client that left is noticed on
+ * the next write, at the latest at the next heartbeat.
  *
  * <p>Token sources are streamed only to a caller whose token covers them (a multiplexed stream is refused with 403
  * when any listed source is not covered; without {@code sources} it carries every source the caller may read). A

@@ -13,9 +13,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Direct delivery: once the handler allows it ({@link #direct}), a {@link Fanout} worker may write a change to the
  * client itself instead of queueing it and waking the handler, when nobody else is writing to the client, its queue is
- * empty and its last direct write was not slow (a slow one hands the client to its handler until it has caught up). Exactly one party writes to the client at a time ({@link #owner}); the
- * handler takes its turn in {@link #poll}, which it only leaves with a signal when no direct write is under way, and a
- * direct write that fails ends the stream through the queue. Thread-safe.
+ * empty and its last direct write was not slow (a slow one hands the client to its handler until it has caught up).
+ * Exactly one party writes to the client at a time ({@link #owner}); the handler takes its turn in {@link #poll},
+ * which it only leaves with a signal when no direct write is under way, and a direct write that fails ends the stream
+ * through the queue. Thread-safe.
  */
 final class Subscriber {
     /** Who writes to the client now: nobody (the handler waits in poll), the handler, or a fan-out worker. */
