@@ -23,6 +23,9 @@
 # but restores nothing, as a first start does.
 # Prints each run (with the CPU time the process used by its first 200, the steadier figure on a busy machine) and the
 # medians, and writes them to bench/results/startup.txt.
+# TRACE=1 also starts each JVM with -Daggregator.startupTrace=<launch time> and reports each run's start phases
+# (main, config read, server built, listening, first fetch, first 200 sent: milliseconds since launch), which the
+# service prints on stderr (io.github.aggregator.observe.StartupTrace; the floor prints none).
 # Usage: bench/startup.sh [RUNS]. ONLY=aot,base-aot measures only the variants named. NICE=-10 (as root) runs the measured JVM ahead of other jobs on a shared machine;
 # the report records it and the load average.
 set -euo pipefail
@@ -87,6 +90,7 @@ declare -A opts=([plain]="$launch" [aot]="$aot $launch" [aot-jitdefault]="$aot"
 declare -A envs=()
 declare -A times
 declare -A cpus
+traces=()
 clk_tck=$(getconf CLK_TCK)
 declare -A args=()
 declare -A paths=()
@@ -182,9 +186,14 @@ for i in $(seq 1 "$runs"); do
     jar=${jars[$v]:-target/aggregator.jar}
     fresh="$work/data-$i-$v"  # a new, empty data directory (the restored variant names its own in envs)
     start=${EPOCHREALTIME/./}
+    trace_opt="" trace_log=/dev/null
+    if [ "${TRACE:-0}" = 1 ]; then
+      trace_opt="-Daggregator.startupTrace=$start" trace_log="$work/trace-$i-$v.txt"
+    fi
     # shellcheck disable=SC2086
     env -u AGGREGATOR_CONFIG -u APIVERVE_API_KEY PORT=$port AGGREGATOR_DATA_DIR="$fresh" ${envs[$v]:-REDIS_URL=} \
-      nice -n "$nice_level" "$JAVA_HOME/bin/java" ${opts[$v]} -jar "$jar" ${args[$v]:-} >/dev/null 2>&1 &
+      nice -n "$nice_level" "$JAVA_HOME/bin/java" $trace_opt ${opts[$v]} -jar "$jar" ${args[$v]:-} \
+      >/dev/null 2>"$trace_log" &
     pid=$!
     ms=""
     for _ in $(seq 1 3000); do
@@ -200,6 +209,13 @@ for i in $(seq 1 "$runs"); do
     kill "$pid"; wait "$pid" 2>/dev/null || true
     [ -n "$ms" ] || { echo "run $i ($v): no data within 15 s" >&2; exit 1; }
     echo "run $i $v: ${ms} ms, cpu ${cpu} ms"
+    if [ "$trace_log" != /dev/null ]; then
+      phases=$(sed -n 's/^startup: +\([0-9]* ms [^(]*\) (thread.*/\1/p' "$trace_log" | sed 's/ *$//' | paste -sd ';' -)
+      if [ -n "$phases" ]; then  # the floor and builds without the trace print none
+        traces+=("# trace run $i $v: $phases")
+        echo "  phases: $phases"
+      fi
+    fi
     times[$v]="${times[$v]:-} $ms"
     cpus[$v]="${cpus[$v]:-} $cpu"
   done
@@ -209,10 +225,11 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 range() { printf '%s\n' "$@" | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {print lo "-" hi}'; }
 {
   echo "# cold start to first data, $(date -u +%Y-%m-%dT%H:%MZ), $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1), $(nproc) cores"
-  echo "# command: bench/startup.sh $runs (NICE=$nice_level${ONLY:+ ONLY=$ONLY}${BASE:+ BASE=<build before>}); launch flags: $launch; load average before: $load_before, after: $load_after"
+  echo "# command: bench/startup.sh $runs (NICE=$nice_level${ONLY:+ ONLY=$ONLY}${TRACE:+ TRACE=$TRACE}${BASE:+ BASE=<build before>}); launch flags: $launch; load average before: $load_before, after: $load_after"
   if [ -n "${slow_seed_hits:-}" ]; then
     echo "# aot+restored-slow5s: the slow upstream answered $(( $(cat "$work/slow-hits") - slow_seed_hits )) requests during the measured runs (each run's first 200 had \"restored\":true)"
   fi
+  if [ ${#traces[@]} -gt 0 ]; then printf '%s\n' "${traces[@]}"; fi
   for v in "${variants[@]}"; do
     # shellcheck disable=SC2086
     echo "$v: median_ms $(median ${times[$v]}) range_ms $(range ${times[$v]}) cpu_median_ms $(median ${cpus[$v]}) runs_ms${times[$v]}"
