@@ -5,8 +5,6 @@ import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
-import io.helidon.webserver.http.Filter;
-import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
 import java.util.Optional;
@@ -20,7 +18,7 @@ import java.util.Optional;
  * allowed and the origin is listed by name. With any origin configured, {@code /api/*} answers carry {@code Vary:
  * Origin}. The admin endpoints are POST-only and never allowed cross-origin. Thread-safe.
  */
-public final class Cors implements Filter {
+public final class Cors implements ConnectionLimits.Front {
     static final String ALLOW_METHODS = "GET, HEAD";
     static final String ALLOW_HEADERS = "Authorization, Last-Event-ID, If-None-Match, If-Modified-Since, Cache-Control";
     static final String EXPOSE_HEADERS = "ETag, Last-Modified, Cache-Control, Retry-After, WWW-Authenticate";
@@ -32,12 +30,16 @@ public final class Cors implements Filter {
         this.config = config;
     }
 
+    /**
+     * Adds the CORS headers of {@code req}'s answer, or answers a preflight itself.
+     *
+     * @return true when it answered (a preflight), false when the routes answer
+     */
     @Override
-    public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+    public boolean answered(RoutingRequest req, RoutingResponse res) {
         String path = req.path().path();
         if (!path.equals("/api") && !path.startsWith("/api/")) {
-            chain.proceed();
-            return;
+            return false;
         }
         Optional<String> origin = req.headers().first(HeaderNames.ORIGIN);
         Optional<String> requestMethod = req.headers().first(REQUEST_METHOD);
@@ -49,13 +51,13 @@ public final class Cors implements Filter {
         String allowed = origin.map(this::allowOrigin).orElse(null);
         if (preflight) {
             preflight(req, res, allowed, requestMethod.get().trim());
-            return;
+            return true;
         }
         if (allowed != null) {
             allow(res, allowed);
             res.header(HeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_HEADERS);
         }
-        chain.proceed();
+        return false;
     }
 
     private void preflight(RoutingRequest req, RoutingResponse res, String allowed, String method) {

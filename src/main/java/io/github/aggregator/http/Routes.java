@@ -54,8 +54,9 @@ public final class Routes {
     }
 
     /**
-     * Registers every route and filter of the service on {@code routing}: the connection limits (first, so that a
-     * {@code Connection: close} request's unread body is never read as further requests), CORS, health, metrics, the admin refresh
+     * Registers every route and the one filter of the service on {@code routing}: the connection limits (around
+     * everything, so that a {@code Connection: close} request's unread body is never read as further requests) with
+     * CORS inside them, health, metrics, the admin refresh
      * (when {@code admin} is not null), pages, SSE, polling, the demo upstreams, the JSON 404 / 405 for everything else
      * and the error mapping. The service is wired only through here, so every test that starts one goes through it.
      */
@@ -69,8 +70,7 @@ public final class Routes {
             EventsService events,
             DemoService demo,
             AdminService admin) {
-        routing.addFilter(limits.filter())
-                .addFilter(cors)
+        routing.addFilter(limits.filter(cors))
                 .register("/observe/health", health)
                 .register("/observe/metrics", metrics);
         if (admin != null) {
