@@ -65,9 +65,12 @@ class ParamsTest {
     }
 
     static long hits(Upstream up, String rawQuery) {
-        return up.requests().stream()
-                .filter(r -> rawQuery.equals(r.uri().getRawQuery()))
-                .count();
+        return hits(up.requests(), rawQuery);
+    }
+
+    /** The calls with {@code rawQuery} among {@code seen}: counts compared with each other come from one snapshot. */
+    static long hits(List<Upstream.Request> seen, String rawQuery) {
+        return seen.stream().filter(r -> rawQuery.equals(r.uri().getRawQuery())).count();
     }
 
     @Test
@@ -163,10 +166,12 @@ class ParamsTest {
                 }
                 // several intervals pass: each instance is called about once per interval, never once per client
                 awaitTrue(() -> hits(up, "city=NYC&units=metric") >= 6, "NYC polled six times");
-                long nyc = hits(up, "city=NYC&units=metric");
-                long tokyo = hits(up, "city=Tokyo&units=metric");
+                // one snapshot of the calls: the instances go on polling while their counts are compared
+                List<Upstream.Request> seen = up.requests();
+                long nyc = hits(seen, "city=NYC&units=metric");
+                long tokyo = hits(seen, "city=Tokyo&units=metric");
                 assertTrue(Math.abs(nyc - tokyo) <= 2, "NYC " + nyc + ", Tokyo " + tokyo);
-                assertEquals(nyc + tokyo, up.hits(), "no other upstream calls");
+                assertEquals(nyc + tokyo, seen.size(), "no other upstream calls");
                 // a fetch every 300 ms over the time NYC took to get six: far fewer than one per client per interval
                 assertTrue(tokyo < 5 * 6, "Tokyo " + tokyo);
             } finally {
@@ -240,9 +245,12 @@ class ParamsTest {
                 for (Map.Entry<String, Long> e : during.entrySet()) {
                     assertEquals(6, e.getValue(), "calls for " + e.getKey() + " in six intervals");
                 }
+                List<Upstream.Request> seen = up.requests(); // one snapshot, as above
                 assertEquals(
-                        keys.stream().mapToLong(k -> hits(up, upstreamQuery(k))).sum(),
-                        up.hits(),
+                        keys.stream()
+                                .mapToLong(k -> hits(seen, upstreamQuery(k)))
+                                .sum(),
+                        seen.size(),
                         "no upstream call for anything else");
             } finally {
                 polling.set(false);
