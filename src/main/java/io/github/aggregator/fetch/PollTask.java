@@ -250,11 +250,13 @@ final class PollTask {
             FetchResult result = fetcher.fetch();
             StartupTrace.mark("first fetch done");
             from = c.time().nanoTime();
+            // the delay counts from here: a hold until an instant is measured from here too, else the time spent
+            // handling the result would be taken off it twice and the next fetch would come before that instant
+            Instant fromAt = c.time().instant();
             if (result instanceof FetchResult.Deferred d) {
                 // the budget allowed no (further) request: nothing changes, the data stays fresh as it was
                 fetched = false;
-                delay = Math.max(
-                        1, Duration.between(c.time().instant(), d.notBefore()).toMillis());
+                delay = Math.max(1, Duration.between(fromAt, d.notBefore()).toMillis());
                 synchronized (this) {
                     reserved = true; // the start stands; when the budget allows, the fetch goes ahead
                     reservedAt = from + TimeUnit.MILLISECONDS.toNanos(delay);
@@ -264,7 +266,7 @@ final class PollTask {
             }
             c.metrics().fetched(source.baseId(), Backoff.outcome(result), from - fetchStart);
             delay = nextDelay(result, TimeUnit.NANOSECONDS.toMillis(from - startNanos));
-            delay = holdFor(fetcher.quietUntil(), result, delay);
+            delay = holdFor(fetcher.quietUntil(), result, delay, fromAt);
             // a budget shared by more than it covers stretches the interval (see Budgets#interval)
             delay = Math.max(
                     delay, c.budgets().interval(source).toMillis() - TimeUnit.NANOSECONDS.toMillis(from - startNanos));
@@ -322,16 +324,17 @@ final class PollTask {
 
     /**
      * Keeps the source quiet until the upstream's rate-limit reset or Retry-After, whichever is later, against
-     * every trigger (see {@link #run}); the delay, at least until then.
+     * every trigger (see {@link #run}); the delay, at least until then, counted from {@code from} (the moment the delay
+     * counts from, see fetchOnce).
      */
-    private synchronized long holdFor(Instant quiet, FetchResult result, long delay) {
+    private synchronized long holdFor(Instant quiet, FetchResult result, long delay, Instant from) {
         Instant retry = result instanceof FetchResult.Failure f ? f.retryAfter() : null;
         Instant until = quiet == null || (retry != null && retry.isAfter(quiet)) ? retry : quiet;
         holdUntil = until;
         if (until == null) {
             return delay;
         }
-        return Math.max(delay, Duration.between(c.time().instant(), until).toMillis());
+        return Math.max(delay, Duration.between(from, until).toMillis());
     }
 
     private synchronized long nextDelay(FetchResult result, long elapsedMillis) {
