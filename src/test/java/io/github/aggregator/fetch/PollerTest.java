@@ -10,6 +10,7 @@ import io.github.aggregator.source.AggregatorConfig;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.testing.TestClock;
+import io.github.aggregator.testing.TestSources;
 import io.github.aggregator.testing.Upstream;
 import java.math.BigInteger;
 import java.net.URI;
@@ -133,23 +134,7 @@ class PollerTest {
     /** An always-polled upstream source; null minInterval / maxBackoff take the defaults. */
     private static SourceConfig source(
             String id, URI url, Duration interval, Duration timeout, Duration minInterval, Duration maxBackoff) {
-        return new SourceConfig(
-                id,
-                url,
-                interval,
-                timeout,
-                Map.of(),
-                null,
-                true,
-                SourceConfig.DEFAULT_MAX_BODY_SIZE,
-                null,
-                null,
-                null,
-                null,
-                minInterval,
-                maxBackoff,
-                List.of(),
-                null);
+        return TestSources.of(id, url, interval, timeout, null, null, minInterval, maxBackoff);
     }
 
     /** A poller of {@code s} alone whose fetches go to the real upstream and whose results go nowhere. */
@@ -385,23 +370,13 @@ class PollerTest {
     @Test
     void onDemandSourceGoesIdleAfterIdleAfterOnTheTestClock() throws Exception {
         try (Upstream up = new Upstream().json("{\"v\":1}")) {
-            SourceConfig s = new SourceConfig(
+            SourceConfig s = TestSources.polled(
                     "lazy",
                     URI.create(up.url() + "/lazy"),
                     Duration.ofSeconds(1),
-                    Duration.ofSeconds(5),
-                    Map.of(),
-                    null,
-                    true,
-                    SourceConfig.DEFAULT_MAX_BODY_SIZE,
-                    null,
-                    null,
                     SourceConfig.Poll.ON_DEMAND,
-                    Duration.ofMillis(2_500),
                     null,
-                    null,
-                    List.of(),
-                    null);
+                    Duration.ofMillis(2_500));
             TestClock clock = new TestClock();
             try (Poller poller = poller(s, clock, Pinned.MIN)) {
                 poller.start(List.of(s));

@@ -8,6 +8,7 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.TestClock;
+import io.github.aggregator.testing.TestSources;
 import io.github.aggregator.testing.Upstream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -39,7 +40,13 @@ class RateLimitScheduleTest {
                 "X-RateLimit-Reset", Long.toString(reset.getEpochSecond()));
         try (Upstream up = new Upstream()
                 .reply(new Upstream.Reply(200, headers, "{\"v\":1}".getBytes(StandardCharsets.UTF_8), null))) {
-            SourceConfig s = source(up);
+            SourceConfig s = TestSources.polled(
+                    "limited",
+                    URI.create(up.url() + "/limited"),
+                    Duration.ofSeconds(1),
+                    SourceConfig.Poll.ALWAYS,
+                    null,
+                    null);
             try (Poller poller = new Poller(
                     clock,
                     new SourceRegistry(AggregatorConfig.of(List.of(s))),
@@ -66,26 +73,5 @@ class RateLimitScheduleTest {
                 Await.until(up::hits, n -> n >= 2, WAIT);
             }
         }
-    }
-
-    /** Polled every second, with a limit that allows no request for 30 s. */
-    private static SourceConfig source(Upstream up) {
-        return new SourceConfig(
-                "limited",
-                URI.create(up.url() + "/limited"),
-                Duration.ofSeconds(1),
-                Duration.ofSeconds(5),
-                Map.of(),
-                null,
-                true,
-                SourceConfig.DEFAULT_MAX_BODY_SIZE,
-                null,
-                null,
-                SourceConfig.Poll.ALWAYS,
-                null,
-                null,
-                null,
-                List.of(),
-                null);
     }
 }

@@ -11,12 +11,12 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceRegistry;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.TestClock;
+import io.github.aggregator.testing.TestSources;
 import io.github.aggregator.testing.Upstream;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
@@ -202,23 +202,7 @@ class RestoredScheduleTest {
     /** An hourly source; null minInterval and idleAfter take the defaults. */
     private static SourceConfig source(
             String id, Upstream up, SourceConfig.Poll poll, Duration minInterval, Duration idleAfter) {
-        return new SourceConfig(
-                id,
-                URI.create(up.url() + "/" + id),
-                HOUR,
-                Duration.ofSeconds(5),
-                Map.of(),
-                null,
-                true,
-                SourceConfig.DEFAULT_MAX_BODY_SIZE,
-                null,
-                null,
-                poll,
-                idleAfter,
-                minInterval,
-                null,
-                List.of(),
-                null);
+        return TestSources.polled(id, URI.create(up.url() + "/" + id), HOUR, poll, minInterval, idleAfter);
     }
 
     private static Poller poller(SourceConfig s, TestClock clock) {

@@ -12,6 +12,7 @@ import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.testing.Await;
 import io.github.aggregator.testing.LogCapture;
 import io.github.aggregator.testing.TestClock;
+import io.github.aggregator.testing.TestSources;
 import io.github.aggregator.testing.Upstream;
 import java.io.OutputStream;
 import java.net.URI;
@@ -23,7 +24,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -103,22 +103,14 @@ class UpstreamAuthTest {
     }
 
     private Fetcher fetcher(String id, AuthConfig auth) {
-        SourceConfig s = new SourceConfig(
+        SourceConfig s = TestSources.of(
                         id,
                         URI.create(api.url() + "/v2/orders"),
                         Duration.ofSeconds(1),
                         Duration.ofSeconds(10),
-                        Map.of(),
-                        null,
-                        true,
-                        SourceConfig.DEFAULT_MAX_BODY_SIZE,
                         null,
                         null,
                         null,
-                        null,
-                        null,
-                        null,
-                        List.of(),
                         null)
                 .with(auth, null);
         return new Fetcher(s, "test", () -> null, clock, tokens);
