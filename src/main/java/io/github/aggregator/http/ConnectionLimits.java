@@ -23,8 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * What Helidon 4.5's HTTP/1.1 connection does not bound or end by itself, per connection:
  *
  * <ul>
- *   <li>a request with {@code Connection: close} ends the connection after its response ({@link #filter()}); Helidon
- *       would go on reading, and parse an unread body as further requests;
+ *   <li>a request with {@code Connection: close} ends the connection after its response ({@link #filter(Front)});
+ *       Helidon would go on reading, and parse an unread body as further requests;
  *   <li>the request headers must arrive within {@code headerTimeout} of the request line ({@link #receiveListener()});
  *   <li>a kept-alive connection may wait at most {@code keepAliveTimeout} for its next request line;
  *   <li>a {@code 414} or {@code 431} answer is written before the rest of the oversized request is read and discarded
