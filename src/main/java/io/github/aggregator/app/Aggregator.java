@@ -147,7 +147,7 @@ public final class Aggregator implements AutoCloseable {
                 new PollService(registry, store, poller, hub, clock, time, guard, this::notes)
                         .select(views)
                         .counting(metrics),
-                new EventsService(registry, views, hub, poller, guard, time),
+                new EventsService(registry, views, hub, poller, guard, time, limits),
                 new DemoService(clock),
                 config.adminToken() == null
                         ? null
@@ -345,6 +345,11 @@ public final class Aggregator implements AutoCloseable {
         Map<String, SourceConfig> out = new LinkedHashMap<>();
         sources.forEach(s -> out.put(s.id(), s));
         return out;
+    }
+
+    /** The server's per-connection limits, which also see each HTTP/1.1 connection's socket (diagnostics; tests). */
+    public ConnectionLimits connections() {
+        return limits;
     }
 
     /** The checks behind {@code /observe/health}, to add more (see {@link HealthChecks#register}). */

@@ -2,6 +2,7 @@ package io.github.aggregator.http;
 
 import io.helidon.common.buffers.BufferData;
 import io.helidon.common.buffers.DataReader;
+import io.helidon.common.socket.HelidonSocket;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
 import io.helidon.http.HttpPrologue;
@@ -15,6 +16,8 @@ import io.helidon.webserver.http.RoutingResponse;
 import io.helidon.webserver.http1.Http1ConnectionListener;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
@@ -70,11 +73,12 @@ public final class ConnectionLimits implements AutoCloseable {
     /** The deadline of every live connection thread that has armed one; a finished thread's goes at the next sweep. */
     private final Set<Deadline> deadlines = ConcurrentHashMap.newKeySet();
 
+    /** The calling connection thread's own state (one thread per HTTP/1.1 connection). */
     private final ThreadLocal<Deadline> deadline = new ThreadLocal<>();
+
     private final long sweepNanos;
     private final Thread sweeper;
     private volatile boolean closed;
-    private final ThreadLocal<Status> answered = new ThreadLocal<>();
 
     /**
      * @param headerTimeout how long the request headers may take after the request line
@@ -100,6 +104,7 @@ public final class ConnectionLimits implements AutoCloseable {
         return new Http1ConnectionListener() {
             @Override
             public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+                own().connection = ctx;
                 arm(headerTimeout);
             }
 
@@ -116,16 +121,17 @@ public final class ConnectionLimits implements AutoCloseable {
             @Override
             public void status(ConnectionContext ctx, Status status) {
                 if (LINGER.contains(status.code())) {
-                    answered.set(status);
+                    own().answered = status;
                 }
             }
 
             @Override
             public void data(ConnectionContext ctx, BufferData data) {
-                if (answered.get() == null) {
+                Deadline d = deadline.get();
+                if (d == null || d.answered == null) {
                     return;
                 }
-                answered.remove();
+                d.answered = null;
                 // written here and now (which consumes the buffer, so Helidon's own write after this sends nothing),
                 // then the rest of the request is read, so that closing does not reset the connection
                 ctx.dataWriter().writeNow(data);
@@ -236,14 +242,43 @@ public final class ConnectionLimits implements AutoCloseable {
         return false;
     }
 
-    private void arm(Duration after) {
+    /**
+     * The socket of the HTTP/1.1 connection that the calling thread serves, when that connection's id is {@code
+     * socketId} (a request's {@code socketId()}); null on any other thread, such as an HTTP/2 stream's.
+     */
+    public HelidonSocket socket(String socketId) {
+        Deadline d = deadline.get();
+        ConnectionContext ctx = d == null ? null : d.connection;
+        return ctx != null && ctx.childSocketId().equals(socketId) ? ctx.serverSocket() : null;
+    }
+
+    /**
+     * The length of the read array of each live HTTP/1.1 connection's socket ({@link ReadBuffer}), -1 where it cannot
+     * be read: what the connections hold while they wait or stream (diagnostics; tests).
+     */
+    public List<Integer> readBufferLengths() {
+        List<Integer> out = new ArrayList<>();
+        for (Deadline d : deadlines) {
+            ConnectionContext ctx = d.connection;
+            if (ctx != null && d.thread.isAlive()) {
+                out.add(ReadBuffer.length(ctx.serverSocket()));
+            }
+        }
+        return out;
+    }
+
+    private Deadline own() {
         Deadline d = deadline.get();
         if (d == null) {
             d = new Deadline(Thread.currentThread());
             deadline.set(d);
             deadlines.add(d);
         }
-        d.arm(System.nanoTime() + after.toNanos());
+        return d;
+    }
+
+    private void arm(Duration after) {
+        own().arm(System.nanoTime() + after.toNanos());
     }
 
     private void disarm() {
@@ -270,7 +305,8 @@ public final class ConnectionLimits implements AutoCloseable {
 
     /**
      * One connection thread's deadline: a due time, or {@link #OFF}. The thread arms and disarms it; the sweeper
-     * interrupts the thread when the due time has passed, unless it was disarmed or moved first.
+     * interrupts the thread when the due time has passed, unless it was disarmed or moved first. It also holds the
+     * thread's connection and a pending 414/431, which only the thread itself reads and writes.
      */
     private static final class Deadline {
         private static final long OFF = Long.MIN_VALUE;
@@ -285,6 +321,10 @@ public final class ConnectionLimits implements AutoCloseable {
         }
 
         private final Thread thread;
+        /** The connection the thread serves, from its first request line on (read by readBufferLengths). */
+        private volatile ConnectionContext connection;
+        /** A 414/431 status being sent, whose body write is followed by discarding the rest of the request. */
+        private Status answered;
 
         @SuppressWarnings("unused") // through DUE
         private volatile long due = OFF;

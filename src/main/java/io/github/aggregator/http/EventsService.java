@@ -62,14 +62,24 @@ public final class EventsService implements HttpService {
     private final Guard guard;
     private final Addressing addressing;
     private final FieldViews views;
+    private final ConnectionLimits connections;
 
     /**
      * @param views the latest state and history of sources and of field views ({@code ?select=}, {@code
      *     sources=id/pointer}), which the service keeps current
      * @param time measures and sweeps blocked writes ({@code writeTimeout})
+     * @param connections the server's connection limits, which know each HTTP/1.1 connection's socket (a stream's
+     *     socket keeps a small read buffer while it streams, see {@link ReadBuffer})
      */
     public EventsService(
-            SourceRegistry registry, FieldViews views, Hub hub, Poller poller, Guard guard, Scheduler time) {
+            SourceRegistry registry,
+            FieldViews views,
+            Hub hub,
+            Poller poller,
+            Guard guard,
+            Scheduler time,
+            ConnectionLimits connections) {
+        this.connections = connections;
         this.registry = registry;
         this.views = views;
         this.hub = hub;
@@ -236,6 +246,7 @@ public final class EventsService implements HttpService {
                 Ending reading = () -> sourceIds.forEach(poller::touch); // before the stream unsubscribes (below)
                 OutputStream out = res.outputStream();
                 WriteWatchdog.Slot slot = watchdog.slot();
+                ReadBuffer.Release buffer = ReadBuffer.shrink(connections.socket(req.socketId()));
                 Ending direct = stream::stopDirect) { // closed first: no worker writes once the response ends
             sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
             List<SseEvent> first = new ArrayList<>();

@@ -70,6 +70,11 @@ public final class Service implements AutoCloseable {
         return app.port();
     }
 
+    /** The running service's connection limits (what its HTTP/1.1 connections hold). */
+    public io.github.aggregator.http.ConnectionLimits connections() {
+        return app.connections();
+    }
+
     public URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port() + path);
     }
