@@ -104,8 +104,10 @@ public final class ConnectionLimits implements AutoCloseable {
         return new Http1ConnectionListener() {
             @Override
             public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
-                own().connection = ctx;
-                arm(headerTimeout);
+                Deadline d = arm(headerTimeout);
+                if (d.connection != ctx) { // once per connection: a thread serves one for its life
+                    d.connection = ctx;
+                }
             }
 
             @Override
@@ -277,8 +279,11 @@ public final class ConnectionLimits implements AutoCloseable {
         return d;
     }
 
-    private void arm(Duration after) {
-        own().arm(System.nanoTime() + after.toNanos());
+    /** @return the calling thread's deadline, now due {@code after} from now */
+    private Deadline arm(Duration after) {
+        Deadline d = own();
+        d.arm(System.nanoTime() + after.toNanos());
+        return d;
     }
 
     private void disarm() {
