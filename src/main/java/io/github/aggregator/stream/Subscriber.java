@@ -3,8 +3,7 @@ package io.github.aggregator.stream;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One SSE client's bounded queue. The hub offers without ever blocking; the client's own handler thread drains it.
@@ -17,6 +16,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * Exactly one party writes to the client at a time ({@link #owner}); the handler takes its turn in {@link #poll},
  * which it only leaves with a signal when no direct write is under way, and a direct write that fails ends the stream
  * through the queue. Thread-safe.
+ *
+ * <p>The state is guarded by this object's monitor, and the handler waits by parking its thread ({@link #waiter})
+ * outside it, not on a {@code Condition}: a parked stream's stack holds every frame of its wait for the stream's life,
+ * and a condition's await adds four frames and a lock, a condition and a node object to each of thousands of parked
+ * streams (bench/README.md, memory per subscriber). Whoever changes what a waiting handler waits for reads {@link
+ * #waiter} after the change and unparks it; the handler sets itself as the waiter before it looks, so no wake-up is
+ * lost, and it looks again after every return from a park.
  */
 final class Subscriber {
     /** Who writes to the client now: nobody (the handler waits in poll), the handler, or a fan-out worker. */
@@ -40,15 +46,14 @@ final class Subscriber {
     private final String client;
     private final int capacity;
     private final ArrayDeque<Signal> queue = new ArrayDeque<>();
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition nonEmpty = lock.newCondition();
     private final Wakeups wakeups;
-    private boolean closed; // guarded by lock
-    private long overflows; // guarded by lock
-    private int owner = HANDLER; // guarded by lock; the handler owns the stream until its first poll
-    private boolean slow; // guarded by lock
-    private long waitNanos; // guarded by lock: the current wait's length, which a direct write starts again
-    private long waitEnd; // guarded by lock
+    private boolean closed; // guarded by this
+    private long overflows; // guarded by this
+    private int owner = HANDLER; // guarded by this; the handler owns the stream until its first poll
+    private boolean slow; // guarded by this
+    private long waitNanos; // guarded by this: the current wait's length, which a direct write starts again
+    private long waitEnd; // guarded by this
+    private volatile Thread waiter; // written under this: the handler while it waits in poll or stopDirect, else null
     private volatile Direct direct;
     private volatile long deadline; // the wakeups' clock at which the current wait ends; 0 when not waiting
 
@@ -83,12 +88,12 @@ final class Subscriber {
      * @return true when this offer overflowed the queue
      */
     boolean offer(Signal signal) {
-        lock.lock();
-        try {
+        boolean overflowed;
+        synchronized (this) {
             if (closed) {
                 return false;
             }
-            boolean overflowed = queue.size() >= capacity;
+            overflowed = queue.size() >= capacity;
             if (overflowed) {
                 // a removal is not state that a resync can restore: it survives the collapse
                 queue.removeIf(q -> !(q instanceof Signal.Removed));
@@ -101,29 +106,33 @@ final class Subscriber {
                 // a pending resync reads the latest state when it is sent, so it covers a change or status too
                 queue.add(signal);
             }
-            if (owner != DIRECT) {
-                nonEmpty.signal();
+            if (owner == DIRECT) {
+                return overflowed; // the direct write's release wakes the handler for what is queued
             }
-            return overflowed;
-        } finally {
-            lock.unlock();
+        }
+        wake();
+        return overflowed;
+    }
+
+    /** Unparks the handler when it waits; called after a change it may wait for, outside the monitor. */
+    private void wake() {
+        Thread t = waiter;
+        if (t != null) {
+            LockSupport.unpark(t);
         }
     }
 
     /** Ends the stream: drops what is pending and queues {@code closed}, which is always delivered. */
     void close(Signal.Closed signal) {
-        lock.lock();
-        try {
+        synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
             queue.clear();
             queue.add(signal);
-            nonEmpty.signal();
-        } finally {
-            lock.unlock();
         }
+        wake();
     }
 
     /**
@@ -133,8 +142,7 @@ final class Subscriber {
      */
     Signal poll(Duration timeout) throws InterruptedException {
         long nanos = timeout.toNanos();
-        lock.lock();
-        try {
+        synchronized (this) {
             if (owner == HANDLER) {
                 owner = IDLE;
                 slow &= !queue.isEmpty(); // caught up: direct writes may resume
@@ -144,37 +152,56 @@ final class Subscriber {
             }
             waitNanos = nanos;
             restartWait();
-            if (wakeups != null) {
-                wakeups.waiting(this, nanos);
-            }
-            try {
-                while (owner != IDLE || queue.isEmpty()) {
-                    long left = waitEnd - now();
-                    if (owner == IDLE && left <= 0) {
+            waiter = Thread.currentThread();
+        }
+        if (wakeups != null) {
+            wakeups.waiting(this, nanos);
+        }
+        boolean done = false;
+        try {
+            while (true) {
+                long left;
+                boolean timed;
+                synchronized (this) {
+                    left = waitEnd - now();
+                    if (owner == IDLE && (!queue.isEmpty() || left <= 0)) {
+                        done = true;
+                        endWait();
                         return take();
                     }
-                    if (wakeups == null && owner == IDLE) {
-                        nonEmpty.awaitNanos(left);
-                    } else {
-                        nonEmpty.await(); // a direct write's release, an offer, or the sweep ends it
-                    }
+                    timed = wakeups == null && owner == IDLE;
                 }
-                return take();
-            } finally {
-                deadline = 0;
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+                if (timed) {
+                    LockSupport.parkNanos(this, left);
+                } else {
+                    LockSupport.park(this); // a direct write's release, an offer, a close, or the sweep ends it
+                }
             }
         } finally {
-            lock.unlock();
+            if (!done) {
+                synchronized (this) {
+                    endWait();
+                }
+            }
         }
     }
 
-    /** The handler takes its turn: the next signal (null when none), which it then writes. Under the lock. */
+    /** The handler no longer waits. Under the monitor. */
+    private void endWait() {
+        waiter = null;
+        deadline = 0;
+    }
+
+    /** The handler takes its turn: the next signal (null when none), which it then writes. Under the monitor. */
     private Signal take() {
         owner = HANDLER;
         return queue.poll();
     }
 
-    /** The current wait ends {@link #waitNanos} from now; the sweep sees that deadline too. Under the lock. */
+    /** The current wait ends {@link #waitNanos} from now; the sweep sees that deadline too. Under the monitor. */
     private void restartWait() {
         waitEnd = now() + waitNanos;
         if (wakeups != null) {
@@ -196,7 +223,7 @@ final class Subscriber {
         direct = writer;
     }
 
-    /** Whether direct delivery was allowed; a glance, {@link #deliver} decides under the lock. */
+    /** Whether direct delivery was allowed; a glance, {@link #deliver} decides under the monitor. */
     boolean allowsDirect() {
         return direct != null;
     }
@@ -242,22 +269,16 @@ final class Subscriber {
         return overflowed;
     }
 
-    private boolean claim() {
-        lock.lock();
-        try {
-            if (closed || slow || direct == null || owner != IDLE || !queue.isEmpty()) {
-                return false;
-            }
-            owner = DIRECT;
-            return true;
-        } finally {
-            lock.unlock();
+    private synchronized boolean claim() {
+        if (closed || slow || direct == null || owner != IDLE || !queue.isEmpty()) {
+            return false;
         }
+        owner = DIRECT;
+        return true;
     }
 
     private void release(boolean failed, boolean wasSlow) {
-        lock.lock();
-        try {
+        synchronized (this) {
             owner = IDLE;
             slow |= wasSlow;
             if (failed && !closed) {
@@ -268,12 +289,11 @@ final class Subscriber {
             if (deadline != 0) { // a write resets the heartbeat: the handler waits a whole interval again
                 restartWait();
             }
-            if (closed || direct == null || !queue.isEmpty()) { // for the handler, or one waiting in stopDirect
-                nonEmpty.signal();
+            if (!closed && direct != null && queue.isEmpty()) {
+                return; // nothing for the handler: it keeps waiting, and the sweep sees the new deadline
             }
-        } finally {
-            lock.unlock();
         }
+        wake(); // for the handler, or for it waiting in stopDirect
     }
 
     /**
@@ -281,11 +301,8 @@ final class Subscriber {
      * to the response once its handler returned. A direct write is bounded by the write watchdog.
      */
     void shutdown() {
-        lock.lock();
-        try {
+        synchronized (this) {
             closed = true;
-        } finally {
-            lock.unlock();
         }
         stopDirect();
     }
@@ -293,13 +310,29 @@ final class Subscriber {
     /** No direct write starts after this; one under way is waited for (it ends, or the write watchdog cuts it off). */
     void stopDirect() {
         direct = null;
-        lock.lock();
+        synchronized (this) {
+            if (owner != DIRECT) {
+                return;
+            }
+            waiter = Thread.currentThread();
+        }
+        boolean interrupted = false;
         try {
-            while (owner == DIRECT) {
-                nonEmpty.awaitUninterruptibly();
+            while (true) {
+                synchronized (this) {
+                    if (owner != DIRECT) {
+                        waiter = null;
+                        return;
+                    }
+                }
+                LockSupport.park(this);
+                // uninterruptible: an interrupt would make every later park return at once, so it is kept for later
+                interrupted |= Thread.interrupted();
             }
         } finally {
-            lock.unlock();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -307,22 +340,12 @@ final class Subscriber {
     void wakeIfDue(long now) {
         long d = deadline;
         if (d != 0 && now - d >= 0) {
-            lock.lock();
-            try {
-                nonEmpty.signal();
-            } finally {
-                lock.unlock();
-            }
+            wake();
         }
     }
 
     /** How often this subscriber's queue overflowed. */
-    long overflows() {
-        lock.lock();
-        try {
-            return overflows;
-        } finally {
-            lock.unlock();
-        }
+    synchronized long overflows() {
+        return overflows;
     }
 }
