@@ -13,6 +13,7 @@ import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.SseEvent;
 import io.helidon.http.HeaderName;
+import io.helidon.common.socket.HelidonSocket;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaType;
 import io.helidon.http.Status;
@@ -246,7 +247,7 @@ public final class EventsService implements HttpService {
                 Ending reading = () -> sourceIds.forEach(poller::touch); // before the stream unsubscribes (below)
                 OutputStream out = res.outputStream();
                 WriteWatchdog.Slot slot = watchdog.slot();
-                ReadBuffer.Release buffer = ReadBuffer.shrink(connections.socket(req.socketId()));
+                ReadBuffer.Release buffer = ReadBuffer.shrink(http1Socket(req));
                 Ending direct = stream::stopDirect) { // closed first: no worker writes once the response ends
             sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
             List<SseEvent> first = new ArrayList<>();
@@ -282,6 +283,15 @@ public final class EventsService implements HttpService {
             Thread.interrupted(); // a write cut off by the watchdog leaves the flag set; the thread goes on serving
             sourceIds.forEach(poller::touch); // idleAfter counts from the last subscriber leaving
         }
+    }
+
+    /**
+     * The socket of the HTTP/1.1 connection {@code req} came on, null for HTTP/2 (whose streams share a connection and
+     * its buffer): asked only for HTTP/1.1, since the lookup on an HTTP/2 stream's thread would create that thread's
+     * thread-local map for nothing.
+     */
+    private HelidonSocket http1Socket(ServerRequest req) {
+        return "1.1".equals(req.prologue().protocolVersion()) ? connections.socket(req.socketId()) : null;
     }
 
     /**
