@@ -54,6 +54,15 @@ final class ServerProcess implements AutoCloseable {
         return sum;
     }
 
+    /** System (kernel) CPU of the process and its descendants so far, in milliseconds. */
+    long systemMillis() throws IOException {
+        long sum = 0;
+        for (long pid : pids()) {
+            sum += JvmProcess.cpuMillis(pid)[1];
+        }
+        return sum;
+    }
+
     static long rssKb(long pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
             if (line.startsWith("VmRSS:")) {

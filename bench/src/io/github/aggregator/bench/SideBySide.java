@@ -41,6 +41,7 @@ public final class SideBySide {
             Reading rss,
             Action gc,
             Reading cpu,
+            Reading system,
             Reading subscribers,
             Reading heap) {}
 
@@ -62,6 +63,7 @@ public final class SideBySide {
             long[] spreads,
             long[] latencies,
             double cpuMicrosPerEvent,
+            double systemShare,
             long missed) {}
 
     private final Map<String, String> options;
@@ -128,6 +130,7 @@ public final class SideBySide {
                             service::rssKb,
                             service::gc,
                             () -> cpu(service.pid()),
+                            () -> JvmProcess.cpuMillis(service.pid())[1],
                             () -> count(servicePort, "/api/sources", SERVICE_SUBSCRIBERS),
                             service::heapUsedKb),
                     new Target(
@@ -141,6 +144,7 @@ public final class SideBySide {
                                 Thread.sleep(1000);
                             },
                             node::cpuMillis,
+                            node::systemMillis,
                             () -> count(nodePort, "/stats", SUBSCRIBERS),
                             null),
                     new Target(
@@ -151,6 +155,7 @@ public final class SideBySide {
                             nginx.process()::rssKb,
                             () -> {},
                             nginx.process()::cpuMillis,
+                            nginx.process()::systemMillis,
                             () -> count(nginxPort, "/pub", SUBSCRIBERS),
                             null),
                     bare("helidon-floor", "raw", floor, floorPort),
@@ -166,6 +171,7 @@ public final class SideBySide {
                         stock::rssKb,
                         stock::gc,
                         () -> cpu(stock.pid()),
+                        () -> JvmProcess.cpuMillis(stock.pid())[1],
                         () -> count(stockPort, "/api/sources", SERVICE_SUBSCRIBERS),
                         stock::heapUsedKb));
             }
@@ -325,6 +331,7 @@ public final class SideBySide {
                 p::rssKb,
                 p::gc,
                 () -> cpu(p.pid()),
+                () -> JvmProcess.cpuMillis(p.pid())[1],
                 () -> count(port, "/stats", SUBSCRIBERS),
                 p::heapUsedKb);
     }
@@ -359,9 +366,11 @@ public final class SideBySide {
             long heap1 = t.heap() == null ? 0 : t.heap().read();
             long established = subs.established();
             long cpu0 = t.cpu().read();
+            long sys0 = t.system().read();
             Fanout.progress(t.name() + ": " + k + " changes (RSS " + rss0 + " -> " + rss1 + " KiB)");
             int first = changes(upstream, subs, k);
             long cpu1 = t.cpu().read();
+            long sys1 = t.system().read();
             long[] spreads = new long[k];
             List<Long> latencies = new ArrayList<>();
             long missed = 0;
@@ -390,6 +399,7 @@ public final class SideBySide {
                     spreads,
                     latencies.stream().mapToLong(Long::longValue).toArray(),
                     (cpu1 - cpu0) * 1000.0 / Math.max(1, (long) k * established),
+                    cpu1 > cpu0 ? (sys1 - sys0) / (double) (cpu1 - cpu0) : Double.NaN,
                     missed);
             Fanout.progress(line(r));
             return r;
@@ -453,7 +463,8 @@ public final class SideBySide {
         return String.format(
                 Locale.ROOT,
                 "%s: subscribers %d (failures %s), spread p50 %s / p99 %s ms, latency p50 %s / p99 %s ms,"
-                        + " RSS per subscriber %.1f KB%s, CPU per delivered event %.1f us, updates missed %d",
+                        + " RSS per subscriber %.1f KB%s, CPU per delivered event %.1f us (kernel %.0f %%), updates"
+                        + " missed %d",
                 r.name(),
                 r.established(),
                 r.failures(),
@@ -466,6 +477,7 @@ public final class SideBySide {
                         ? ""
                         : String.format(Locale.ROOT, " (live heap %.1f KB)", r.heapPerSubscriberKb() * 1.024),
                 r.cpuMicrosPerEvent(),
+                r.systemShare() * 100,
                 r.missed());
     }
 
