@@ -35,6 +35,8 @@ final class Subscriber {
      * later signals through its queue and handler, until the handler has caught up.
      */
     private static final long SLOW_NANOS = Fanout.STUCK_NANOS;
+    /** The longest a thread in {@link #stopDirect} waits between looks when no release wakes it. */
+    private static final long STOP_CHECK_NANOS = 1_000_000L;
 
     /** Writes the events of a status flip and a change (either may be null) to the client, on the calling thread. */
     @FunctionalInterface
@@ -53,7 +55,8 @@ final class Subscriber {
     private boolean slow; // guarded by this
     private long waitNanos; // guarded by this: the current wait's length, which a direct write starts again
     private long waitEnd; // guarded by this
-    private volatile Thread waiter; // written under this: the handler while it waits in poll or stopDirect, else null
+    private volatile Thread waiter; // written under this: the handler while it waits in poll, else null
+    private volatile Thread stopper; // written under this: a thread waiting in stopDirect, else null
     private volatile Direct direct;
     private volatile long deadline; // the wakeups' clock at which the current wait ends; 0 when not waiting
 
@@ -179,6 +182,9 @@ final class Subscriber {
                 } else {
                     LockSupport.park(this); // a direct write's release, an offer, a close, or the sweep ends it
                 }
+                if (Thread.interrupted()) { // as a condition's await: an interrupt during the wait wins
+                    throw new InterruptedException();
+                }
             }
         } finally {
             if (!done) {
@@ -293,7 +299,11 @@ final class Subscriber {
                 return; // nothing for the handler: it keeps waiting, and the sweep sees the new deadline
             }
         }
-        wake(); // for the handler, or for it waiting in stopDirect
+        wake(); // for the handler
+        Thread t = stopper;
+        if (t != null) { // and for one waiting in stopDirect
+            LockSupport.unpark(t);
+        }
     }
 
     /**
@@ -307,25 +317,32 @@ final class Subscriber {
         stopDirect();
     }
 
-    /** No direct write starts after this; one under way is waited for (it ends, or the write watchdog cuts it off). */
+    /**
+     * No direct write starts after this; one under way is waited for (it ends, or the write watchdog cuts it off). Any
+     * thread may call it, beside the handler waiting in {@link #poll}: it waits as {@link #stopper}, not as the
+     * handler, and with a short timed park, so that two threads stopping at once cannot leave either parked for good.
+     */
     void stopDirect() {
         direct = null;
         synchronized (this) {
             if (owner != DIRECT) {
                 return;
             }
-            waiter = Thread.currentThread();
+            stopper = Thread.currentThread();
         }
         boolean interrupted = false;
         try {
             while (true) {
                 synchronized (this) {
                     if (owner != DIRECT) {
-                        waiter = null;
+                        if (stopper == Thread.currentThread()) {
+                            stopper = null;
+                        }
                         return;
                     }
+                    stopper = Thread.currentThread();
                 }
-                LockSupport.park(this);
+                LockSupport.parkNanos(this, STOP_CHECK_NANOS);
                 // uninterruptible: an interrupt would make every later park return at once, so it is kept for later
                 interrupted |= Thread.interrupted();
             }

@@ -162,6 +162,38 @@ class SubscriberWaitTest {
         assertFalse(sub.allowsDirect());
     }
 
+    /**
+     * Another thread stopping direct writes while the handler waits in poll and a write is under way: when the write
+     * ends, both are woken, the stopper returns, and the handler gets what was queued meanwhile.
+     */
+    @Test
+    void aThreadStoppingDirectWritesAndTheWaitingHandlerBothGoOn() throws Exception {
+        Subscriber sub = subscriber(true);
+        sub.direct(heldWriter());
+        AtomicReference<Signal> got = new AtomicReference<>();
+        Thread handler = Thread.ofVirtual().start(() -> {
+            try {
+                got.set(sub.poll(LONG));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Await.isTrue(sub::waiting, WAIT, "the handler waits in poll");
+        Thread worker = Thread.ofVirtual().start(() -> sub.deliver(null, changed(1), System.nanoTime()));
+        assertTrue(writing.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the direct write started");
+        Thread stopper = Thread.ofVirtual().start(sub::stopDirect);
+        parked(stopper, "stopDirect waits for the write");
+        Signal queued = changed(2);
+        sub.offer(queued);
+
+        finish.countDown();
+
+        assertTrue(stopper.join(WAIT), "stopDirect did not return once the write ended");
+        assertTrue(handler.join(WAIT), "the handler was not woken for the signal queued during the write");
+        assertSame(queued, got.get());
+        assertTrue(worker.join(WAIT));
+    }
+
     private static Signal.Changed changed(long version) {
         Instant at = Instant.parse("2026-01-01T00:00:00Z");
         return new Signal.Changed(
