@@ -249,9 +249,18 @@ public final class ConnectionLimits implements AutoCloseable {
      * socketId} (a request's {@code socketId()}); null on any other thread, such as an HTTP/2 stream's.
      */
     public HelidonSocket socket(String socketId) {
+        ConnectionContext ctx = connection(socketId);
+        return ctx == null ? null : ctx.serverSocket();
+    }
+
+    /**
+     * The HTTP/1.1 connection that the calling thread serves, when its id is {@code socketId}; null on any other
+     * thread, such as an HTTP/2 stream's.
+     */
+    public ConnectionContext connection(String socketId) {
         Deadline d = deadline.get();
         ConnectionContext ctx = d == null ? null : d.connection;
-        return ctx != null && ctx.childSocketId().equals(socketId) ? ctx.serverSocket() : null;
+        return ctx != null && ctx.childSocketId().equals(socketId) ? ctx : null;
     }
 
     /**

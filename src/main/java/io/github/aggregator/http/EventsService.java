@@ -12,11 +12,14 @@ import io.github.aggregator.stream.EventStream;
 import io.github.aggregator.stream.FieldViews;
 import io.github.aggregator.stream.Hub;
 import io.github.aggregator.stream.SseEvent;
+import io.helidon.common.buffers.BufferData;
+import io.helidon.common.buffers.DataWriter;
 import io.helidon.http.HeaderName;
-import io.helidon.common.socket.HelidonSocket;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.HttpMediaType;
 import io.helidon.http.Status;
+import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -243,11 +246,12 @@ public final class EventsService implements HttpService {
         res.headers().contentType(EVENT_STREAM);
         res.header(HeaderNames.CACHE_CONTROL, "no-cache, no-transform");
         res.header(ACCEL_BUFFERING, "no");
+        ConnectionContext connection = http1Connection(req);
         try (stream;
                 Ending reading = () -> sourceIds.forEach(poller::touch); // before the stream unsubscribes (below)
                 OutputStream out = res.outputStream();
                 WriteWatchdog.Slot slot = watchdog.slot();
-                ReadBuffer.Release buffer = ReadBuffer.shrink(http1Socket(req));
+                ReadBuffer.Release buffer = ReadBuffer.shrink(connection == null ? null : connection.serverSocket());
                 Ending direct = stream::stopDirect) { // closed first: no worker writes once the response ends
             sourceIds.forEach(poller::touch); // wakes idle on-demand sources; the subscription keeps them active
             List<SseEvent> first = new ArrayList<>();
@@ -258,7 +262,11 @@ public final class EventsService implements HttpService {
             if (alive == StreamLiveness.ALWAYS && caller.expiresAt() == null) {
                 // HTTP/1.1 and no token to outlive: changes may be written by the hub's fan-out workers (HTTP/2
                 // streams and expiring tokens keep their checks before every write on this thread)
-                stream.direct(events -> write(out, slot, events));
+                DataWriter chunks = chunkWriter(connection, res);
+                stream.direct(
+                        chunks == null
+                                ? events -> write(out, slot, events)
+                                : events -> writeChunks(chunks, slot, events));
             }
             while (!stream.ended()) {
                 List<SseEvent> events = stream.next();
@@ -286,12 +294,58 @@ public final class EventsService implements HttpService {
     }
 
     /**
-     * The socket of the HTTP/1.1 connection {@code req} came on, null for HTTP/2 (whose streams share a connection and
-     * its buffer): asked only for HTTP/1.1, since the lookup on an HTTP/2 stream's thread would create that thread's
-     * thread-local map for nothing.
+     * The HTTP/1.1 connection {@code req} came on (its socket keeps a small read buffer while the stream runs, and
+     * fan-out workers may write chunks to it), null for HTTP/2: asked only for HTTP/1.1, since the lookup on an HTTP/2
+     * stream's thread would create that thread's thread-local map for nothing.
      */
-    private HelidonSocket http1Socket(ServerRequest req) {
-        return "1.1".equals(req.prologue().protocolVersion()) ? connections.socket(req.socketId()) : null;
+    private ConnectionContext http1Connection(ServerRequest req) {
+        return "1.1".equals(req.prologue().protocolVersion()) ? connections.connection(req.socketId()) : null;
+    }
+
+    /**
+     * Where fan-out workers write this stream's events as ready-made chunks ({@link SseEvent#chunk}, framed once per
+     * event for every subscriber), straight to the connection, instead of through the response's stream, which frames
+     * and copies each event again for each subscriber: the connection's writer, once the response's headers and first
+     * chunk are out and when the body is chunked and not content-encoded; null otherwise (then the workers write
+     * through the response's stream). The handler's own writes always go through the response's stream, and since
+     * every one of them is flushed and only one party writes at a time, the two never interleave.
+     */
+    private static DataWriter chunkWriter(ConnectionContext connection, ServerResponse res) {
+        if (connection == null
+                || res.headers().contains(HeaderNames.CONTENT_ENCODING)
+                || res.headers().contains(HeaderNames.CONTENT_LENGTH)
+                || !res.headers().containsToken(HeaderValues.TRANSFER_ENCODING_CHUNKED)) {
+            return null;
+        }
+        return connection.dataWriter();
+    }
+
+    /** Writes {@code events} as chunks to {@code chunks}, watched like {@link #write}. */
+    private static void writeChunks(DataWriter chunks, WriteWatchdog.Slot slot, List<SseEvent> events)
+            throws IOException {
+        if (events.isEmpty()) {
+            return;
+        }
+        slot.started();
+        boolean cut;
+        try {
+            if (events.size() == 1) {
+                chunks.writeNow(BufferData.create(events.getFirst().chunk()));
+            } else {
+                BufferData[] all = new BufferData[events.size()];
+                for (int i = 0; i < all.length; i++) {
+                    all[i] = BufferData.create(events.get(i).chunk());
+                }
+                chunks.writeNow(all);
+            }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        } finally {
+            cut = slot.finished();
+        }
+        if (cut) {
+            throw new IOException("write blocked longer than writeTimeout");
+        }
     }
 
     /**

@@ -12,6 +12,7 @@ public final class SseEvent {
     private final String data;
     private final String comment;
     private volatile byte[] encoded;
+    private volatile byte[] chunked;
 
     /**
      * @param name the {@code event:} field, or null
@@ -62,6 +63,27 @@ public final class SseEvent {
             encoded = e;
         }
         return e;
+    }
+
+    /**
+     * The frame as one HTTP/1.1 chunk ({@code SIZE CRLF frame CRLF}, RFC 9112 7.1), computed once like {@link
+     * #encode}: what a fan-out worker writes to a chunked response's connection as it is. Do not modify the array.
+     */
+    public byte[] chunk() {
+        byte[] c = chunked;
+        if (c == null) {
+            byte[] e = encode();
+            byte[] size = Integer.toHexString(e.length).getBytes(StandardCharsets.US_ASCII);
+            c = new byte[size.length + 2 + e.length + 2];
+            System.arraycopy(size, 0, c, 0, size.length);
+            c[size.length] = '\r';
+            c[size.length + 1] = '\n';
+            System.arraycopy(e, 0, c, size.length + 2, e.length);
+            c[c.length - 2] = '\r';
+            c[c.length - 1] = '\n';
+            chunked = c;
+        }
+        return c;
     }
 
     private String wire() {

@@ -21,7 +21,7 @@ import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** With a keystore under server.tls, the same port serves HTTPS, and HTTP/2 through ALPN. */
+/** With a keystore under server.tls, the same port serves HTTPS (HTTP/1.1 and, through ALPN, HTTP/2). */
 class TlsTest {
     @TempDir
     Path dir;
@@ -112,6 +112,27 @@ class TlsTest {
                 assertTrue(update.data().contains("\"n\":2"), update.data());
             }
             client.close();
+
+            // over HTTP/1.1 + TLS the fan-out workers write each change as a ready-made chunk to the connection, which
+            // encrypts it like the response's own writes
+            HttpClient http1 = HttpClient.newBuilder()
+                    .sslContext(trusting(keystore))
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(5))
+                    .build();
+            try (SseClient sse = SseClient.open(http1, java.net.URI.create(base + "/api/sources/up/events"))) {
+                assertEquals(200, sse.status());
+                assertNotNull(sse.next(Duration.ofSeconds(5)).retry());
+                assertEquals("snapshot", sse.nextEvent(Duration.ofSeconds(5)).event());
+                for (int n = 3; n <= 5; n++) {
+                    up.json("{\"n\":" + n + "}");
+                    SseClient.Frame update = sse.nextEvent(Duration.ofSeconds(5));
+                    assertNotNull(update, "an update over HTTP/1.1 + TLS");
+                    assertEquals("update", update.event());
+                    assertTrue(update.data().contains("\"n\":" + n), update.data());
+                }
+            }
+            http1.close();
         }
     }
 

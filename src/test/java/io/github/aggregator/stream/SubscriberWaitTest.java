@@ -64,7 +64,8 @@ class SubscriberWaitTest {
     }
 
     private static Thread parked(Thread t, String what) throws Exception {
-        Await.isTrue(() -> t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING, WAIT, what);
+        Await.isTrue(
+                () -> t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING, WAIT, what);
         return t;
     }
 
