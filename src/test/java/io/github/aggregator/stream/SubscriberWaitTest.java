@@ -63,6 +63,27 @@ class SubscriberWaitTest {
         };
     }
 
+    /** Starts a handler waiting in {@code sub}'s poll (what it returns goes to {@code got}); returns once it waits. */
+    private static Thread waitingHandler(Subscriber sub, AtomicReference<Signal> got) throws Exception {
+        Thread handler = Thread.ofVirtual().start(() -> {
+            try {
+                got.set(sub.poll(LONG));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Await.isTrue(sub::waiting, WAIT, "the handler waits in poll");
+        return handler;
+    }
+
+    /** Lets {@code sub} take direct writes and starts one, held until {@link #finish}; returns once it writes. */
+    private Thread directWriteUnderWay(Subscriber sub) throws Exception {
+        sub.direct(heldWriter());
+        Thread worker = Thread.ofVirtual().start(() -> sub.deliver(null, changed(1), System.nanoTime()));
+        assertTrue(writing.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the direct write started");
+        return worker;
+    }
+
     private static Thread parked(Thread t, String what) throws Exception {
         Await.isTrue(
                 () -> t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING, WAIT, what);
@@ -99,18 +120,9 @@ class SubscriberWaitTest {
     @Test
     void aSignalQueuedDuringADirectWriteReachesTheHandlerWhenTheWriteEnds() throws Exception {
         Subscriber sub = subscriber(true);
-        sub.direct(heldWriter());
         AtomicReference<Signal> got = new AtomicReference<>();
-        Thread handler = Thread.ofVirtual().start(() -> {
-            try {
-                got.set(sub.poll(LONG));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Await.isTrue(sub::waiting, WAIT, "the handler waits in poll");
-        Thread worker = Thread.ofVirtual().start(() -> sub.deliver(null, changed(1), System.nanoTime()));
-        assertTrue(writing.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the direct write started");
+        Thread handler = waitingHandler(sub, got);
+        Thread worker = directWriteUnderWay(sub);
         Signal queued = changed(2);
 
         sub.offer(queued);
@@ -130,17 +142,8 @@ class SubscriberWaitTest {
     @Test
     void stopDirectWaitsOutTheWriteUnderWayAndKeepsAnInterrupt() throws Exception {
         Subscriber sub = subscriber(true);
-        sub.direct(heldWriter());
-        Thread first = Thread.ofVirtual().start(() -> {
-            try {
-                sub.poll(LONG);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Await.isTrue(sub::waiting, WAIT, "the handler waits in poll");
-        Thread worker = Thread.ofVirtual().start(() -> sub.deliver(null, changed(1), System.nanoTime()));
-        assertTrue(writing.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the direct write started");
+        Thread first = waitingHandler(sub, new AtomicReference<>());
+        Thread worker = directWriteUnderWay(sub);
         first.interrupt(); // the handler leaves its poll, as it does when its stream ends
         assertTrue(first.join(WAIT));
         AtomicBoolean returned = new AtomicBoolean();
@@ -170,18 +173,9 @@ class SubscriberWaitTest {
     @Test
     void aThreadStoppingDirectWritesAndTheWaitingHandlerBothGoOn() throws Exception {
         Subscriber sub = subscriber(true);
-        sub.direct(heldWriter());
         AtomicReference<Signal> got = new AtomicReference<>();
-        Thread handler = Thread.ofVirtual().start(() -> {
-            try {
-                got.set(sub.poll(LONG));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Await.isTrue(sub::waiting, WAIT, "the handler waits in poll");
-        Thread worker = Thread.ofVirtual().start(() -> sub.deliver(null, changed(1), System.nanoTime()));
-        assertTrue(writing.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the direct write started");
+        Thread handler = waitingHandler(sub, got);
+        Thread worker = directWriteUnderWay(sub);
         Thread stopper = Thread.ofVirtual().start(sub::stopDirect);
         parked(stopper, "stopDirect waits for the write");
         Signal queued = changed(2);
