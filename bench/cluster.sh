@@ -19,20 +19,17 @@ instances=${3:-3}
 server_opts=${SERVER_JAVA_OPTS--Xmx256m}
 work=target/bench-cluster
 
+. bench/common.sh
 redis_server=${REDIS_SERVER:-$(command -v redis-server || true)}
 if [ -z "$redis_server" ]; then
-  echo "cluster: installing redis-server" >&2
-  apt-get install -y -q redis-server >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null; }
+  install_for cluster redis-server
   redis_server=$(command -v redis-server)
 fi
 
-mvn -B -q -DskipTests -Dspotless.check.skip=true package
-rm -rf "$work"
-mkdir -p "$work/classes" bench/results
-cp="target/aggregator.jar:target/libs/*"
-mapfile -t sources < <(find bench/src -name '*.java')
-javac --release 21 -d "$work/classes" -cp "$cp" "${sources[@]}"
+package_service
+helidon_sse_libs # bench/src holds the side-by-side benchmark's classes too, which need Helidon's SSE API
+cp="target/aggregator.jar:target/libs/*:target/bench-libs/*"
+compile_bench "$cp"
 
 # everything this script starts is stopped on exit: the benchmark JVM, and the instances and the redis-server it
 # started (their pids are listed in $work/pids; a pid is signalled only while it is still one of those programs)
@@ -40,16 +37,8 @@ bench_pid=""
 . bench/stop.sh
 trap "stop_started aggregator redis-server" EXIT
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-"$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xmx256m -cp "$work/classes:$cp" \
+run_bench "cluster latency and upstream requests ($("$redis_server" --version | cut -d' ' -f1-3))" cluster.txt \
+  "bench/cluster.sh $changes $subscribers $instances" "target/bench-classes:$cp" \
   io.github.aggregator.bench.Cluster --changes "$changes" --subscribers "$subscribers" --instances "$instances" \
   --interval-ms 200 --warmup-ms 5000 --jar target/aggregator.jar --redis-server "$redis_server" \
-  --work "$work" --server-opts "$server_opts" >"$work/report.txt" &
-bench_pid=$!
-wait "$bench_pid"
-bench_pid=""
-{
-  echo "# cluster latency and upstream requests, $(date -u +%Y-%m-%dT%H:%MZ), $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1), $(nproc) cores, $("$redis_server" --version | cut -d' ' -f1-3), bench/cluster.sh $changes $subscribers $instances"
-  echo "# machine load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
-  cat "$work/report.txt"
-} | tee bench/results/cluster.txt
+  --work "$work" --server-opts "$server_opts"

@@ -1,5 +1,6 @@
-# Sourced by bench/fanout.sh and bench/sidebyside.sh after bin/jdk.sh, with $work set: the steps both take to get the
-# machine ready, build the service and the benchmark classes, and run the benchmark JVM into a titled result file.
+# Sourced by bench/fanout.sh, bench/sidebyside.sh and bench/cluster.sh after bin/jdk.sh, with $work set: the steps
+# they share to get the machine ready, build the service and the benchmark classes, and run the benchmark JVM into a
+# titled result file.
 
 # open_files_for NAME SUBSCRIBERS NEED: raises the soft limit of open files to NEED (one fd per subscriber on each
 # side, plus the JVMs' own) when the hard limit allows; exits naming NAME when it stays below.
