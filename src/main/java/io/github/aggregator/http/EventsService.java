@@ -323,29 +323,21 @@ public final class EventsService implements HttpService {
     /** Writes {@code events} as chunks to {@code chunks}, watched like {@link #write}. */
     private static void writeChunks(DataWriter chunks, WriteWatchdog.Slot slot, List<SseEvent> events)
             throws IOException {
-        if (events.isEmpty()) {
-            return;
-        }
-        slot.started();
-        boolean cut;
-        try {
-            if (events.size() == 1) {
-                chunks.writeNow(BufferData.create(events.getFirst().chunk()));
-            } else {
-                BufferData[] all = new BufferData[events.size()];
-                for (int i = 0; i < all.length; i++) {
-                    all[i] = BufferData.create(events.get(i).chunk());
+        watched(slot, events, () -> {
+            try {
+                if (events.size() == 1) {
+                    chunks.writeNow(BufferData.create(events.getFirst().chunk()));
+                } else {
+                    BufferData[] all = new BufferData[events.size()];
+                    for (int i = 0; i < all.length; i++) {
+                        all[i] = BufferData.create(events.get(i).chunk());
+                    }
+                    chunks.writeNow(all);
                 }
-                chunks.writeNow(all);
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
             }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        } finally {
-            cut = slot.finished();
-        }
-        if (cut) {
-            throw new IOException("write blocked longer than writeTimeout");
-        }
+        });
     }
 
     /**
@@ -391,16 +383,32 @@ public final class EventsService implements HttpService {
     }
 
     private static void write(OutputStream out, WriteWatchdog.Slot slot, List<SseEvent> events) throws IOException {
+        watched(slot, events, () -> {
+            for (SseEvent e : events) {
+                out.write(e.encode());
+            }
+            out.flush();
+        });
+    }
+
+    /** One write of a stream's events. */
+    @FunctionalInterface
+    private interface Writing {
+        void run() throws IOException;
+    }
+
+    /**
+     * Runs {@code writing} (nothing when {@code events} is empty) marked in {@code slot} for the write watchdog; a write
+     * the watchdog cut off after writeTimeout fails.
+     */
+    private static void watched(WriteWatchdog.Slot slot, List<SseEvent> events, Writing writing) throws IOException {
         if (events.isEmpty()) {
             return;
         }
         slot.started();
         boolean cut;
         try {
-            for (SseEvent e : events) {
-                out.write(e.encode());
-            }
-            out.flush();
+            writing.run();
         } finally {
             cut = slot.finished();
         }

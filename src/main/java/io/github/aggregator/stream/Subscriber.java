@@ -324,12 +324,6 @@ final class Subscriber {
      */
     void stopDirect() {
         direct = null;
-        synchronized (this) {
-            if (owner != DIRECT) {
-                return;
-            }
-            stopper = Thread.currentThread();
-        }
         boolean interrupted = false;
         try {
             while (true) {
