@@ -46,19 +46,19 @@ final class ServerProcess implements AutoCloseable {
 
     /** User + system CPU of the process and its descendants so far, in milliseconds. */
     long cpuMillis() throws IOException {
-        long sum = 0;
-        for (long pid : pids()) {
-            long[] c = JvmProcess.cpuMillis(pid);
-            sum += c[0] + c[1];
-        }
-        return sum;
+        return cpu(c -> c[0] + c[1]);
     }
 
     /** System (kernel) CPU of the process and its descendants so far, in milliseconds. */
     long systemMillis() throws IOException {
+        return cpu(c -> c[1]);
+    }
+
+    /** {@code part} of each process's {user, system} CPU milliseconds, summed over the process and its descendants. */
+    private long cpu(java.util.function.ToLongFunction<long[]> part) throws IOException {
         long sum = 0;
         for (long pid : pids()) {
-            sum += JvmProcess.cpuMillis(pid)[1];
+            sum += part.applyAsLong(JvmProcess.cpuMillis(pid));
         }
         return sum;
     }

@@ -130,7 +130,7 @@ public final class SideBySide {
                             service::rssKb,
                             service::gc,
                             () -> cpu(service.pid()),
-                            () -> JvmProcess.cpuMillis(service.pid())[1],
+                            () -> system(service.pid()),
                             () -> count(servicePort, "/api/sources", SERVICE_SUBSCRIBERS),
                             service::heapUsedKb),
                     new Target(
@@ -171,7 +171,7 @@ public final class SideBySide {
                         stock::rssKb,
                         stock::gc,
                         () -> cpu(stock.pid()),
-                        () -> JvmProcess.cpuMillis(stock.pid())[1],
+                        () -> system(stock.pid()),
                         () -> count(stockPort, "/api/sources", SERVICE_SUBSCRIBERS),
                         stock::heapUsedKb));
             }
@@ -331,7 +331,7 @@ public final class SideBySide {
                 p::rssKb,
                 p::gc,
                 () -> cpu(p.pid()),
-                () -> JvmProcess.cpuMillis(p.pid())[1],
+                () -> system(p.pid()),
                 () -> count(port, "/stats", SUBSCRIBERS),
                 p::heapUsedKb);
     }
@@ -492,6 +492,10 @@ public final class SideBySide {
     private static long cpu(long pid) throws Exception {
         long[] c = JvmProcess.cpuMillis(pid);
         return c[0] + c[1];
+    }
+
+    private static long system(long pid) throws Exception {
+        return JvmProcess.cpuMillis(pid)[1];
     }
 
     private long count(int port, String path, Pattern pattern) throws Exception {

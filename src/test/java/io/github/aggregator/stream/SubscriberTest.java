@@ -132,24 +132,16 @@ class SubscriberTest {
         assertEquals(0, sub.overflows());
     }
 
-    /** A subscriber that waits with a timed park, or (as the hub's do) untimed, ended by a {@link Wakeups} sweep. */
-    private final List<Wakeups> sweeps = new CopyOnWriteArrayList<>();
+    private final TestSubscribers subscribers = new TestSubscribers();
 
+    /** A subscriber that waits with a timed park, or (as the hub's do) untimed, ended by a {@link Wakeups} sweep. */
     private Subscriber waiting(boolean swept) {
-        if (!swept) {
-            return new Subscriber(List.of("s"), "client", 2);
-        }
-        List<Subscriber> all = new CopyOnWriteArrayList<>();
-        Wakeups wakeups = new Wakeups(all);
-        sweeps.add(wakeups);
-        Subscriber sub = new Subscriber(List.of("s"), "client", 2, wakeups);
-        all.add(sub);
-        return sub;
+        return subscribers.of(swept, 2);
     }
 
     @AfterEach
     void stopSweeps() {
-        sweeps.forEach(Wakeups::close);
+        subscribers.close();
     }
 
     /**
@@ -174,8 +166,7 @@ class SubscriberTest {
     void sweptPollReturnsNullOnceTheClockPassesTheTimeout() throws Exception {
         TestClock clock = new TestClock();
         List<Subscriber> all = new CopyOnWriteArrayList<>();
-        Wakeups wakeups = new Wakeups(all, clock::nanoTime);
-        sweeps.add(wakeups);
+        Wakeups wakeups = subscribers.keep(new Wakeups(all, clock::nanoTime));
         Subscriber sub = new Subscriber(List.of("s"), "client", 2, wakeups);
         Subscriber probe = new Subscriber(List.of("s"), "client", 2, wakeups);
         all.add(sub);
@@ -213,8 +204,7 @@ class SubscriberTest {
     void sweptWaitsEndOnTheInjectedClock() throws Exception {
         TestClock clock = new TestClock();
         List<Subscriber> all = new CopyOnWriteArrayList<>();
-        Wakeups wakeups = new Wakeups(all, clock::nanoTime);
-        sweeps.add(wakeups);
+        Wakeups wakeups = subscribers.keep(new Wakeups(all, clock::nanoTime));
         Subscriber sub = new Subscriber(List.of("s"), "client", 2, wakeups);
         Subscriber other = new Subscriber(List.of("s"), "client", 2, wakeups);
         all.add(sub);

@@ -11,8 +11,6 @@ import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.testing.Await;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,26 +27,18 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SubscriberWaitTest {
     private static final Duration LONG = Duration.ofMinutes(10);
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private final List<Wakeups> sweeps = new CopyOnWriteArrayList<>();
+    private final TestSubscribers subscribers = new TestSubscribers();
     private final CountDownLatch writing = new CountDownLatch(1);
     private final CountDownLatch finish = new CountDownLatch(1);
 
     @AfterEach
     void stop() {
         finish.countDown();
-        sweeps.forEach(Wakeups::close);
+        subscribers.close();
     }
 
     private Subscriber subscriber(boolean swept) {
-        if (!swept) {
-            return new Subscriber(List.of("s"), "client", 4);
-        }
-        List<Subscriber> all = new CopyOnWriteArrayList<>();
-        Wakeups wakeups = new Wakeups(all);
-        sweeps.add(wakeups);
-        Subscriber sub = new Subscriber(List.of("s"), "client", 4, wakeups);
-        all.add(sub);
-        return sub;
+        return subscribers.of(swept, 4);
     }
 
     /** A direct writer that holds its write until {@link #finish}, after saying so on {@link #writing}. */
