@@ -37,7 +37,7 @@ public final class RedisCluster implements AutoCloseable {
         RedisCluster c = new RedisCluster();
         try {
             for (int i = 0; i < 6; i++) {
-                c.startNode(Ports.free(), Ports.free());
+                c.startNode();
             }
             List<String> create = new ArrayList<>(List.of(cli(), "--cluster", "create"));
             c.ports.forEach(p -> create.add("127.0.0.1:" + p));
@@ -56,6 +56,33 @@ public final class RedisCluster implements AutoCloseable {
         } catch (IOException | InterruptedException | RuntimeException e) {
             c.close();
             throw e;
+        }
+    }
+
+    /**
+     * Starts one node on free ports. A port found free can be taken by another process before the node binds it, so a
+     * node that fails only because an address is in use is started again on other ports, a few times.
+     */
+    private void startNode() throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            int port = Ports.free();
+            int busPort = Ports.free();
+            if (busPort == port) {
+                continue;
+            }
+            try {
+                startNode(port, busPort);
+                return;
+            } catch (IllegalStateException e) {
+                Process p = processes.remove(port);
+                ports.remove(Integer.valueOf(port));
+                if (p != null) {
+                    p.destroyForcibly();
+                }
+                if (attempt >= 3 || !String.valueOf(e.getMessage()).contains("Address already in use")) {
+                    throw e;
+                }
+            }
         }
     }
 
