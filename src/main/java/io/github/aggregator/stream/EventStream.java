@@ -124,15 +124,16 @@ public final class EventStream implements AutoCloseable {
                 continue;
             }
             Snapshot now = latest.get();
+            Sent st = sent.get(id);
             if (now.hasData()) {
                 List<Snapshot> missed = replays.get(id);
                 if (missed != null) {
-                    missed.forEach(m -> emitChange(m, out));
+                    missed.forEach(m -> emitChange(m, st, out));
                 } else {
-                    data(now, "snapshot", out);
+                    data(now, st, "snapshot", out);
                 }
             }
-            status(now, out);
+            status(now, st, out);
         }
         return out;
     }
@@ -193,16 +194,17 @@ public final class EventStream implements AutoCloseable {
                 Sent st = sent.get(s.snapshot().id());
                 // a flip older than the data the client holds (deliveries of two fetches may overlap) says nothing
                 if (st != null && s.snapshot().version() >= st.version) {
-                    status(s.snapshot(), out);
+                    status(s.snapshot(), st, out);
                 }
             }
             case Signal.Resync r -> {
                 for (String id : List.copyOf(sent.keySet())) {
+                    Sent st = sent.get(id);
                     store.latest(id).ifPresent(now -> {
-                        if (now.hasData() && news(now, sent.get(id))) {
-                            data(now, "snapshot", out);
+                        if (now.hasData() && news(now, st)) {
+                            data(now, st, "snapshot", out);
                         }
-                        status(now, out);
+                        status(now, st, out);
                     });
                 }
             }
@@ -250,20 +252,20 @@ public final class EventStream implements AutoCloseable {
         }
         if (st.version == 0 || s.version() == st.version) {
             // nothing held yet, or the same version with other content (a split brain healed): the state whole
-            data(s, "snapshot", out);
+            data(s, st, "snapshot", out);
             return;
         }
         if (s.version() > st.version + 1) {
             // a gap (the change raced the subscription): fill it from history, else send the state whole
             Optional<List<Snapshot>> missed = store.since(s.id(), st.version);
             if (missed.isPresent()) {
-                missed.get().stream().filter(m -> m.version() <= s.version()).forEach(m -> emitChange(m, out));
+                missed.get().stream().filter(m -> m.version() <= s.version()).forEach(m -> emitChange(m, st, out));
                 return;
             }
-            data(s, "snapshot", out);
+            data(s, st, "snapshot", out);
             return;
         }
-        emitChange(s, out);
+        emitChange(s, st, out);
     }
 
     /** Whether {@code s} is newer than what the client holds, or the same version with other content. */
@@ -273,8 +275,7 @@ public final class EventStream implements AutoCloseable {
     }
 
     /** A change the client can apply to what it holds: a patch when asked for and smaller, else an update. */
-    private void emitChange(Snapshot s, List<SseEvent> out) {
-        Sent st = sent.get(s.id());
+    private void emitChange(Snapshot s, Sent st, List<SseEvent> out) {
         if (deltas != null && st.base != null && st.base.version() == st.version) {
             Optional<String> patch = deltas.patch(st.base, s);
             if (patch.isPresent()) {
@@ -285,19 +286,18 @@ public final class EventStream implements AutoCloseable {
                 return;
             }
         }
-        data(s, "update", out);
+        data(s, st, "update", out);
     }
 
-    private void data(Snapshot s, String event, List<SseEvent> out) {
-        Sent st = sent.get(s.id());
+    /** Records that the client now holds {@code s} (of the source {@code st} tracks) and adds its event. */
+    private void data(Snapshot s, Sent st, String event, List<SseEvent> out) {
         st.version = s.version();
         st.hash = s.hash();
         st.base = s;
         out.add(multiplexed ? new SseEvent(event, cursor(), Frames.envelope(s), null) : Frames.single(s, event));
     }
 
-    private void status(Snapshot s, List<SseEvent> out) {
-        Sent st = sent.get(s.id());
+    private void status(Snapshot s, Sent st, List<SseEvent> out) {
         if (s.stale() == st.stale) {
             return;
         }
