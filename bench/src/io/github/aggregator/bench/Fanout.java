@@ -135,7 +135,10 @@ public final class Fanout {
                 pids);
         await("the service to serve data", Duration.ofSeconds(30), () -> status("/api/sources/" + SOURCE) == 200);
         report.add("server_jvm_options: " + String.join(" ", serverOpts));
-        report.add("server_settings: " + (settings.isEmpty() ? "(Helidon defaults)" : String.join(" ", settings)));
+        report.add("server_settings: "
+                + (settings.isEmpty()
+                        ? "(none added: the service on its own defaults, the bare server on Helidon's)"
+                        : String.join(" ", settings)));
         return service;
     }
 

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -239,8 +240,12 @@ final class DiskFile {
         return keys;
     }
 
+    /**
+     * ASCII digits whatever the default locale: {@code String.format} would write the locale's own digits (Persian or
+     * Bengali ones, say), and a file written under one locale would then miss its keys under another.
+     */
     private static String key(String id, long version) {
-        return id + "/" + String.format("%019d", version);
+        return id + "/" + String.format(Locale.ROOT, "%019d", version);
     }
 
     private static long version(String key) {
