@@ -102,7 +102,7 @@ if [ -n "${BASE:-}" ]; then
     bin/aot --no-build --jar "$BASE/aggregator.jar"
   fi
   variants=(base-aot "${variants[@]}")
-  opts[base-aot]="-XX:AOTCache=$BASE/aggregator.aot"  # as that build shipped: the cache, no launch flags
+  opts[base-aot]="-XX:AOTCache=$BASE/aggregator.aot $launch"  # its cache, and the same launch flags as aot
   jars[base-aot]="$BASE/aggregator.jar"
 fi
 work=$(mktemp -d)
