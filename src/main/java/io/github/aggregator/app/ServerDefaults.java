@@ -1,6 +1,7 @@
 package io.github.aggregator.app;
 
 import io.helidon.config.Config;
+import io.helidon.webserver.WebServerConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,12 +24,24 @@ import java.util.Map;
  */
 final class ServerDefaults {
     /** Setting → value, for the default socket ({@code server.}) and each named one ({@code server.sockets.N.}). */
+    private static final boolean TCP_NO_DELAY = true;
+
+    private static final boolean USE_NIO = false;
+    private static final int WRITE_BUFFER_SIZE = 512;
+
     private static final Map<String, String> DEFAULTS = Map.of(
-            "connection-options.tcp-no-delay", "true",
-            "use-nio", "false",
-            "write-buffer-size", "512");
+            "connection-options.tcp-no-delay", Boolean.toString(TCP_NO_DELAY),
+            "use-nio", Boolean.toString(USE_NIO),
+            "write-buffer-size", Integer.toString(WRITE_BUFFER_SIZE));
 
     private ServerDefaults() {}
+
+    /** The same defaults set on {@code builder}'s default socket (a server built without Helidon's config). */
+    static void apply(WebServerConfig.Builder builder) {
+        builder.connectionOptions(o -> o.tcpNoDelay(TCP_NO_DELAY))
+                .useNio(USE_NIO)
+                .writeBufferSize(WRITE_BUFFER_SIZE);
+    }
 
     /**
      * The defaults as dotted keys ({@code server.use-nio}, {@code server.sockets.0.use-nio}, ...) for the default socket

@@ -8,10 +8,12 @@ import io.helidon.config.spi.ConfigNode;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.http2.Http2Config;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The web server's settings: the config file's {@code server} section, read by Helidon as Helidon documents it, plus
@@ -41,14 +43,55 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
      *     io.github.aggregator.config.ConfigFile#serverTree()})
      */
     static ServerSettings of(Map<String, String> server, Map<String, Object> serverTree) {
+        ConnectionLimits limits = new ConnectionLimits(
+                duration(server, "server.header-timeout", HEADER_TIMEOUT),
+                duration(server, "server.keep-alive-timeout", KEEP_ALIVE_TIMEOUT));
+        Map<?, ?> section = serverTree.get("server") instanceof Map<?, ?> m ? m : Map.of();
+        boolean plain = PLAIN_KEYS.containsAll(section.keySet())
+                && section.values().stream().allMatch(v -> v == null || v instanceof String);
+        WebServerConfig.Builder builder = plain ? plain(section, limits) : fromConfig(serverTree, limits);
+        return new ServerSettings(builder, limits);
+    }
+
+    /** The keys of a section that {@link #plain} builds (each a text): the service's own two and Helidon's address. */
+    private static final Set<String> PLAIN_KEYS = Set.of("port", "host", "header-timeout", "keep-alive-timeout");
+
+    /**
+     * The server of a section that names at most its address, with the service's defaults, built without Helidon's
+     * config machinery (whose start-up, discovering its parsers, filters and mappers, was about a tenth of the CPU a
+     * start used, bench/README.md). It is the server {@link #fromConfig} builds from the same section
+     * ({@code ServerDefaultsTest} compares the two); any other key takes that path.
+     */
+    private static WebServerConfig.Builder plain(Map<?, ?> section, ConnectionLimits limits) {
+        WebServerConfig.Builder builder = WebServer.builder();
+        if (section.get("port") != null) {
+            builder.port(Integer.parseInt(section.get("port").toString().trim()));
+        }
+        if (section.get("host") != null) {
+            builder.host(section.get("host").toString());
+        }
+        ServerDefaults.apply(builder);
+        return builder.errorHandling(e -> e.includeEntity(true))
+                .addProtocol(http1(
+                        Http1Config.builder()
+                                .maxPrologueLength(MAX_REQUEST_LINE)
+                                .validateResponseHeaders(false),
+                        limits))
+                .addProtocol(Http2Config.builder()
+                        .name("http_2")
+                        .validateResponseHeaders(false)
+                        .build());
+    }
+
+    /** The server of any section, read by Helidon's config, the service's defaults beneath it. */
+    static WebServerConfig.Builder fromConfig(Map<String, Object> serverTree, ConnectionLimits limits) {
         Config given = Config.just(ConfigSources.create(node(serverTree)));
         Map<String, String> keys = new LinkedHashMap<>();
         // lets the problem+json answer tell a header block over the limit (431) from other bad requests (400); the
         // message itself is never sent back
         keys.put("server.error-handling.include-entity", "true");
         // Helidon picks the protocol from the first read (at most 8 KiB) and drops, without an answer, a connection
-        // whose
-        // first read holds more than this many bytes and no line end; from 8 KiB on, every long line gets its 414
+        // whose first read holds more than this many bytes and no line end; from 8 KiB on, every long line gets its 414
         keys.put("server.protocols.http_1_1.max-prologue-length", Integer.toString(MAX_REQUEST_LINE));
         // every response header value is one the service made itself (numbers, hashes, dates, constants, and a CORS
         // origin taken from a request header that Helidon validated on reading it): checking each again on every
@@ -56,22 +99,21 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
         keys.put("server.protocols.http_1_1.validate-response-headers", "false");
         keys.put("server.protocols.http_2.validate-response-headers", "false");
         keys.putAll(ServerDefaults.keys(given)); // Nagle off, plain sockets, a small stream buffer
-        ConnectionLimits limits = new ConnectionLimits(
-                duration(server, "server.header-timeout", HEADER_TIMEOUT),
-                duration(server, "server.keep-alive-timeout", KEEP_ALIVE_TIMEOUT));
         // the file's section first: the defaults above apply only where it leaves a key out
         Config config = Config.just(ConfigSources.create(given), ConfigSources.create(keys))
                 .get("server");
         WebServerConfig.Builder builder = WebServer.builder().config(config);
         // Helidon discovers HTTP/1.1 and HTTP/2 when the server is built; an HTTP/1.1 config given here (read from the
         // same keys) replaces the discovered one, so that it carries the listeners
-        builder.addProtocol(Http1Config.builder()
-                .config(config.get("protocols.http_1_1"))
-                .name("http_1_1")
+        return builder.addProtocol(http1(Http1Config.builder().config(config.get("protocols.http_1_1")), limits));
+    }
+
+    /** HTTP/1.1 with the connection limits' listeners. */
+    private static Http1Config http1(Http1Config.Builder builder, ConnectionLimits limits) {
+        return builder.name("http_1_1")
                 .addReceiveListener(limits.receiveListener())
                 .addSendListener(limits.sendListener())
-                .build());
-        return new ServerSettings(builder, limits);
+                .build();
     }
 
     /**

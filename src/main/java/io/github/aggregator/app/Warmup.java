@@ -8,8 +8,6 @@ import io.github.aggregator.source.Snapshot;
 import io.github.aggregator.source.SourceConfig;
 import io.github.aggregator.source.SourceTemplate;
 import io.github.aggregator.stream.Frames;
-import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import io.helidon.webserver.http.HttpRouting;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -17,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -36,13 +33,10 @@ final class Warmup {
 
     /** Starts the warm-up threads that need no config (daemons: they never delay exit). */
     static void start() {
-        // the HTTP side: Helidon's config machinery and its service registry, bootstrapped by the first routing
-        // builder,
-        // while the config file is read
-        thread("warmup-http", () -> {
-            Config.just(ConfigSources.create(Map.of()));
-            HttpRouting.builder();
-        });
+        // the HTTP side: Helidon's service registry, bootstrapped by the first routing builder, while the config file
+        // is read (Helidon's config machinery is not started here: a server section that names only its address is
+        // built without it, see ServerSettings)
+        thread("warmup-http", HttpRouting::builder);
         // the data side: reading JSON (the first fetch's body; Jackson's parser initializes BigDecimal, whose static
         // initializer alone takes tens of milliseconds on JDK 25), then encoding and hashing a snapshot (the first
         // answer)

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.aggregator.testing.Service;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http1.Http1Config;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,5 +77,36 @@ class ServerDefaultsTest {
             assertEquals(4096, settings.writeBufferSize());
             assertEquals(200, svc.get("/api/sources/clock").statusCode());
         }
+    }
+
+    /**
+     * A section that names only its address is built without Helidon's config (a faster start); the server must be
+     * the one Helidon's config builds from the same section, field for field (the prototypes' own text, with object
+     * identities left out).
+     */
+    @Test
+    void aSectionThatNamesOnlyItsAddressGetsTheServerHelidonsConfigBuilds() {
+        List<Map<String, Object>> sections = List.of(
+                Map.of("port", "0", "host", "127.0.0.1"),
+                Map.of("port", "8080"),
+                Map.of("host", "0.0.0.0", "header-timeout", "5s", "keep-alive-timeout", "30s"),
+                Map.of());
+        for (Map<String, Object> section : sections) {
+            Map<String, Object> tree = Map.of("server", section);
+            Map<String, String> flat = new LinkedHashMap<>();
+            section.forEach((k, v) -> flat.put("server." + k, v.toString()));
+            ServerSettings settings = ServerSettings.of(flat, tree);
+            try (var limits = settings.limits()) {
+                String plain = text(settings.builder().buildPrototype());
+                String viaConfig = text(ServerSettings.fromConfig(tree, limits).buildPrototype());
+                assertEquals(viaConfig, plain, section.toString());
+                assertTrue(plain.contains("useNio=false"), plain);
+            }
+        }
+    }
+
+    /** The prototype's text without the identity hashes of the objects it names (listeners, contexts, features). */
+    private static String text(WebServerConfig config) {
+        return config.toString().replaceAll("@[0-9a-f]+([,}\\]])", "@$1");
     }
 }
