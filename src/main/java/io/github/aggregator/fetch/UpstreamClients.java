@@ -30,7 +30,21 @@ final class UpstreamClients {
     private static final Tls NO_TLS = Tls.builder().enabled(false).build();
     private static final List<String> HTTP_1_1 = List.of("http/1.1");
 
-    private record Key(Duration connectTimeout, boolean self, boolean https) {}
+    /**
+     * Equality written out: a record's generated {@code equals} and {@code hashCode} link their call sites at first
+     * use, which the first fetch paid on the path to the first answer (bench/README.md, cold start).
+     */
+    private record Key(Duration connectTimeout, boolean self, boolean https) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.self == self && k.https == https && k.connectTimeout.equals(connectTimeout);
+        }
+
+        @Override
+        public int hashCode() {
+            return (connectTimeout.hashCode() * 31 + Boolean.hashCode(self)) * 31 + Boolean.hashCode(https);
+        }
+    }
 
     private UpstreamClients() {}
 

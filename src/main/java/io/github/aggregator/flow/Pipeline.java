@@ -64,7 +64,11 @@ public final class Pipeline implements AutoCloseable {
      * @return the snapshot, or empty when another instance produces this source now
      */
     public Optional<Snapshot> record(SourceConfig source, FetchResult result, Instant at) {
-        if (!registry.find(source.id()).map(source::equals).orElse(false)) {
+        // the same instance in the common case; checked first, it also keeps the record's generated equals (whose
+        // call site is linked at its first use, a cost on the path to the first answer) for a replaced config
+        if (!registry.find(source.id())
+                .map(current -> current == source || source.equals(current))
+                .orElse(false)) {
             return Optional.empty(); // fetched under a config that was replaced meanwhile
         }
         Optional<Snapshot> before = store.latest(source.id());
