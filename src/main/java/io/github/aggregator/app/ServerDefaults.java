@@ -23,12 +23,11 @@ import java.util.Map;
  * use the write buffer.
  */
 final class ServerDefaults {
-    /** Setting → value, for the default socket ({@code server.}) and each named one ({@code server.sockets.N.}). */
     private static final boolean TCP_NO_DELAY = true;
-
     private static final boolean USE_NIO = false;
     private static final int WRITE_BUFFER_SIZE = 512;
 
+    /** Setting → value, for the default socket ({@code server.}) and each named one ({@code server.sockets.N.}). */
     private static final Map<String, String> DEFAULTS = Map.of(
             "connection-options.tcp-no-delay", Boolean.toString(TCP_NO_DELAY),
             "use-nio", Boolean.toString(USE_NIO),

@@ -16,8 +16,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The web server's settings: the config file's {@code server} section, read by Helidon as Helidon documents it, plus
- * this service's connection limits. Besides Helidon's own keys, {@code server} takes:
+ * The web server's settings: the config file's {@code server} section, read by Helidon as Helidon documents it (or,
+ * when it names only the address, the same server made with Helidon's builders), plus this service's connection
+ * limits. Besides Helidon's own keys, {@code server} takes:
  *
  * <ul>
  *   <li>{@code header-timeout} (default {@code 10s}): the request headers must arrive within it after the request line,
@@ -35,6 +36,8 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
     static final Duration KEEP_ALIVE_TIMEOUT = Duration.ofSeconds(60);
     /** Default of {@code protocols.http_1_1.max-prologue-length}: Helidon's 4096 drops some long lines unanswered. */
     static final int MAX_REQUEST_LINE = 8192;
+    /** The keys of a section that {@link #plain} builds (each a text): the service's own two and Helidon's address. */
+    private static final Set<String> PLAIN_KEYS = Set.of("port", "host", "header-timeout", "keep-alive-timeout");
 
     /**
      * @param server the {@code server} section flattened to dotted keys ({@code server.port}), for this service's own
@@ -52,9 +55,6 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
         WebServerConfig.Builder builder = plain ? plain(section, limits) : fromConfig(serverTree, limits);
         return new ServerSettings(builder, limits);
     }
-
-    /** The keys of a section that {@link #plain} builds (each a text): the service's own two and Helidon's address. */
-    private static final Set<String> PLAIN_KEYS = Set.of("port", "host", "header-timeout", "keep-alive-timeout");
 
     /**
      * The server of a section that names at most its address, with the service's defaults, built without Helidon's
