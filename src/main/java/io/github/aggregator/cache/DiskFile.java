@@ -74,11 +74,36 @@ final class DiskFile {
             // footer; space is reclaimed by the periodic compaction instead
             store.setReuseSpace(false);
             DiskFile d = new DiskFile(store);
+            d.asciiKeys();
             store.commit();
             return d;
         } catch (RuntimeException e) {
             store.closeImmediately();
             throw e;
+        }
+    }
+
+    /**
+     * Renames history keys whose version is not in ASCII digits: a file written before keys were formatted with
+     * {@link Locale#ROOT}, under a default locale with other digits, holds such keys, which the writer's pruning
+     * (by the ASCII key) would never find again. Once per open; a key that does not end in digits is left alone.
+     */
+    private void asciiKeys() {
+        List<String> other = new ArrayList<>();
+        for (Iterator<String> it = history.keyIterator(null); it.hasNext(); ) {
+            String k = it.next();
+            int slash = k.lastIndexOf('/');
+            String digits = k.substring(slash + 1);
+            if (!digits.chars().allMatch(c -> c >= '0' && c <= '9')
+                    && !digits.isEmpty()
+                    && digits.chars().allMatch(Character::isDigit)) {
+                other.add(k);
+            }
+        }
+        for (String k : other) {
+            String ascii = key(k.substring(0, k.lastIndexOf('/')), version(k));
+            byte[] bytes = history.remove(k);
+            history.putIfAbsent(ascii, bytes);
         }
     }
 

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.LongStream;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,6 +42,36 @@ class DiskFileLocaleTest {
             }
         } finally {
             Locale.setDefault(before);
+        }
+    }
+
+    @Test
+    void keysWrittenWithAnotherLocalesDigitsAreRenamedAtOpen() throws Exception {
+        Path file = dir.resolve("store.mv");
+        write(file, 1, 3);
+        // a file from before keys were ASCII, written under a Persian default locale: every version in Persian digits
+        MVStore raw = new MVStore.Builder().fileName(file.toString()).open();
+        try {
+            MVMap<String, byte[]> history = raw.openMap("history");
+            for (String k : List.copyOf(history.keySet())) {
+                String digits = k.substring(k.indexOf('/') + 1);
+                StringBuilder persian = new StringBuilder();
+                digits.chars().forEach(c -> persian.append((char) ('\u06f0' + (c - '0'))));
+                history.put("s/" + persian, history.remove(k));
+            }
+            raw.commit();
+        } finally {
+            raw.close();
+        }
+        write(file, 2, 4); // version 1 leaves the history
+        DiskFile d = DiskFile.open(file);
+        try {
+            List<Long> versions = d.readAll().get("s").history().stream()
+                    .map(Snapshot::version)
+                    .toList();
+            assertEquals(List.of(2L, 3L, 4L), versions);
+        } finally {
+            d.close();
         }
     }
 
