@@ -49,25 +49,35 @@ record ServerSettings(WebServerConfig.Builder builder, ConnectionLimits limits) 
         ConnectionLimits limits = new ConnectionLimits(
                 duration(server, "server.header-timeout", HEADER_TIMEOUT),
                 duration(server, "server.keep-alive-timeout", KEEP_ALIVE_TIMEOUT));
-        Map<?, ?> section = serverTree.get("server") instanceof Map<?, ?> m ? m : Map.of();
-        boolean plain = PLAIN_KEYS.containsAll(section.keySet())
-                && section.values().stream().allMatch(v -> v == null || v instanceof String);
-        WebServerConfig.Builder builder = plain ? plain(section, limits) : fromConfig(serverTree, limits);
+        WebServerConfig.Builder builder =
+                isPlain(serverTree) ? plain(section(serverTree), limits) : fromConfig(serverTree, limits);
         return new ServerSettings(builder, limits);
     }
 
+    /** Whether {@link #of} builds the server of {@code serverTree} without Helidon's config: see {@link #PLAIN_KEYS}. */
+    static boolean isPlain(Map<String, Object> serverTree) {
+        Map<?, ?> section = section(serverTree);
+        return PLAIN_KEYS.containsAll(section.keySet())
+                && section.values().stream().allMatch(v -> v instanceof String);
+    }
+
+    private static Map<?, ?> section(Map<String, Object> serverTree) {
+        return serverTree.get("server") instanceof Map<?, ?> m ? m : Map.of();
+    }
+
     /**
-     * The server of a section that names at most its address, with the service's defaults, built without Helidon's
-     * config machinery (whose start-up, discovering its parsers, filters and mappers, was about a tenth of the CPU a
-     * start used, bench/README.md). It is the server {@link #fromConfig} builds from the same section
-     * ({@code ServerDefaultsTest} compares the two); any other key takes that path.
+     * The server of a section that names at most its address, with the service's defaults, made with Helidon's
+     * builders instead of read through a Helidon config built from the section (building one discovers Helidon's
+     * config parsers, filters and mappers: about a tenth of a start's CPU, bench/README.md). It is the server {@link
+     * #fromConfig} builds from the same section ({@code ServerDefaultsTest} compares the two); any other key takes that
+     * path.
      */
     private static WebServerConfig.Builder plain(Map<?, ?> section, ConnectionLimits limits) {
         WebServerConfig.Builder builder = WebServer.builder();
-        if (section.get("port") != null) {
+        if (section.containsKey("port")) {
             builder.port(Integer.parseInt(section.get("port").toString().trim()));
         }
-        if (section.get("host") != null) {
+        if (section.containsKey("host")) {
             builder.host(section.get("host").toString());
         }
         ServerDefaults.apply(builder);

@@ -86,7 +86,8 @@ final class DiskFile {
     /**
      * Renames history keys whose version is not in ASCII digits: a file written before keys were formatted with
      * {@link Locale#ROOT}, under a default locale with other digits, holds such keys, which the writer's pruning
-     * (by the ASCII key) would never find again. Once per open; a key that does not end in digits is left alone.
+     * (by the ASCII key) would never find again. Every open (the restore right after reads every history entry anyway;
+     * a file a rollback to such a build wrote to again is mended too); a key that does not end in digits is left alone.
      */
     private void asciiKeys() {
         List<String> other = new ArrayList<>();

@@ -95,6 +95,7 @@ class ServerDefaultsTest {
             Map<String, Object> tree = Map.of("server", section);
             Map<String, String> flat = new LinkedHashMap<>();
             section.forEach((k, v) -> flat.put("server." + k, v.toString()));
+            assertTrue(ServerSettings.isPlain(tree), section + " is built without Helidon's config");
             ServerSettings settings = ServerSettings.of(flat, tree);
             try (var limits = settings.limits()) {
                 String plain = text(settings.builder().buildPrototype());
@@ -103,6 +104,16 @@ class ServerDefaultsTest {
                 assertTrue(plain.contains("useNio=false"), plain);
             }
         }
+    }
+
+    @Test
+    void anyOtherKeyOrAStructuredValueTakesHelidonsConfig() {
+        assertFalse(ServerSettings.isPlain(Map.of("server", Map.of("port", "0", "use-nio", "true"))));
+        assertFalse(ServerSettings.isPlain(Map.of("server", Map.of("port", "0", "sockets", List.of()))));
+        assertFalse(ServerSettings.isPlain(Map.of("server", Map.of("host", Map.of("a", "b")))));
+        Map<String, Object> empty = new LinkedHashMap<>();
+        empty.put("host", null);
+        assertFalse(ServerSettings.isPlain(Map.of("server", empty)), "a value the config path reads as empty text");
     }
 
     /** The prototype's text without the identity hashes of the objects it names (listeners, contexts, features). */
