@@ -80,11 +80,14 @@ final class ConfigWatcher implements AutoCloseable {
         digest = now.get();
         try {
             ConfigFile next = ConfigFile.load(file, env);
+            String was = error;
+            // cleared before the new config is visible, so that whoever sees it in force never sees the old error
+            // beside it (a failure to apply sets its own below)
+            error = null;
             apply.accept(next);
-            if (error != null) {
+            if (was != null) {
                 LOG.log(Level.INFO, "config: " + file + " is valid again");
             }
-            error = null;
         } catch (ConfigException e) {
             error = e.getMessage();
             LOG.log(Level.WARNING, "config: " + error + " (the running config stays in force)");

@@ -51,7 +51,10 @@ class OnDemandTest {
                                 source("eager", up.url() + "/eager", "200ms")),
                         Map.of(),
                         clock)) {
-            svc.step(clock, Duration.ofMinutes(1)); // past the start jitter: the always-polled source's first fetch
+            // just past the start jitter (at most a tenth of the interval): the always-polled source's first fetch. A
+            // step longer than the interval could count one fetch more: the clock stands at each task's due time while
+            // it runs the tasks of a step, and a fetch that ends meanwhile schedules its next within the same step
+            svc.step(clock, Duration.ofMillis(20));
             for (int i = 0; i < 4; i++) {
                 svc.step(clock, Duration.ofMillis(200));
             }
