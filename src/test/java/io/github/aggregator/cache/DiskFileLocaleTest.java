@@ -31,15 +31,7 @@ class DiskFileLocaleTest {
             Locale.setDefault(Locale.forLanguageTag("fa-IR"));
             write(file, 3, 5); // versions 1 and 2 leave the history
             Locale.setDefault(Locale.US);
-            DiskFile d = DiskFile.open(file);
-            try {
-                List<Long> versions = d.readAll().get("s").history().stream()
-                        .map(Snapshot::version)
-                        .toList();
-                assertEquals(List.of(3L, 4L, 5L), versions);
-            } finally {
-                d.close();
-            }
+            assertEquals(List.of(3L, 4L, 5L), historyVersions(file));
         } finally {
             Locale.setDefault(before);
         }
@@ -64,12 +56,16 @@ class DiskFileLocaleTest {
             raw.close();
         }
         write(file, 2, 4); // version 1 leaves the history
+        assertEquals(List.of(2L, 3L, 4L), historyVersions(file));
+    }
+
+    /** The versions of source {@code s} in {@code file}'s history, as a restore reads them. */
+    private static List<Long> historyVersions(Path file) throws Exception {
         DiskFile d = DiskFile.open(file);
         try {
-            List<Long> versions = d.readAll().get("s").history().stream()
+            return d.readAll().get("s").history().stream()
                     .map(Snapshot::version)
                     .toList();
-            assertEquals(List.of(2L, 3L, 4L), versions);
         } finally {
             d.close();
         }
