@@ -90,22 +90,19 @@ final class DiskFile {
      * a file a rollback to such a build wrote to again is mended too); a key that does not end in digits is left alone.
      */
     private void asciiKeys() {
-        List<String> other = new ArrayList<>();
+        Map<String, String> renames = new LinkedHashMap<>(); // key as found → the key this build writes
         for (Iterator<String> it = history.keyIterator(null); it.hasNext(); ) {
             String k = it.next();
             int slash = k.lastIndexOf('/');
             String digits = k.substring(slash + 1);
-            if (!digits.chars().allMatch(c -> c >= '0' && c <= '9')
-                    && !digits.isEmpty()
-                    && digits.chars().allMatch(Character::isDigit)) {
-                other.add(k);
+            if (!digits.isEmpty() && digits.chars().allMatch(Character::isDigit)) {
+                String written = key(k.substring(0, slash), version(k));
+                if (!written.equals(k)) {
+                    renames.put(k, written);
+                }
             }
         }
-        for (String k : other) {
-            String ascii = key(k.substring(0, k.lastIndexOf('/')), version(k));
-            byte[] bytes = history.remove(k);
-            history.putIfAbsent(ascii, bytes);
-        }
+        renames.forEach((k, written) -> history.putIfAbsent(written, history.remove(k)));
     }
 
     /** Everything the file holds, by source; fails on anything it did not write. */
